@@ -1,0 +1,72 @@
+// What the API layer may ask of the engine. Inputs and outputs are Docker Engine API JSON
+// shapes (swagger v1.41+), so api/ only routes, parses query strings and streams bytes.
+// Every method throws ApiError (engine/errors.ts) with Docker's status and message on bad input.
+import type { Readable, Writable } from 'node:stream';
+
+export interface AttachOptions {
+  stdin: boolean; stdout: boolean; stderr: boolean;
+  stream: boolean;            // follow output until the container exits
+  logs: boolean;              // replay what was already written first
+}
+
+/** A live attachment: output bytes (raw; the API adds the multiplexing header when !tty). */
+export interface Attachment {
+  tty: boolean;
+  output: Readable;           // ends when the container's process ends (stream) or at once (!stream)
+  input: Writable | null;     // the container's stdin when attached with stdin and OpenStdin
+}
+
+export interface LogOptions { follow: boolean; tail: number | 'all'; timestamps: boolean; stdout: boolean; stderr: boolean }
+
+export interface ExecHandle {
+  tty: boolean;
+  output: Readable;           // raw bytes from the process (stdout and stderr together)
+  input: Writable | null;
+  exitCode: Promise<number>;
+}
+
+export interface EngineApi {
+  // system
+  version(): any;
+  info(): Promise<any>;
+
+  // containers
+  createContainer(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }>;
+  startContainer(ref: string): Promise<void>;            // 304 when already running
+  stopContainer(ref: string, timeoutSec?: number, signal?: string): Promise<void>;
+  killContainer(ref: string, signal?: string): Promise<void>;
+  restartContainer(ref: string, timeoutSec?: number): Promise<void>;
+  removeContainer(ref: string, opts: { force: boolean }): Promise<void>;
+  renameContainer(ref: string, newName: string): Promise<void>;
+  listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }): Promise<any[]>;
+  inspectContainer(ref: string): Promise<any>;
+  /** condition: "not-running" (default), "next-exit", "removed". */
+  waitContainer(ref: string, condition?: string): Promise<{ StatusCode: number; Error: null | { Message: string } }>;
+  attachContainer(ref: string, opts: AttachOptions): Promise<Attachment>;
+  containerLogs(ref: string, opts: LogOptions): Promise<{ tty: boolean; output: Readable }>;
+  resizeContainer(ref: string, h: number, w: number): Promise<void>;
+  execCreate(ref: string, body: any): Promise<{ Id: string }>;
+  execStart(execId: string, body: { Detach?: boolean; Tty?: boolean }): Promise<ExecHandle>;
+  execInspect(execId: string): Promise<any>;
+  execResize(execId: string, h: number, w: number): Promise<void>;
+  pruneContainers(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+
+  // images
+  listImages(opts: { all: boolean; filters: Record<string, string[]> }): Promise<any[]>;
+  inspectImage(ref: string): Promise<any>;
+  /** POST /images/create?fromSrc=-&repo=&tag=&changes= : returns the new image id. */
+  importImage(src: Readable, repo: string | undefined, tag: string | undefined, changes: string[]): Promise<string>;
+  /** POST /images/load: returns the refs loaded ("busybox:latest") or ids. */
+  loadImages(src: Readable): Promise<string[]>;
+  tagImage(ref: string, repo: string, tag: string): Promise<void>;
+  removeImage(ref: string, opts: { force: boolean }): Promise<Array<{ Untagged?: string; Deleted?: string }>>;
+
+  // networks
+  createNetwork(body: any): Promise<{ Id: string; Warning: string }>;
+  listNetworks(filters: Record<string, string[]>): Promise<any[]>;
+  inspectNetwork(ref: string, opts?: { verbose?: boolean }): Promise<any>;
+  removeNetwork(ref: string): Promise<void>;
+  pruneNetworks(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] }>;
+  connectNetwork(ref: string, body: { Container: string; EndpointConfig?: any }): Promise<void>;
+  disconnectNetwork(ref: string, body: { Container: string; Force?: boolean }): Promise<void>;
+}

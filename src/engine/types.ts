@@ -1,0 +1,117 @@
+// The contracts between the engine and the layers below it (drivers, runtime). Records here
+// are what the store keeps; Docker-shaped JSON is built from them in engine/inspect.ts.
+
+export type Proto = 'tcp' | 'udp' | 'sctp';
+
+/** What a network driver needs to build (or rebuild after a restart) one network. */
+export interface NetworkSpec {
+  id: string;            // 64 hex
+  name: string;
+  bridgeName: string;    // kernel device: "berth0" for the default network, "br-<12 hex of id>" else
+  subnet: string;        // CIDR, e.g. "172.18.0.0/16"
+  gateway: string;       // e.g. "172.18.0.1" (lives on the bridge)
+  internal: boolean;     // no traffic in or out of the bridge except between its containers
+  icc: boolean;          // containers on this network may talk to each other
+  masquerade: boolean;   // SNAT traffic leaving to other interfaces
+  mtu: number;           // 1500 unless com.docker.network.driver.mtu says otherwise
+}
+
+/** One container's attachment to one network, as the driver builds it. */
+export interface EndpointSpec {
+  networkId: string;
+  containerId: string;
+  endpointId: string;    // 64 hex
+  netnsPath: string;     // the container's network namespace file
+  ifname: string;        // inside the container: eth0, eth1, ...
+  hostIfname: string;    // host end of the veth: "veth" + 7 hex
+  address: string;       // "172.18.0.2"
+  prefixLen: number;     // 16
+  gateway: string;       // "172.18.0.1"
+  mac: string;           // "02:42:ac:12:00:02"
+  mtu: number;
+  defaultRoute: boolean; // only the first-connected (non-internal) network gives the default route
+}
+
+/**
+ * One published port, or a run of consecutive ports published together (count > 1: host
+ * ports hostPort..hostPort+count-1 map to containerPort..containerPort+count-1).
+ */
+export interface PortMapping {
+  proto: Proto;
+  hostIp: string;        // "" or "0.0.0.0" = every host address
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+  count: number;
+  bridgeName: string;    // the bridge the container address lives on
+}
+
+export interface NetworkDriver {
+  readonly name: string;
+  /** Build the network's kernel objects; idempotent so a restarted daemon can call it again. */
+  createNetwork(net: NetworkSpec): Promise<void>;
+  deleteNetwork(net: NetworkSpec): Promise<void>;
+  /** Create and configure the container's interface for this network; idempotent. */
+  attach(net: NetworkSpec, ep: EndpointSpec): Promise<void>;
+  detach(net: NetworkSpec, ep: EndpointSpec): Promise<void>;
+}
+
+// ---- records the store keeps ----
+
+export interface IpamConfigRecord {
+  Subnet: string;
+  Gateway: string;
+  IPRange?: string;
+  AuxiliaryAddresses?: Record<string, string>;
+}
+
+export interface NetworkRecord {
+  Id: string;
+  Name: string;
+  Created: string;          // RFC 3339 with nanoseconds, as Docker prints
+  Driver: 'bridge' | 'host' | 'null';
+  Scope: 'local';
+  EnableIPv6: boolean;
+  Internal: boolean;
+  Attachable: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: IpamConfigRecord[] };
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+  bridgeName?: string;      // bridge driver only
+  isDefault?: boolean;      // the network called "bridge"
+}
+
+export interface EndpointRecord {
+  NetworkID: string;
+  EndpointID: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  MacAddress: string;
+  Aliases: string[] | null;
+  Links: string[] | null;
+  IPAMConfig: { IPv4Address?: string } | null;
+  ifname: string;
+  hostIfname: string;
+}
+
+export interface ContainerRecord {
+  Id: string;
+  Name: string;             // without the leading "/"
+  Created: string;
+  Image: string;            // the reference the user gave, e.g. "busybox"
+  ImageID: string;          // sha256:...
+  Config: any;              // Docker's container Config, as created (Hostname, Env, Cmd, ...)
+  HostConfig: any;          // Docker's HostConfig, as created
+  NetworkingConfig: { EndpointsConfig: Record<string, any> };
+  State: {
+    Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+    Running: boolean; Paused: boolean; Restarting: boolean; OOMKilled: boolean; Dead: boolean;
+    Pid: number; ExitCode: number; Error: string; StartedAt: string; FinishedAt: string;
+  };
+  RestartCount: number;
+  netnsPath: string | null;               // while running: the netns file (own, host's, or another container's)
+  endpoints: Record<string, EndpointRecord>; // by network name, while running
+  ports: PortMapping[];                    // published, while running
+  shimPid?: number;
+}
