@@ -1,0 +1,812 @@
+// The daemon's brain: containers and networks, their records, and the order in which a change
+// happens. Kernel work is delegated to the sandbox (networking) and the runtime (processes).
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promises as fs } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
+import type { ContainerRecord } from './types';
+import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage } from './errors';
+import { Networks, NetworkDefaults } from './networks';
+import { Sandboxes, parseNetworkMode } from './sandbox';
+import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
+import { nowRfc3339, ZERO_TIME } from './time';
+import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
+import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
+import { BridgeDriver } from './drivers/bridge';
+import { PortPublisher } from './portmap/publisher';
+import { Store } from '../store/store';
+import { ImageStore, Runtime, type ImageRecord } from '../runtime';
+import { newId, shortId } from '../util/ids';
+import { randomName, validateContainerName } from '../util/names';
+
+export interface EngineOptions extends NetworkDefaults {
+  dataRoot: string;
+  execRoot: string;
+  debug: boolean;
+}
+
+const KIND = 'containers';
+export const API_VERSION = '1.45';
+export const MIN_API_VERSION = '1.24';
+export const BERTH_VERSION = '0.1.0';
+
+interface ExecRecord {
+  ID: string; ContainerID: string; Config: any; Running: boolean; ExitCode: number | null; Pid: number;
+}
+
+export class Engine implements EngineApi {
+  private readonly store: Store;
+  private readonly containers = new Map<string, ContainerRecord>();
+  readonly images: ImageStore;
+  readonly runtime: Runtime;
+  private readonly bridge = new BridgeDriver();
+  private readonly publisher = new PortPublisher();
+  readonly networks: Networks;
+  private readonly sandboxes: Sandboxes;
+  private readonly execs = new Map<string, ExecRecord>();
+  /** Resolvers of wait() calls, by container id. */
+  private readonly waiters = new Map<string, Array<{ cond: string; resolve: (code: number) => void }>>();
+  /** A container's exit handling in progress (so stop returns after the teardown finished). */
+  private readonly exiting = new Map<string, Promise<void>>();
+  /** Serializes changes per container: start/stop/connect of one container never interleave. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly opts: EngineOptions) {
+    this.store = new Store(path.join(opts.dataRoot, 'state'));
+    this.images = new ImageStore(opts.dataRoot);
+    this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
+    this.networks = new Networks(this.store, this.bridge, opts);
+    this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
+  }
+
+  /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
+  async init(): Promise<void> {
+    await fs.mkdir(path.join(this.opts.execRoot, 'netns'), { recursive: true });
+    await this.images.init();
+    await this.bridge.init();
+    await this.publisher.init();
+    await this.networks.restore();
+    for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
+    for (const c of this.containers.values()) await this.adopt(c);
+    const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!);
+    const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
+    await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
+    await this.sweepNetns();
+  }
+
+  private async adopt(c: ContainerRecord): Promise<void> {
+    if (!c.State.Running) return;
+    const st = await this.runtime.adopt(c.Id);
+    if (st.running) {
+      try {
+        await this.sandboxes.adopt(c);
+      } catch (e) {
+        process.stderr.write(`berthd: re-attaching ${c.Name}: ${(e as Error).message}\n`);
+      }
+      this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
+    } else {
+      await this.onExit(c.Id, st.exitCode ?? 255);
+    }
+  }
+
+  /** Namespace files of containers that no longer exist (deleted while berthd was down). */
+  private async sweepNetns(): Promise<void> {
+    const dir = path.join(this.opts.execRoot, 'netns');
+    const keep = new Set([...this.containers.values()].map((c) => c.netnsPath).filter(Boolean));
+    const { deleteNetns } = await import('../kernel/netns');
+    for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+      const p = path.join(dir, f);
+      if (!keep.has(p)) await deleteNetns(p).catch(() => undefined);
+    }
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  private findContainer(ref: string): ContainerRecord | undefined {
+    if (!ref) return undefined;
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    const byId = this.containers.get(ref);
+    if (byId) return byId;
+    for (const c of this.containers.values()) if (c.Name === name) return c;
+    const matches = [...this.containers.values()].filter((c) => c.Id.startsWith(ref));
+    if (matches.length > 1) throw badRequest(`multiple IDs found with provided prefix: ${ref}`);
+    return matches[0];
+  }
+
+  private container(ref: string): ContainerRecord {
+    const c = this.findContainer(ref);
+    if (!c) throw noSuchContainer(ref);
+    return c;
+  }
+
+  private save(c: ContainerRecord): Promise<void> { return this.store.put(KIND, c.Id, c); }
+
+  private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
+    return next;
+  }
+
+  private isDefaultBridge = (name: string): boolean => !!this.networks.findByName(name)?.isDefault;
+
+  private imageOf(c: ContainerRecord): ImageRecord | undefined {
+    return this.images.resolve(c.ImageID) ?? this.images.resolve(c.Image);
+  }
+
+  private containerRoot(id: string): string { return path.join(this.opts.dataRoot, 'containers', id); }
+
+  // ---------------------------------------------------------------- system
+
+  version(): any {
+    return {
+      Platform: { Name: 'berth' },
+      Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION } }],
+      Version: BERTH_VERSION,
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: 'berth',
+      GoVersion: `node ${process.version}`,
+      Os: 'linux',
+      Arch: process.arch === 'x64' ? 'amd64' : process.arch,
+      KernelVersion: os.release(),
+      BuildTime: '',
+    };
+  }
+
+  async info(): Promise<any> {
+    const all = [...this.containers.values()];
+    const running = all.filter((c) => c.State.Running).length;
+    return {
+      ID: 'berth',
+      Containers: all.length,
+      ContainersRunning: running,
+      ContainersPaused: 0,
+      ContainersStopped: all.length - running,
+      Images: this.images.list().length,
+      Driver: 'overlay',
+      DriverStatus: [],
+      Plugins: { Volume: [], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['berth-file'] },
+      MemoryLimit: false,
+      SwapLimit: false,
+      IPv4Forwarding: true,
+      Debug: this.opts.debug,
+      NFd: 0,
+      NGoroutines: 0,
+      SystemTime: nowRfc3339(),
+      LoggingDriver: 'berth-file',
+      CgroupDriver: 'cgroupfs',
+      CgroupVersion: '2',
+      NEventsListener: 0,
+      KernelVersion: os.release(),
+      OperatingSystem: await osName(),
+      OSType: 'linux',
+      Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(),
+      NCPU: os.cpus().length,
+      MemTotal: os.totalmem(),
+      DockerRootDir: this.opts.dataRoot,
+      Name: os.hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: BERTH_VERSION,
+      Runtimes: { runc: { path: 'runc' } },
+      DefaultRuntime: 'runc',
+      LiveRestoreEnabled: true,
+      Isolation: '',
+      InitBinary: '',
+      SecurityOptions: [],
+      Warnings: [],
+      DefaultAddressPools: [],
+    };
+  }
+
+  // ---------------------------------------------------------------- containers
+
+  async createContainer(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }> {
+    if (!body || typeof body !== 'object') throw badRequest('config cannot be empty in order to create a container');
+    if (name !== undefined && name !== '') {
+      validateContainerName(name);
+      name = name.replace(/^\//, '');
+      const other = this.findByName(name);
+      if (other) {
+        throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other.Id}". ` +
+          'You have to remove (or rename) that container to be able to reuse that name.');
+      }
+    } else {
+      do { name = randomName(); } while (this.findByName(name));
+    }
+    const imageRef = String(body.Image ?? '');
+    if (!imageRef) throw badRequest('config cannot be empty in order to create a container');
+    const image = this.images.resolve(imageRef);
+    if (!image) throw noSuchImage(imageRef.includes(':') || imageRef.includes('@') ? imageRef : `${imageRef}:latest`);
+
+    const hostConfig = { ...defaultHostConfig(), ...(body.HostConfig ?? {}) };
+    if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
+    const endpoints: Record<string, any> = { ...(body.NetworkingConfig?.EndpointsConfig ?? {}) };
+    const warnings: string[] = [];
+    this.validateNetworking(hostConfig, endpoints, body);
+    const mode = parseNetworkMode(hostConfig.NetworkMode);
+    if (mode.kind !== 'network' && Object.keys(hostConfig.PortBindings ?? {}).length) {
+      warnings.push('Published ports are discarded when using host network mode');
+      hostConfig.PortBindings = {};
+    }
+
+    const id = newId();
+    const imgCfg = image.Config ?? {};
+    const entrypoint = body.Entrypoint !== undefined && body.Entrypoint !== null ? toArgv(body.Entrypoint) : (imgCfg.Entrypoint ?? null);
+    // An explicit entrypoint resets the image's Cmd (Docker's rule).
+    const cmd = body.Cmd !== undefined && body.Cmd !== null ? toArgv(body.Cmd)
+      : (body.Entrypoint !== undefined && body.Entrypoint !== null ? null : (imgCfg.Cmd ?? null));
+    if ((!entrypoint || entrypoint.length === 0) && (!cmd || cmd.length === 0)) throw badRequest('No command specified');
+
+    const exposed: Record<string, {}> = { ...(imgCfg.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) };
+    for (const key of Object.keys(hostConfig.PortBindings ?? {})) exposed[key.includes('/') ? key : `${key}/tcp`] = {};
+    const env = mergeEnv(imgCfg.Env ?? [], body.Env ?? []);
+    const hostname = body.Hostname || (mode.kind === 'host' ? os.hostname() : id.slice(0, 12));
+
+    const c: ContainerRecord = {
+      Id: id,
+      Name: name!,
+      Created: nowRfc3339(),
+      Image: imageRef,
+      ImageID: image.Id,
+      Config: {
+        Hostname: hostname,
+        Domainname: body.Domainname ?? '',
+        User: body.User ?? imgCfg.User ?? '',
+        AttachStdin: !!body.AttachStdin,
+        AttachStdout: body.AttachStdout ?? true,
+        AttachStderr: body.AttachStderr ?? true,
+        ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+        Tty: !!body.Tty,
+        OpenStdin: !!body.OpenStdin,
+        StdinOnce: !!body.StdinOnce,
+        Env: env,
+        Cmd: cmd,
+        Image: imageRef,
+        Volumes: null,
+        WorkingDir: body.WorkingDir || imgCfg.WorkingDir || '',
+        Entrypoint: entrypoint,
+        OnBuild: null,
+        Labels: { ...(imgCfg.Labels ?? {}), ...(body.Labels ?? {}) },
+        ...(body.MacAddress ? { MacAddress: body.MacAddress } : {}),
+      },
+      HostConfig: hostConfig,
+      NetworkingConfig: { EndpointsConfig: endpoints },
+      State: {
+        Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+        Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME,
+      },
+      RestartCount: 0,
+      netnsPath: null,
+      endpoints: {},
+      ports: [],
+    };
+    if (c.Config.ExposedPorts === undefined) delete c.Config.ExposedPorts;
+    await this.runtime.prepare(c.Id);
+    await this.save(c);
+    this.containers.set(c.Id, c);
+    return { Id: id, Warnings: warnings };
+  }
+
+  private findByName(name: string): ContainerRecord | undefined {
+    for (const c of this.containers.values()) if (c.Name === name) return c;
+    return undefined;
+  }
+
+  /** Refuse at create time what would fail at start (unknown network, --ip on the default bridge). */
+  private validateNetworking(hostConfig: any, endpoints: Record<string, any>, body: any): void {
+    const mode = parseNetworkMode(hostConfig.NetworkMode);
+    if (mode.kind === 'container') {
+      this.container(mode.ref);
+      if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
+        throw badRequest('conflicting options: port publishing and the container type network mode');
+      }
+      if (body.Hostname) throw badRequest('conflicting options: hostname and the network mode');
+    }
+    if (mode.kind === 'host' && body.Hostname) {
+      // Docker allows -h with host networking since 20.10 only as a no-op warning; accept it.
+    }
+    for (const [name, cfg] of Object.entries(endpoints)) {
+      const net = this.networks.get(name);
+      if (mode.kind !== 'network' && net.Driver === 'bridge') {
+        throw badRequest('conflicting options: network mode and endpoint configuration');
+      }
+      const ip = cfg?.IPAMConfig?.IPv4Address;
+      if (ip) {
+        if (net.isDefault) throw badRequest('user specified IP address is supported on user defined networks only');
+        if (net.Driver !== 'bridge') throw badRequest('user specified IP address is supported on user defined networks only');
+        this.networks.allocator(net).check(ip);
+      }
+      if (cfg?.Aliases?.length && net.isDefault) {
+        throw badRequest('network-scoped alias is supported only for containers in user defined networks');
+      }
+    }
+    if (mode.kind === 'network') this.networks.get(mode.name);
+  }
+
+  async startContainer(ref: string): Promise<void> {
+    const c = this.container(ref);
+    await this.withLock(c.Id, () => this.start(c));
+  }
+
+  private async start(c: ContainerRecord): Promise<void> {
+    if (c.State.Running) throw notModified('container already started');
+    await this.exiting.get(c.Id);
+    const image = this.imageOf(c);
+    if (!image) throw noSuchImage(c.Image);
+    await this.sandboxes.setup(c, (r) => this.container(r));
+    try {
+      const etc = await this.etcFiles(c);
+      const pid = await this.runtime.start({
+        id: c.Id,
+        image,
+        args: [...(c.Config.Entrypoint ?? []), ...(c.Config.Cmd ?? [])],
+        env: c.Config.Env,
+        cwd: c.Config.WorkingDir || '/',
+        user: c.Config.User || '',
+        hostname: c.Config.Hostname,
+        tty: c.Config.Tty,
+        openStdin: c.Config.OpenStdin,
+        netnsPath: c.netnsPath,
+        shareHostUts: parseNetworkMode(c.HostConfig.NetworkMode).kind === 'host',
+        etc,
+      });
+      c.State = {
+        ...c.State, Status: 'running', Running: true, Pid: pid, ExitCode: 0, Error: '',
+        StartedAt: nowRfc3339(), FinishedAt: ZERO_TIME,
+      };
+      this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
+      await this.save(c);
+    } catch (e) {
+      await this.sandboxes.teardown(c);
+      c.State.Error = (e as Error).message;
+      await this.save(c).catch(() => undefined);
+      throw e instanceof ApiError ? e : new ApiError(500, (e as Error).message);
+    }
+  }
+
+  /** /etc/hosts, /etc/resolv.conf and /etc/hostname as Docker writes them for this container. */
+  private async etcFiles(c: ContainerRecord): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    const hostResolv = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    if (mode.kind === 'host') {
+      return {
+        hosts: await fs.readFile('/etc/hosts', 'utf8').catch(() => hostsFile({ hostname: c.Config.Hostname, addresses: [], extraHosts: [] })),
+        resolvConf: hostResolv,
+        hostname: hostnameFile(c.Config.Hostname),
+      };
+    }
+    if (mode.kind === 'container') {
+      const other = this.container(mode.ref);
+      const root = this.containerRoot(other.Id);
+      const read = (f: string) => fs.readFile(path.join(root, f), 'utf8').catch(() => '');
+      return { hosts: await read('hosts'), resolvConf: await read('resolv.conf'), hostname: await read('hostname') };
+    }
+    const addresses = Object.values(c.endpoints).map((e) => e.IPAddress);
+    const links = (c.HostConfig.Links ?? []).map((l: string) => this.linkEntry(l)).filter(Boolean);
+    return {
+      hosts: hostsFile({
+        hostname: c.Config.Hostname, domainname: c.Config.Domainname, addresses,
+        extraHosts: c.HostConfig.ExtraHosts ?? [], links,
+      }),
+      resolvConf: resolvConf(hostResolv, {
+        dns: c.HostConfig.Dns ?? [], dnsSearch: c.HostConfig.DnsSearch ?? [],
+        dnsOptions: c.HostConfig.DnsOptions ?? [], embedded: false,
+      }),
+      hostname: hostnameFile(c.Config.Hostname),
+    };
+  }
+
+  /** Legacy --link NAME:ALIAS on the default bridge: an /etc/hosts entry for the target. */
+  private linkEntry(link: string): { name: string; alias: string; ip: string } | null {
+    const [name, alias] = link.replace(/^\//, '').split(':');
+    const target = this.findContainer(name);
+    const ep = target && Object.values(target.endpoints ?? {})[0];
+    if (!target || !ep) return null;
+    return { name: target.Name, alias: (alias ?? name).split('/').pop()!, ip: ep.IPAddress };
+  }
+
+  /** The container's process ended: tear down its networking, record the exit, wake waiters. */
+  private onExit(id: string, code: number): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c || !c.State.Running) return Promise.resolve();
+    const p = (async () => {
+      await this.sandboxes.teardown(c);
+      c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRfc3339() };
+      await this.save(c).catch(() => undefined);
+      this.wake(id, code, ['not-running', 'next-exit']);
+      if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);
+    })();
+    this.exiting.set(id, p);
+    return p.finally(() => { if (this.exiting.get(id) === p) this.exiting.delete(id); });
+  }
+
+  private wake(id: string, code: number, conds: string[]): void {
+    const list = this.waiters.get(id) ?? [];
+    const keep = list.filter((w) => {
+      if (conds.includes(w.cond)) { w.resolve(code); return false; }
+      return true;
+    });
+    if (keep.length) this.waiters.set(id, keep); else this.waiters.delete(id);
+  }
+
+  async stopContainer(ref: string, timeoutSec?: number, signal?: string): Promise<void> {
+    const c = this.container(ref);
+    await this.withLock(c.Id, async () => {
+      if (!c.State.Running) throw notModified('container already stopped');
+      await this.runtime.stop(c.Id, timeoutSec ?? 10, signal);
+      await this.exitDone(c);
+    });
+  }
+
+  /** Wait until the exit handling of `c` (teardown, state) has finished. */
+  private async exitDone(c: ContainerRecord): Promise<void> {
+    for (let i = 0; i < 200 && c.State.Running && !this.exiting.has(c.Id); i++) await sleep(25);
+    await this.exiting.get(c.Id);
+  }
+
+  async killContainer(ref: string, signal?: string): Promise<void> {
+    const c = this.container(ref);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    await this.runtime.kill(c.Id, signal || 'KILL');
+    if (!signal || /^(SIG)?KILL$|^9$/.test(signal.toUpperCase())) await this.exitDone(c);
+  }
+
+  async restartContainer(ref: string, timeoutSec?: number): Promise<void> {
+    const c = this.container(ref);
+    await this.withLock(c.Id, async () => {
+      if (c.State.Running) {
+        await this.runtime.stop(c.Id, timeoutSec ?? 10);
+        await this.exitDone(c);
+      }
+      c.RestartCount = c.RestartCount; // docker counts only policy restarts
+      await this.start(c);
+    });
+  }
+
+  async removeContainer(ref: string, opts: { force: boolean }): Promise<void> {
+    const c = this.container(ref);
+    await this.withLock(c.Id, () => this.remove(c, opts.force));
+  }
+
+  private async remove(c: ContainerRecord, force: boolean): Promise<void> {
+    if (!this.containers.has(c.Id)) return;
+    if (c.State.Running) {
+      if (!force) {
+        throw conflict(`You cannot remove a running container ${c.Id}. Stop the container before attempting removal or force remove`);
+      }
+      await this.runtime.kill(c.Id, 'KILL').catch(() => undefined);
+      await this.exitDone(c);
+      if (!this.containers.has(c.Id)) return; // AutoRemove got there first
+    }
+    await this.sandboxes.teardown(c);
+    await this.runtime.remove(c.Id);
+    await this.store.delete(KIND, c.Id);
+    this.containers.delete(c.Id);
+    this.wake(c.Id, c.State.ExitCode, ['removed', 'not-running', 'next-exit']);
+  }
+
+  async renameContainer(ref: string, newName: string): Promise<void> {
+    const c = this.container(ref);
+    validateContainerName(newName);
+    const name = newName.replace(/^\//, '');
+    if (name === c.Name) throw badRequest('Renaming a container with the same name as its current name');
+    const other = this.findByName(name);
+    if (other) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other.Id}". ` +
+        'You have to remove (or rename) that container to be able to reuse that name.');
+    }
+    c.Name = name;
+    await this.save(c);
+  }
+
+  async listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }): Promise<any[]> {
+    validateFilters(opts.filters, ['name', 'id', 'status', 'label', 'network', 'exited', 'ancestor', 'expose', 'publish', 'before', 'since', 'health', 'isolation', 'is-task', 'volume']);
+    let list = [...this.containers.values()]
+      .filter((c) => opts.all || c.State.Running || (opts.filters.status?.length ?? 0) > 0)
+      .filter((c) => matchContainerFilters(c, opts.filters, (r) => this.networks.find(r)))
+      .sort((a, b) => b.Created.localeCompare(a.Created));
+    if (opts.limit && opts.limit > 0) list = list.slice(0, opts.limit);
+    return list.map((c) => containerListEntry(c, c.ImageID, this.isDefaultBridge));
+  }
+
+  async inspectContainer(ref: string): Promise<any> {
+    const c = this.container(ref);
+    const root = this.containerRoot(c.Id);
+    return containerJson(c, { root, logPath: this.runtime.logPath(c.Id) }, c.ImageID, this.isDefaultBridge);
+  }
+
+  async waitContainer(ref: string, condition?: string): Promise<{ StatusCode: number; Error: null | { Message: string } }> {
+    const c = this.container(ref);
+    const cond = condition || 'not-running';
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw badRequest(`invalid condition: "${cond}"`);
+    if (cond === 'not-running' && !c.State.Running && !this.exiting.has(c.Id)) {
+      return { StatusCode: c.State.ExitCode, Error: null };
+    }
+    const code = await new Promise<number>((resolve) => {
+      const list = this.waiters.get(c.Id) ?? [];
+      list.push({ cond, resolve });
+      this.waiters.set(c.Id, list);
+    });
+    return { StatusCode: code, Error: null };
+  }
+
+  async attachContainer(ref: string, opts: AttachOptions): Promise<Attachment> {
+    const c = this.container(ref);
+    const a = this.runtime.attach(c.Id, {
+      stdin: opts.stdin && c.Config.OpenStdin,
+      logs: opts.logs,
+      stream: opts.stream,
+    });
+    return { tty: c.Config.Tty, output: a.output, input: a.input };
+  }
+
+  async containerLogs(ref: string, opts: LogOptions): Promise<{ tty: boolean; output: Readable }> {
+    const c = this.container(ref);
+    return { tty: c.Config.Tty, output: this.runtime.logs(c.Id, { follow: opts.follow && c.State.Running, tail: opts.tail }) };
+  }
+
+  async resizeContainer(ref: string, h: number, w: number): Promise<void> {
+    const c = this.container(ref);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    await this.runtime.resize(c.Id, h, w);
+  }
+
+  async execCreate(ref: string, body: any): Promise<{ Id: string }> {
+    const c = this.container(ref);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    if (!Array.isArray(body?.Cmd) || body.Cmd.length === 0) throw badRequest('No exec command specified');
+    const id = newId();
+    this.execs.set(id, { ID: id, ContainerID: c.Id, Config: body, Running: false, ExitCode: null, Pid: 0 });
+    return { Id: id };
+  }
+
+  async execStart(execId: string, body: { Detach?: boolean; Tty?: boolean }): Promise<ExecHandle> {
+    const ex = this.execs.get(execId);
+    if (!ex) throw notFound(`No such exec instance: ${execId}`);
+    if (ex.Running || ex.ExitCode !== null) throw conflict(`Error: Exec command ${execId} has already run`);
+    const c = this.container(ex.ContainerID);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    const cfg = ex.Config;
+    const h = this.runtime.exec(c.Id, {
+      cmd: cfg.Cmd, env: mergeEnv(c.Config.Env ?? [], cfg.Env ?? []), tty: !!(body.Tty ?? cfg.Tty),
+      cwd: cfg.WorkingDir || c.Config.WorkingDir || '/', user: cfg.User || c.Config.User || '',
+      stdin: !!cfg.AttachStdin,
+    });
+    ex.Running = true;
+    h.pid.then((p) => { ex.Pid = p; }, () => undefined);
+    const exitCode = h.exitCode.then((code) => { ex.Running = false; ex.ExitCode = code; return code; },
+      (e) => { ex.Running = false; ex.ExitCode = 126; throw e; });
+    return { tty: !!(body.Tty ?? cfg.Tty), output: h.output, input: h.input, exitCode };
+  }
+
+  async execInspect(execId: string): Promise<any> {
+    const ex = this.execs.get(execId);
+    if (!ex) throw notFound(`No such exec instance: ${execId}`);
+    return {
+      ID: ex.ID, Running: ex.Running, ExitCode: ex.ExitCode, ProcessConfig: {
+        tty: !!ex.Config.Tty, entrypoint: ex.Config.Cmd[0], arguments: ex.Config.Cmd.slice(1), privileged: false,
+        user: ex.Config.User ?? '',
+      },
+      OpenStdin: !!ex.Config.AttachStdin, OpenStderr: true, OpenStdout: true, CanRemove: false,
+      ContainerID: ex.ContainerID, DetachKeys: '', Pid: ex.Pid,
+    };
+  }
+
+  async execResize(execId: string, _h: number, _w: number): Promise<void> {
+    if (!this.execs.get(execId)) throw notFound(`No such exec instance: ${execId}`);
+  }
+
+  async pruneContainers(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    for (const c of [...this.containers.values()]) {
+      if (c.State.Running || !matchContainerFilters(c, filters, (r) => this.networks.find(r))) continue;
+      await this.remove(c, false);
+      deleted.push(c.Id);
+    }
+    return { ContainersDeleted: deleted, SpaceReclaimed: 0 };
+  }
+
+  // ---------------------------------------------------------------- images
+
+  async listImages(_opts: { all: boolean; filters: Record<string, string[]> }): Promise<any[]> {
+    return this.images.list().map((i) => ({
+      Id: i.Id, ParentId: '', RepoTags: i.RepoTags.length ? i.RepoTags : ['<none>:<none>'],
+      RepoDigests: [], Created: Math.floor(Date.parse(i.Created) / 1000), Size: i.Size, VirtualSize: i.Size,
+      SharedSize: -1, Labels: i.Config?.Labels ?? null, Containers: -1,
+    }));
+  }
+
+  async inspectImage(ref: string): Promise<any> {
+    const i = this.images.resolve(ref);
+    if (!i) throw noSuchImage(ref);
+    return {
+      Id: i.Id, RepoTags: i.RepoTags, RepoDigests: [], Parent: '', Comment: i.rootfs === null ? 'the host root, copy-on-write' : '',
+      Created: i.Created, Container: '', ContainerConfig: {}, DockerVersion: '', Author: '', Config: i.Config,
+      Architecture: i.Architecture, Os: i.Os, Size: i.Size, VirtualSize: i.Size,
+      GraphDriver: { Data: null, Name: 'overlay' }, RootFS: { Type: 'layers', Layers: [] }, Metadata: { LastTagTime: ZERO_TIME },
+    };
+  }
+
+  async importImage(src: Readable, repo: string | undefined, tag: string | undefined, changes: string[]): Promise<string> {
+    const ref = repo ? `${repo}${tag ? `:${tag}` : ''}` : undefined;
+    const img = await this.images.importTar(src, ref, changes);
+    return img.Id;
+  }
+
+  async loadImages(src: Readable): Promise<string[]> { return this.images.load(src); }
+
+  async tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    if (!this.images.resolve(ref)) throw noSuchImage(ref);
+    await this.images.tag(ref, `${repo}:${tag || 'latest'}`);
+  }
+
+  async removeImage(ref: string, opts: { force: boolean }): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    const img = this.images.resolve(ref);
+    if (!img) throw noSuchImage(ref);
+    const user = [...this.containers.values()].find((c) => c.ImageID === img.Id);
+    if (user && !opts.force) {
+      throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(user.Id)} is using its referenced image ${shortId(img.Id.replace('sha256:', ''))}`);
+    }
+    return this.images.remove(ref, opts);
+  }
+
+  // ---------------------------------------------------------------- networks
+
+  async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
+    return this.networks.create(body);
+  }
+
+  async listNetworks(filters: Record<string, string[]>): Promise<any[]> {
+    validateFilters(filters, ['name', 'id', 'driver', 'label', 'type', 'scope', 'dangling']);
+    const all = [...this.containers.values()];
+    return this.networks.list()
+      .filter((n) => matchNetworkFilters(n, filters, all))
+      .sort((a, b) => a.Created.localeCompare(b.Created))
+      .map((n) => ({ ...networkJson(n, []), Containers: {} }));
+  }
+
+  async inspectNetwork(ref: string): Promise<any> {
+    return networkJson(this.networks.get(ref), [...this.containers.values()]);
+  }
+
+  async removeNetwork(ref: string): Promise<void> {
+    await this.networks.remove(ref, (n) => this.networkInUse(n.Id, n.Name));
+  }
+
+  private networkInUse(id: string, name: string): boolean {
+    for (const c of this.containers.values()) {
+      if (Object.values(c.endpoints ?? {}).some((e) => e.NetworkID === id)) return true;
+      if (c.State.Running && c.HostConfig.NetworkMode === name) return true;
+    }
+    return false;
+  }
+
+  async pruneNetworks(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] }> {
+    const deleted: string[] = [];
+    const all = [...this.containers.values()];
+    for (const n of this.networks.list()) {
+      if (this.networks.isPredefined(n) || this.networkInUse(n.Id, n.Name)) continue;
+      // Docker's prune also keeps networks that a (stopped) container is configured for.
+      if (all.some((c) => c.HostConfig.NetworkMode === n.Name || c.HostConfig.NetworkMode === n.Id ||
+        Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {}).includes(n.Name))) continue;
+      if (!matchNetworkFilters(n, filters, all)) continue;
+      await this.networks.remove(n.Id, () => false);
+      deleted.push(n.Name);
+    }
+    return { NetworksDeleted: deleted };
+  }
+
+  async connectNetwork(ref: string, body: { Container: string; EndpointConfig?: any }): Promise<void> {
+    const net = this.networks.get(ref);
+    const c = this.container(body?.Container ?? '');
+    await this.withLock(c.Id, async () => {
+      const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+      if (net.Driver === 'host' || mode.kind === 'host') {
+        throw badRequest('container cannot be disconnected from host network or connected to host network');
+      }
+      if (mode.kind === 'container' || mode.kind === 'none' || net.Driver === 'null') {
+        throw badRequest('container sharing network namespace with another container or host cannot be connected to any other network');
+      }
+      const cfgs = c.NetworkingConfig.EndpointsConfig;
+      const already = c.State.Running ? !!c.endpoints[net.Name]
+        : (!!cfgs[net.Name] || this.networks.find(mode.name)?.Id === net.Id);
+      if (already) throw forbiddenDup(c.Name, net.Name);
+      const cfg = { ...(body.EndpointConfig ?? {}) };
+      if (cfg.IPAMConfig?.IPv4Address) {
+        if (net.isDefault) throw badRequest('user specified IP address is supported on user defined networks only');
+        this.networks.allocator(net).check(cfg.IPAMConfig.IPv4Address);
+      }
+      if (cfg.Aliases?.length && net.isDefault) {
+        throw badRequest('network-scoped alias is supported only for containers in user defined networks');
+      }
+      if (c.State.Running) await this.sandboxes.connect(c, net, cfg);
+      cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
+      await this.save(c);
+      if (c.State.Running) await this.refreshHosts(c);
+    });
+  }
+
+  async disconnectNetwork(ref: string, body: { Container: string; Force?: boolean }): Promise<void> {
+    const net = this.networks.get(ref);
+    const c = this.findContainer(body?.Container ?? '');
+    if (!c) {
+      if (body?.Force) return; // Docker: -f cleans up endpoints of containers already gone
+      throw noSuchContainer(body?.Container ?? '');
+    }
+    await this.withLock(c.Id, async () => {
+      const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+      if (net.Driver === 'host' || mode.kind === 'host') {
+        throw badRequest('container cannot be disconnected from host network or connected to host network');
+      }
+      const cfgs = c.NetworkingConfig.EndpointsConfig;
+      const primary = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;
+      const connected = c.State.Running ? !!c.endpoints[net.Name] : (!!cfgs[net.Name] || primary?.Id === net.Id);
+      if (!connected) throw new ApiError(500, `container ${c.Id} is not connected to network ${net.Name}`);
+      if (c.State.Running) await this.sandboxes.disconnect(c, net);
+      delete cfgs[net.Name];
+      if (primary?.Id === net.Id) c.HostConfig.NetworkMode = 'none';
+      if (primary?.Id === net.Id && Object.keys(cfgs).length) {
+        c.HostConfig.NetworkMode = Object.keys(cfgs)[0];
+      }
+      await this.save(c);
+      if (c.State.Running) await this.refreshHosts(c);
+    });
+  }
+
+  /** Rewrite a running container's /etc/hosts after its addresses changed. */
+  private async refreshHosts(c: ContainerRecord): Promise<void> {
+    const etc = await this.etcFiles(c);
+    await this.runtime.writeEtc(c.Id, etc).catch(() => undefined);
+  }
+
+  /** For `berth port` and tests: the published ports of a container. */
+  containerPorts(ref: string) { return portsMap(this.container(ref)); }
+
+  /** Stop serving: containers keep running (live restore); only timers and watchers end. */
+  async close(): Promise<void> { await this.runtime.close?.(); }
+}
+
+function forbiddenDup(container: string, net: string): ApiError {
+  return new ApiError(403, `endpoint with name ${container} already exists in network ${net}`);
+}
+
+function toArgv(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v === 'string') return [v];
+  return [];
+}
+
+/** Image env first, then the container's; a later KEY=... replaces an earlier one in place. */
+export function mergeEnv(base: string[], extra: string[]): string[] {
+  const out: string[] = [];
+  const index = new Map<string, number>();
+  for (const e of [...base, ...extra]) {
+    const key = e.split('=')[0];
+    if (index.has(key)) out[index.get(key)!] = e;
+    else { index.set(key, out.length); out.push(e); }
+  }
+  return out;
+}
+
+function defaultHostConfig(): any {
+  return {
+    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'berth-file', Config: {} }, NetworkMode: 'default',
+    PortBindings: {}, RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: false,
+    VolumeDriver: '', VolumesFrom: null, CapAdd: null, CapDrop: null, CgroupnsMode: 'private',
+    Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null, IpcMode: 'private',
+    Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
+    ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: 'runc',
+  };
+}
+
+async function osName(): Promise<string> {
+  const txt = await fs.readFile('/etc/os-release', 'utf8').catch(() => '');
+  return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(txt)?.[1] ?? 'Linux';
+}
+
+function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }

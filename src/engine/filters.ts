@@ -1,0 +1,80 @@
+// Docker's list filters (`--filter key=value`) for containers and networks. Pure.
+import type { ContainerRecord, NetworkRecord } from './types';
+import { badRequest } from './errors';
+
+export function validateFilters(filters: Record<string, string[]>, allowed: string[]): void {
+  for (const k of Object.keys(filters ?? {})) {
+    if (!allowed.includes(k)) throw badRequest(`invalid filter '${k}'`);
+  }
+}
+
+function labelMatch(labels: Record<string, string> | undefined, wants: string[]): boolean {
+  return wants.every((w) => {
+    const [k, v] = splitOnce(w, '=');
+    if (!labels || !(k in labels)) return false;
+    return v === undefined || labels[k] === v;
+  });
+}
+
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** Docker treats name filters as regular expressions matched anywhere in the name. */
+function nameMatch(name: string, wants: string[]): boolean {
+  return wants.some((w) => {
+    try { return new RegExp(w).test(name); } catch { return name.includes(w); }
+  });
+}
+
+export function matchContainerFilters(c: ContainerRecord, f: Record<string, string[]>,
+                                      findNet: (ref: string) => NetworkRecord | undefined): boolean {
+  if (!f) return true;
+  if (f.name?.length && !nameMatch(`/${c.Name}`, f.name) && !nameMatch(c.Name, f.name)) return false;
+  if (f.id?.length && !f.id.some((id) => c.Id.startsWith(id))) return false;
+  if (f.status?.length) {
+    for (const s of f.status) {
+      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
+        throw badRequest(`Invalid filter 'status=${s}'`);
+      }
+    }
+    if (!f.status.includes(c.State.Status)) return false;
+  }
+  if (f.exited?.length && (c.State.Running || !f.exited.includes(String(c.State.ExitCode)))) return false;
+  if (f.label?.length && !labelMatch(c.Config.Labels, f.label)) return false;
+  if (f.ancestor?.length && !f.ancestor.some((a) => c.Image === a || c.ImageID.includes(a))) return false;
+  if (f.network?.length) {
+    const nets = new Set<string>();
+    const mode = c.HostConfig.NetworkMode === 'default' ? 'bridge' : c.HostConfig.NetworkMode;
+    nets.add(mode);
+    for (const n of Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {})) nets.add(n);
+    for (const n of Object.keys(c.endpoints ?? {})) nets.add(n);
+    const ok = f.network.some((want) => {
+      const n = findNet(want);
+      return nets.has(want) || (n !== undefined && nets.has(n.Name));
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export function matchNetworkFilters(n: NetworkRecord, f: Record<string, string[]>, containers: ContainerRecord[]): boolean {
+  if (!f) return true;
+  if (f.name?.length && !nameMatch(n.Name, f.name)) return false;
+  if (f.id?.length && !f.id.some((id) => n.Id.startsWith(id))) return false;
+  if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
+  if (f.scope?.length && !f.scope.includes(n.Scope)) return false;
+  if (f.label?.length && !labelMatch(n.Labels, f.label)) return false;
+  if (f.type?.length) {
+    const predefined = ['bridge', 'host', 'none'].includes(n.Name) && (n.isDefault || n.Driver !== 'bridge');
+    for (const t of f.type) if (t !== 'custom' && t !== 'builtin') throw badRequest(`invalid filter: 'type'='${t}'`);
+    if (!f.type.includes(predefined ? 'builtin' : 'custom')) return false;
+  }
+  if (f.dangling?.length) {
+    const used = containers.some((c) => Object.values(c.endpoints ?? {}).some((e) => e.NetworkID === n.Id));
+    const want = ['true', '1'].includes(f.dangling[0]);
+    if (want === used) return false;
+  }
+  return true;
+}

@@ -1,0 +1,236 @@
+// Networks: their records, their address allocators, and creating/removing their kernel
+// objects through the driver. Endpoints (a container on a network) live in sandbox.ts.
+import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
+import type { BridgeDriver } from './drivers/bridge';
+import type { Store } from '../store/store';
+import { ApiError, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
+import { Allocator, validateIpamConfig, chooseSubnet } from './ipam';
+import { newId } from '../util/ids';
+import { validateNetworkName } from '../util/names';
+import { hostRouteSubnets } from '../kernel/routes';
+import { nowRfc3339 } from './time';
+
+const KIND = 'networks';
+const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
+const OPT_ICC = 'com.docker.network.bridge.enable_icc';
+const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
+const OPT_MTU = 'com.docker.network.driver.mtu';
+const OPT_DEFAULT = 'com.docker.network.bridge.default_bridge';
+const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
+const PREDEFINED = new Set(['bridge', 'host', 'none']);
+
+export interface NetworkDefaults {
+  bridgeName: string;     // --bridge (default "berth0")
+  bip?: string;           // --bip: gateway address with prefix, e.g. "172.17.0.1/16"
+}
+
+export class Networks {
+  private readonly byId = new Map<string, NetworkRecord>();
+  private readonly allocators = new Map<string, Allocator>();
+
+  constructor(private readonly store: Store, private readonly bridge: BridgeDriver,
+              private readonly defaults: NetworkDefaults) {}
+
+  /** Load records, rebuild allocators, make sure bridge, host and none exist, rebuild kernel objects. */
+  async restore(): Promise<void> {
+    for (const n of await this.store.loadAll<NetworkRecord>(KIND)) this.index(n);
+    if (!this.findByName('host')) await this.save(predefined('host', 'host'));
+    if (!this.findByName('none')) await this.save(predefined('none', 'null'));
+    if (!this.findByName('bridge')) await this.createDefaultBridge();
+    for (const n of this.byId.values()) {
+      if (n.Driver === 'bridge') await this.bridge.createNetwork(this.spec(n));
+    }
+  }
+
+  private async createDefaultBridge(): Promise<void> {
+    let cfg: IpamConfigRecord;
+    if (this.defaults.bip) {
+      const [gw, len] = this.defaults.bip.split('/');
+      if (!len) throw badRequest(`invalid --bip ${this.defaults.bip}: want an address with prefix, e.g. 172.17.0.1/16`);
+      cfg = validateIpamConfig({ Subnet: `${gw}/${len}`, Gateway: gw }, []);
+    } else {
+      cfg = validateIpamConfig({ Subnet: chooseSubnet(await this.usedSubnets()) }, []);
+    }
+    const rec: NetworkRecord = {
+      ...predefined('bridge', 'bridge'),
+      IPAM: { Driver: 'default', Options: null, Config: [cfg] },
+      Options: {
+        [OPT_DEFAULT]: 'true', [OPT_ICC]: 'true', [OPT_MASQ]: 'true',
+        [OPT_HOST_BINDING]: '0.0.0.0', [OPT_BRIDGE_NAME]: this.defaults.bridgeName, [OPT_MTU]: '1500',
+      },
+      bridgeName: this.defaults.bridgeName,
+      isDefault: true,
+    };
+    await this.save(rec);
+  }
+
+  private index(n: NetworkRecord): void {
+    this.byId.set(n.Id, n);
+    if (n.Driver === 'bridge') {
+      const alloc = new Allocator(n.IPAM.Config[0]);
+      this.allocators.set(n.Id, alloc);
+    }
+  }
+
+  private async save(n: NetworkRecord): Promise<void> {
+    await this.store.put(KIND, n.Id, n);
+    this.index(n);
+  }
+
+  list(): NetworkRecord[] { return [...this.byId.values()]; }
+
+  findByName(name: string): NetworkRecord | undefined {
+    for (const n of this.byId.values()) if (n.Name === name) return n;
+    return undefined;
+  }
+
+  /** Docker's lookup order: full id, exact name, then a unique id prefix. */
+  find(ref: string): NetworkRecord | undefined {
+    const byId = this.byId.get(ref);
+    if (byId) return byId;
+    const byName = this.findByName(ref);
+    if (byName) return byName;
+    const matches = [...this.byId.values()].filter((n) => n.Id.startsWith(ref));
+    if (matches.length > 1) throw badRequest(`network ${ref} is ambiguous (${matches.length} matches found based on ID prefix)`);
+    return matches[0];
+  }
+
+  get(ref: string): NetworkRecord {
+    const n = ref ? this.find(ref) : undefined;
+    if (!n) throw noSuchNetwork(ref);
+    return n;
+  }
+
+  allocator(n: NetworkRecord): Allocator {
+    const a = this.allocators.get(n.Id);
+    if (!a) throw badRequest(`network ${n.Name} has no address pool`);
+    return a;
+  }
+
+  spec(n: NetworkRecord): NetworkSpec {
+    const cfg = n.IPAM.Config[0];
+    return {
+      id: n.Id,
+      name: n.Name,
+      bridgeName: n.bridgeName!,
+      subnet: cfg.Subnet,
+      gateway: cfg.Gateway,
+      internal: n.Internal,
+      icc: n.Options[OPT_ICC] !== 'false',
+      masquerade: n.Options[OPT_MASQ] !== 'false',
+      mtu: n.Options[OPT_MTU] ? Number(n.Options[OPT_MTU]) : 1500,
+    };
+  }
+
+  private async usedSubnets(): Promise<string[]> {
+    const mine = [...this.byId.values()].flatMap((n) => n.IPAM.Config.map((c) => c.Subnet));
+    // The host's routes include our own bridges' subnets; those are in `mine` already.
+    return [...mine, ...(await hostRouteSubnets())];
+  }
+
+  async create(body: any): Promise<{ Id: string; Warning: string }> {
+    const name = typeof body?.Name === 'string' ? body.Name : '';
+    validateNetworkName(name);
+    if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+    const driver = body.Driver || 'bridge';
+    if (driver === 'host' || driver === 'null') {
+      throw forbidden(`only one instance of "${driver}" network is allowed`);
+    }
+    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+    if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
+
+    const options: Record<string, string> = { ...(body.Options ?? {}) };
+    const id = newId();
+    const bridgeName = options[OPT_BRIDGE_NAME] || `br-${id.slice(0, 12)}`;
+    validateBridgeOptions(options, bridgeName, this.list());
+
+    const ipamIn: any[] = body.IPAM?.Config ?? [];
+    if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
+    const used = await this.usedSubnets();
+    const want = ipamIn[0] ?? {};
+    const cfg = want.Subnet
+      ? validateIpamConfig(want, this.list().flatMap((n) => n.IPAM.Config.map((c) => c.Subnet)))
+      : validateIpamConfig({ ...want, Subnet: chooseSubnet(used) }, []);
+
+    const rec: NetworkRecord = {
+      Id: id,
+      Name: name,
+      Created: nowRfc3339(),
+      Driver: 'bridge',
+      Scope: 'local',
+      EnableIPv6: false,
+      Internal: !!body.Internal,
+      Attachable: !!body.Attachable,
+      IPAM: { Driver: 'default', Options: body.IPAM?.Options ?? {}, Config: [cfg] },
+      Options: options,
+      Labels: body.Labels ?? {},
+      bridgeName,
+    };
+    const spec = this.spec(rec);
+    try {
+      await this.bridge.createNetwork(spec);
+      await this.save(rec);
+    } catch (e) {
+      // Nothing half-made: take down whatever the driver managed to build.
+      this.byId.delete(id);
+      this.allocators.delete(id);
+      await this.bridge.deleteNetwork(spec).catch(() => undefined);
+      await this.store.delete(KIND, id).catch(() => undefined);
+      throw e;
+    }
+    return { Id: id, Warning: '' };
+  }
+
+  /** `inUse` says whether any container still has an endpoint on the network. */
+  async remove(ref: string, inUse: (n: NetworkRecord) => boolean): Promise<void> {
+    const n = this.get(ref);
+    if (PREDEFINED.has(n.Name) && (n.isDefault || n.Driver !== 'bridge')) {
+      throw forbidden(`${n.Name} is a pre-defined network and cannot be removed`);
+    }
+    if (inUse(n)) {
+      throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
+    }
+    await this.bridge.deleteNetwork(this.spec(n));
+    await this.store.delete(KIND, n.Id);
+    this.byId.delete(n.Id);
+    this.allocators.delete(n.Id);
+  }
+
+  isPredefined(n: NetworkRecord): boolean {
+    return PREDEFINED.has(n.Name) && (n.isDefault === true || n.Driver !== 'bridge');
+  }
+}
+
+function predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecord {
+  return {
+    Id: newId(), Name: name, Created: nowRfc3339(), Driver: driver, Scope: 'local',
+    EnableIPv6: false, Internal: false, Attachable: false,
+    IPAM: { Driver: 'default', Options: null, Config: [] }, Options: {}, Labels: {},
+  };
+}
+
+function validateBridgeOptions(opts: Record<string, string>, bridgeName: string, existing: NetworkRecord[]): void {
+  if (opts[OPT_MTU] !== undefined) {
+    const v = opts[OPT_MTU];
+    if (!/^-?\d+$/.test(v)) {
+      throw badRequest(`failed to parse ${OPT_MTU} value: ${v} (strconv.Atoi: parsing "${v}": invalid syntax)`);
+    }
+    const mtu = Number(v);
+    if (mtu < 68 || mtu > 65535) throw badRequest(`invalid MTU number: ${mtu}`);
+  }
+  for (const k of [OPT_ICC, OPT_MASQ]) {
+    const v = opts[k];
+    if (v !== undefined && !['true', 'false', '1', '0'].includes(v.toLowerCase())) {
+      throw badRequest(`failed to parse ${k} value: ${v} (strconv.ParseBool: parsing "${v}": invalid syntax)`);
+    }
+    if (v !== undefined) opts[k] = ['true', '1'].includes(v.toLowerCase()) ? 'true' : 'false';
+  }
+  // Linux interface names: at most 15 bytes, no '/', no whitespace.
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridgeName)) {
+    throw badRequest(`invalid bridge name ${JSON.stringify(bridgeName)}: at most 15 characters of [a-zA-Z0-9_.-]`);
+  }
+  const clash = existing.find((n) => n.bridgeName === bridgeName);
+  if (clash) throw conflict(`bridge name ${bridgeName} is already used by network ${clash.Name}`);
+}
+
+export { ApiError };

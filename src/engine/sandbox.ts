@@ -1,0 +1,271 @@
+// A container's network sandbox: its network namespace, one endpoint per network, its
+// published ports. Every step that builds something registers how to undo it, so a failure
+// anywhere leaves nothing behind (no netns, veth, address, nft element or port reservation).
+import * as path from 'node:path';
+import type { ContainerRecord, EndpointRecord, EndpointSpec, NetworkRecord, PortMapping, Proto } from './types';
+import type { Networks } from './networks';
+import type { BridgeDriver } from './drivers/bridge';
+import type { PortPublisher } from './portmap/publisher';
+import { HostPortAllocator } from './portmap/hostports';
+import { expandBindings } from './portmap/spec';
+import { macFromIp } from './ipam';
+import { badRequest, conflict, forbidden, notFound, ApiError } from './errors';
+import { newId, shortId } from '../util/ids';
+import { createNetns, deleteNetns } from '../kernel/netns';
+import { boundPorts } from '../kernel/procnet';
+import { randomBytes } from 'node:crypto';
+
+export type NetMode =
+  | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; ref: string }
+  | { kind: 'network'; name: string };
+
+export function parseNetworkMode(mode: string | undefined): NetMode {
+  const m = mode || 'default';
+  if (m === 'default' || m === 'bridge') return { kind: 'network', name: 'bridge' };
+  if (m === 'host') return { kind: 'host' };
+  if (m === 'none') return { kind: 'none' };
+  if (m.startsWith('container:')) {
+    const ref = m.slice('container:'.length);
+    if (!ref) throw badRequest('invalid container format container:<name|id>');
+    return { kind: 'container', ref };
+  }
+  return { kind: 'network', name: m };
+}
+
+/** Undo steps, run newest first. */
+class Undo {
+  private steps: Array<() => Promise<unknown> | unknown> = [];
+  add(step: () => Promise<unknown> | unknown): void { this.steps.push(step); }
+  async run(): Promise<void> {
+    for (const s of this.steps.reverse()) {
+      try { await s(); } catch { /* keep undoing the rest */ }
+    }
+    this.steps = [];
+  }
+}
+
+const EPHEMERAL: [number, number] = [32768, 60999];
+
+export class Sandboxes {
+  readonly hostPorts = new HostPortAllocator();
+
+  constructor(private readonly nets: Networks, private readonly bridge: BridgeDriver,
+              private readonly publisher: PortPublisher, private readonly execRoot: string) {}
+
+  netnsPath(id: string): string { return path.join(this.execRoot, 'netns', shortId(id)); }
+
+  /**
+   * Build the networking of a starting container and record it in `c` (netnsPath,
+   * endpoints, ports). `lookup` finds another container for --network container:NAME.
+   */
+  async setup(c: ContainerRecord, lookup: (ref: string) => ContainerRecord): Promise<void> {
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (mode.kind === 'host') { c.netnsPath = null; return; }
+    if (mode.kind === 'container') {
+      const other = lookup(mode.ref);
+      if (!other.State.Running || !other.netnsPath) {
+        throw conflict(`cannot join network of a non running container: ${other.Name}`);
+      }
+      c.netnsPath = other.netnsPath;
+      return;
+    }
+    const undo = new Undo();
+    try {
+      // Ports first: a port that is taken fails the start before anything is made.
+      const wanted = mode.kind === 'network' ? this.reservePorts(c, undo) : [];
+      const ns = this.netnsPath(c.Id);
+      await createNetns(ns);
+      undo.add(() => deleteNetns(ns));
+      c.netnsPath = ns;
+      c.endpoints = {};
+      undo.add(() => { c.endpoints = {}; c.netnsPath = null; });
+      if (mode.kind === 'network') {
+        const primary = this.nets.get(mode.name);
+        const cfgs = c.NetworkingConfig?.EndpointsConfig ?? {};
+        const names = [primary.Name, ...Object.keys(cfgs).filter((n) => n !== primary.Name && n !== mode.name)];
+        for (const name of names) {
+          const net = this.nets.get(name);
+          const cfg = cfgs[name] ?? cfgs[mode.name] ?? cfgs[net.Id] ?? {};
+          await this.addEndpoint(c, net, cfg, undo, name === primary.Name);
+        }
+        const ep = c.endpoints[primary.Name];
+        const mappings = wanted.map((w) => ({ ...w, containerIp: ep.IPAddress, bridgeName: primary.bridgeName! }));
+        if (mappings.length) {
+          await this.publisher.publish(mappings);
+          undo.add(() => this.publisher.unpublish(mappings));
+        }
+        c.ports = mappings;
+      }
+    } catch (e) {
+      await undo.run();
+      throw e;
+    }
+  }
+
+  /** Take down everything setup() built; safe to call twice. */
+  async teardown(c: ContainerRecord): Promise<void> {
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (c.ports?.length) {
+      await this.publisher.unpublish(c.ports).catch(logErr('unpublish'));
+      for (const p of c.ports) this.releasePort(p);
+    }
+    c.ports = [];
+    for (const [name, ep] of Object.entries(c.endpoints ?? {})) {
+      await this.removeEndpoint(c, name, ep).catch(logErr(`detach ${name}`));
+    }
+    c.endpoints = {};
+    if (c.netnsPath && mode.kind !== 'container' && mode.kind !== 'host') {
+      await deleteNetns(c.netnsPath).catch(logErr('delete netns'));
+    }
+    c.netnsPath = null;
+  }
+
+  /** After a daemon restart: claim the addresses and ports of a running container again. */
+  async adopt(c: ContainerRecord): Promise<void> {
+    for (const [name, ep] of Object.entries(c.endpoints ?? {})) {
+      const net = this.nets.find(ep.NetworkID) ?? this.nets.find(name);
+      if (!net) continue;
+      this.nets.allocator(net).reserve(ep.IPAddress);
+      await this.bridge.attach(this.nets.spec(net), this.endpointSpec(c, net, ep, ep.ifname === 'eth0'));
+    }
+    for (const p of c.ports ?? []) {
+      for (let i = 0; i < p.count; i++) this.hostPorts.reserve(p.proto, p.hostIp, p.hostPort + i);
+    }
+    if (c.ports?.length) await this.publisher.publish(c.ports);
+  }
+
+  /** `network connect` on a running container. */
+  async connect(c: ContainerRecord, net: NetworkRecord, cfg: any): Promise<void> {
+    if (!c.netnsPath) throw badRequest(`container ${c.Name} has no network namespace`);
+    const undo = new Undo();
+    try {
+      await this.addEndpoint(c, net, cfg ?? {}, undo, false);
+    } catch (e) {
+      await undo.run();
+      throw e;
+    }
+  }
+
+  async disconnect(c: ContainerRecord, net: NetworkRecord): Promise<void> {
+    const ep = c.endpoints[net.Name];
+    if (!ep) return;
+    const primary = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (primary.kind === 'network' && this.nets.find(primary.name)?.Id === net.Id && c.ports?.length) {
+      // The published ports point at this endpoint's address: they go with it.
+      await this.publisher.unpublish(c.ports);
+      for (const p of c.ports) this.releasePort(p);
+      c.ports = [];
+    }
+    await this.removeEndpoint(c, net.Name, ep);
+  }
+
+  private async addEndpoint(c: ContainerRecord, net: NetworkRecord, cfg: any, undo: Undo, primary: boolean): Promise<void> {
+    if (net.Driver !== 'bridge') {
+      throw badRequest(`container cannot be disconnected from host network or connected to host network`);
+    }
+    if (c.endpoints[net.Name]) throw forbidden(`endpoint with name ${c.Name} already exists in network ${net.Name}`);
+    const alloc = this.nets.allocator(net);
+    const wantIp: string | undefined = cfg?.IPAMConfig?.IPv4Address || undefined;
+    if (wantIp && net.isDefault) throw badRequest('user specified IP address is supported on user defined networks only');
+    const ip = alloc.allocate(wantIp);
+    undo.add(() => alloc.release(ip));
+    const used = new Set(Object.values(c.endpoints).map((e) => e.ifname));
+    let n = 0;
+    while (used.has(`eth${n}`)) n++;
+    const mac = cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || macFromIp(ip);
+    const ep: EndpointRecord = {
+      NetworkID: net.Id,
+      EndpointID: newId(),
+      IPAddress: ip,
+      IPPrefixLen: Number(net.IPAM.Config[0].Subnet.split('/')[1]),
+      Gateway: net.IPAM.Config[0].Gateway,
+      MacAddress: mac,
+      Aliases: Array.isArray(cfg?.Aliases) && cfg.Aliases.length ? [...cfg.Aliases] : null,
+      Links: null,
+      IPAMConfig: wantIp ? { IPv4Address: wantIp } : null,
+      ifname: `eth${n}`,
+      hostIfname: `veth${randomBytes(4).toString('hex').slice(0, 7)}`,
+    };
+    const hasDefaultRoute = Object.values(c.endpoints).some((e) => e.ifname === 'eth0' && !this.isInternal(e));
+    const spec = this.endpointSpec(c, net, ep, !hasDefaultRoute && !net.Internal);
+    await this.bridge.attach(this.nets.spec(net), spec);
+    undo.add(() => this.bridge.detach(this.nets.spec(net), spec));
+    c.endpoints[net.Name] = ep;
+    undo.add(() => { delete c.endpoints[net.Name]; });
+  }
+
+  private isInternal(ep: EndpointRecord): boolean {
+    return this.nets.find(ep.NetworkID)?.Internal ?? false;
+  }
+
+  private async removeEndpoint(c: ContainerRecord, name: string, ep: EndpointRecord): Promise<void> {
+    const net = this.nets.find(ep.NetworkID);
+    if (net) {
+      await this.bridge.detach(this.nets.spec(net), this.endpointSpec(c, net, ep, false));
+      this.nets.allocator(net).release(ep.IPAddress);
+    }
+    delete c.endpoints[name];
+  }
+
+  private endpointSpec(c: ContainerRecord, net: NetworkRecord, ep: EndpointRecord, defaultRoute: boolean): EndpointSpec {
+    return {
+      networkId: net.Id,
+      containerId: c.Id,
+      endpointId: ep.EndpointID,
+      netnsPath: c.netnsPath!,
+      ifname: ep.ifname,
+      hostIfname: ep.hostIfname,
+      address: ep.IPAddress,
+      prefixLen: ep.IPPrefixLen,
+      gateway: ep.Gateway,
+      mac: ep.MacAddress,
+      mtu: this.nets.spec(net).mtu,
+      defaultRoute,
+    };
+  }
+
+  /** Resolve every wanted binding to concrete host ports, reserving them; undo releases them. */
+  private reservePorts(c: ContainerRecord, undo: Undo): Array<Omit<PortMapping, 'containerIp' | 'bridgeName'>> {
+    const wanted = expandBindings(c.Config.ExposedPorts ?? {}, c.HostConfig.PortBindings ?? {}, !!c.HostConfig.PublishAllPorts);
+    const out: Array<Omit<PortMapping, 'containerIp' | 'bridgeName'>> = [];
+    const busy = new Map<Proto, Set<number>>();
+    const hostBusy = (proto: Proto, port: number) => {
+      if (!busy.has(proto)) busy.set(proto, boundPorts(proto));
+      return busy.get(proto)!.has(port);
+    };
+    for (const w of wanted) {
+      const hostIp = w.hostIp && w.hostIp !== '' ? w.hostIp : '0.0.0.0';
+      const proto = w.proto as Proto;
+      if (w.hostPort === 0 || w.hostPortEnd) {
+        // A free port from the ephemeral range, or from the user's host range for "8000-8010:80".
+        const range: [number, number] = w.hostPort === 0 ? EPHEMERAL : [w.hostPort, w.hostPortEnd!];
+        const port = this.hostPorts.allocate(proto, hostIp, range, (pr: Proto, p: number) => !hostBusy(pr, p));
+        undo.add(() => this.hostPorts.release(proto, hostIp, port));
+        out.push({ proto, hostIp, hostPort: port, containerPort: w.containerPort, count: 1 });
+        continue;
+      }
+      const count = w.count ?? 1;
+      for (let i = 0; i < count; i++) {
+        const port = w.hostPort + i;
+        if (hostBusy(proto, port)) {
+          throw new ApiError(500, `driver failed programming external connectivity on endpoint ${c.Name}: ` +
+            `Error starting userland proxy: listen ${proto}4 ${hostIp}:${port}: bind: address already in use`);
+        }
+        this.hostPorts.reserve(proto, hostIp, port);
+        undo.add(() => this.hostPorts.release(proto, hostIp, port));
+      }
+      out.push({ proto, hostIp, hostPort: w.hostPort, containerPort: w.containerPort, count });
+    }
+    return out;
+  }
+
+  private releasePort(p: PortMapping): void {
+    for (let i = 0; i < p.count; i++) this.hostPorts.release(p.proto, p.hostIp, p.hostPort + i);
+  }
+}
+
+function logErr(what: string) {
+  return (e: unknown) => process.stderr.write(`berthd: teardown: ${what}: ${(e as Error).message}\n`);
+}
+
+export { notFound };
