@@ -1,0 +1,77 @@
+// Query-string and body parsing with the Docker Engine API's rules. Pure.
+import { ApiError, badRequest } from '../engine/errors';
+
+/** Docker's boolValue: empty, "0", "no", "false" and "none" (any case) are false; anything else true. */
+export function boolParam(q: URLSearchParams, key: string, dflt = false): boolean {
+  const raw = q.get(key);
+  if (raw === null) return dflt;
+  const s = raw.trim().toLowerCase();
+  return !(s === '' || s === '0' || s === 'no' || s === 'false' || s === 'none');
+}
+
+/** An optional integer parameter; a present but malformed value is a 400 like Docker's strconv error. */
+export function intParam(q: URLSearchParams, key: string): number | undefined {
+  const raw = q.get(key);
+  if (raw === null || raw === '') return undefined;
+  if (!/^[+-]?\d+$/.test(raw.trim())) throw badRequest(`strconv.Atoi: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  return parseInt(raw, 10);
+}
+
+/**
+ * `filters` is JSON: either {"key":["v1","v2"]} or the legacy {"key":{"v1":true}} form.
+ */
+export function parseFilters(raw: string | null): Record<string, string[]> {
+  if (raw === null || raw.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw badRequest(`invalid filter: ${(e as Error).message}`);
+  }
+  if (v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw badRequest('invalid filter: expected a JSON object');
+  const out: Record<string, string[]> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (Array.isArray(val)) out[k] = val.map(String);
+    else if (val && typeof val === 'object') out[k] = Object.entries(val).filter(([, b]) => b).map(([s]) => s);
+    else throw badRequest(`invalid filter: values of '${k}' must be a list`);
+  }
+  return out;
+}
+
+/** Parses a JSON request body; empty means undefined. */
+export function parseJsonBody(buf: Buffer): any {
+  const text = buf.toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ApiError(400, `invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+export interface ApiVersionRange { min: string; max: string }
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Splits an optional /vX.YY prefix off a path; rejects versions outside the served range. */
+export function stripVersion(pathname: string, range: ApiVersionRange): { path: string; version: string | null } {
+  const m = /^\/v(\d+\.\d+)(\/.*)$/.exec(pathname);
+  if (!m) return { path: pathname, version: null };
+  const v = m[1];
+  if (compareVersions(v, range.max) > 0) {
+    throw badRequest(`client version ${v} is too new. Maximum supported API version is ${range.max}`);
+  }
+  if (compareVersions(v, range.min) < 0) {
+    throw badRequest(`client version ${v} is too old. Minimum supported API version is ${range.min}, please upgrade your client to a newer version`);
+  }
+  return { path: m[2], version: v };
+}

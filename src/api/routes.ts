@@ -1,0 +1,306 @@
+// The Engine API's routes: each parses its query/body with Docker's rules, calls the engine,
+// and answers with Docker's status code and JSON shape or stream framing.
+import type * as http from 'node:http';
+import type { Readable, Writable } from 'node:stream';
+import type { EngineApi } from '../engine/api';
+import { ApiError, badRequest } from '../engine/errors';
+import { boolParam, intParam, parseFilters, parseJsonBody } from './query';
+import type { Hijacked, Reply } from './reply';
+import { chunkStream, frame, type OutputChunk } from './stdstream';
+
+export interface Ctx {
+  engine: EngineApi;
+  req: http.IncomingMessage;
+  params: string[];
+  query: URLSearchParams;
+  reply: Reply;
+  /** The request body (for upgraded requests, only the Content-Length part). */
+  body(): Promise<Buffer>;
+  apiVersion: string;
+}
+
+type Handler = (ctx: Ctx) => Promise<void>;
+interface Route { method: string; re: RegExp; handler: Handler }
+
+export const RAW_STREAM = 'application/vnd.docker.raw-stream';
+export const MUX_STREAM = 'application/vnd.docker.multiplexed-stream';
+
+async function jsonBody(ctx: Ctx): Promise<any> { return parseJsonBody(await ctx.body()); }
+
+/** A Readable over the request body (for image import/load). */
+function bodyStream(ctx: Ctx): Readable { return ctx.req; }
+
+const routes: Route[] = [];
+function route(method: string, pattern: string, handler: Handler): void {
+  // `{x}` matches one path segment; `{x*}` matches the rest (image names have slashes).
+  const re = new RegExp('^' + pattern.replace(/\{[a-z]+\*\}/g, '(.+)').replace(/\{[a-z]+\}/g, '([^/]+)') + '/?$');
+  routes.push({ method, re, handler });
+}
+
+export function matchRoute(method: string, path: string): { handler: Handler; params: string[] } | { notAllowed: true } | null {
+  let pathMatched = false;
+  for (const r of routes) {
+    const m = r.re.exec(path);
+    if (!m) continue;
+    pathMatched = true;
+    if (r.method === method || (method === 'HEAD' && r.method === 'GET')) {
+      return { handler: r.handler, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+    }
+  }
+  return pathMatched ? { notAllowed: true } : null;
+}
+
+// ------------------------------------------------------------------------------ system
+
+route('GET', '/_ping', async (ctx) => {
+  const headers = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' };
+  if (ctx.req.method === 'HEAD') { ctx.reply.empty(200, { ...headers, 'Content-Length': '0' }); return; }
+  ctx.reply.stream(200, headers['Content-Type']).end('OK');
+});
+route('GET', '/version', async (ctx) => ctx.reply.json(200, ctx.engine.version()));
+route('GET', '/info', async (ctx) => ctx.reply.json(200, await ctx.engine.info()));
+
+// ------------------------------------------------------------------------------ containers
+
+route('GET', '/containers/json', async (ctx) => {
+  const limit = intParam(ctx.query, 'limit');
+  const list = await ctx.engine.listContainers({
+    all: boolParam(ctx.query, 'all'), filters: parseFilters(ctx.query.get('filters')), ...(limit !== undefined ? { limit } : {}),
+  });
+  ctx.reply.json(200, list);
+});
+
+route('POST', '/containers/create', async (ctx) => {
+  const body = await jsonBody(ctx);
+  if (body === undefined || body === null) throw badRequest('config cannot be empty in order to create a container');
+  const name = ctx.query.get('name') ?? undefined;
+  ctx.reply.json(201, await ctx.engine.createContainer(name === '' ? undefined : name, body));
+});
+
+route('POST', '/containers/prune', async (ctx) => {
+  ctx.reply.json(200, await ctx.engine.pruneContainers(parseFilters(ctx.query.get('filters'))));
+});
+
+route('GET', '/containers/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.inspectContainer(ctx.params[0])));
+
+route('POST', '/containers/{id}/start', async (ctx) => {
+  await ctx.engine.startContainer(ctx.params[0]);
+  ctx.reply.empty(204);
+});
+
+route('POST', '/containers/{id}/stop', async (ctx) => {
+  await ctx.engine.stopContainer(ctx.params[0], intParam(ctx.query, 't'), ctx.query.get('signal') || undefined);
+  ctx.reply.empty(204);
+});
+
+route('POST', '/containers/{id}/kill', async (ctx) => {
+  await ctx.engine.killContainer(ctx.params[0], ctx.query.get('signal') || undefined);
+  ctx.reply.empty(204);
+});
+
+route('POST', '/containers/{id}/restart', async (ctx) => {
+  await ctx.engine.restartContainer(ctx.params[0], intParam(ctx.query, 't'));
+  ctx.reply.empty(204);
+});
+
+route('DELETE', '/containers/{id}', async (ctx) => {
+  await ctx.engine.removeContainer(ctx.params[0], { force: boolParam(ctx.query, 'force') });
+  ctx.reply.empty(204);
+});
+
+route('POST', '/containers/{id}/rename', async (ctx) => {
+  const name = ctx.query.get('name');
+  if (!name) throw badRequest('Neither old nor new names may be empty');
+  await ctx.engine.renameContainer(ctx.params[0], name.replace(/^\//, ''));
+  ctx.reply.empty(204);
+});
+
+route('POST', '/containers/{id}/wait', async (ctx) => {
+  const p = ctx.engine.waitContainer(ctx.params[0], ctx.query.get('condition') || undefined);
+  // Docker sends the headers at once and the body when the condition is met, so a client can
+  // start the container after the wait is registered. Errors about the container itself come
+  // first: wait a turn of the event loop for them.
+  let settled: { ok: true; v: any } | { ok: false; e: unknown } | null = null;
+  p.then((v) => { settled = { ok: true, v }; }, (e) => { settled = { ok: false, e }; });
+  await new Promise((r) => setImmediate(r));
+  if (settled !== null && !(settled as any).ok) throw (settled as any).e;
+  const out = ctx.reply.stream(200, 'application/json');
+  try {
+    const v = await p;
+    out.end(JSON.stringify(v) + '\n');
+  } catch (e) {
+    out.end(JSON.stringify({ StatusCode: -1, Error: { Message: (e as Error).message } }) + '\n');
+  }
+});
+
+route('POST', '/containers/{id}/resize', async (ctx) => {
+  await ctx.engine.resizeContainer(ctx.params[0], intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+  ctx.reply.empty(200, { 'Content-Length': '0' });
+});
+
+route('POST', '/containers/{id}/attach', async (ctx) => {
+  const q = ctx.query;
+  const att = await ctx.engine.attachContainer(ctx.params[0], {
+    stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr'),
+    stream: boolParam(q, 'stream'), logs: boolParam(q, 'logs'),
+  });
+  const want = { stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') };
+  const h = ctx.reply.hijack(att.tty ? RAW_STREAM : MUX_STREAM);
+  pumpInput(h, att.input);
+  pumpOutput(att.output, h.output, att.tty, want, h);
+});
+
+route('GET', '/containers/{id}/logs', async (ctx) => {
+  const q = ctx.query;
+  const stdout = boolParam(q, 'stdout');
+  const stderr = boolParam(q, 'stderr');
+  if (!stdout && !stderr) throw badRequest('Bad parameters: you must choose at least one stream');
+  const tailRaw = q.get('tail');
+  const tail: number | 'all' = tailRaw === null || tailRaw === '' || tailRaw === 'all' || Number.isNaN(parseInt(tailRaw, 10)) || parseInt(tailRaw, 10) < 0
+    ? 'all' : parseInt(tailRaw, 10);
+  const logs = await ctx.engine.containerLogs(ctx.params[0], {
+    follow: boolParam(q, 'follow'), tail, timestamps: boolParam(q, 'timestamps'), stdout, stderr,
+  });
+  const out = ctx.reply.stream(200, logs.tty ? RAW_STREAM : MUX_STREAM);
+  let closed = false;
+  out.onClose(() => { closed = true; logs.output.destroy(); });
+  pumpOutput(logs.output, out, logs.tty, { stdout, stderr }, { closed: () => closed });
+});
+
+route('POST', '/containers/{id}/exec', async (ctx) => {
+  const body = await jsonBody(ctx);
+  if (!body || typeof body !== 'object') throw badRequest('No exec command specified');
+  ctx.reply.json(201, await ctx.engine.execCreate(ctx.params[0], body));
+});
+
+route('POST', '/exec/{id}/start', async (ctx) => {
+  const body = (await jsonBody(ctx)) ?? {};
+  const handle = await ctx.engine.execStart(ctx.params[0], { Detach: !!body.Detach, Tty: body.Tty === undefined ? undefined : !!body.Tty });
+  handle.exitCode.catch(() => undefined);
+  if (body.Detach) {
+    handle.output.resume();
+    handle.input?.end();
+    ctx.reply.empty(200, { 'Content-Length': '0' });
+    return;
+  }
+  const h = ctx.reply.hijack(handle.tty ? RAW_STREAM : MUX_STREAM);
+  pumpInput(h, handle.input);
+  pumpOutput(handle.output, h.output, handle.tty, { stdout: true, stderr: true }, h);
+});
+
+route('GET', '/exec/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.execInspect(ctx.params[0])));
+
+route('POST', '/exec/{id}/resize', async (ctx) => {
+  await ctx.engine.execResize(ctx.params[0], intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+  ctx.reply.empty(200, { 'Content-Length': '0' });
+});
+
+// ------------------------------------------------------------------------------ images
+
+route('GET', '/images/json', async (ctx) => {
+  ctx.reply.json(200, await ctx.engine.listImages({ all: boolParam(ctx.query, 'all'), filters: parseFilters(ctx.query.get('filters')) }));
+});
+
+route('POST', '/images/create', async (ctx) => {
+  const q = ctx.query;
+  const fromSrc = q.get('fromSrc');
+  if (fromSrc === null) {
+    const image = q.get('fromImage') ?? '';
+    throw new ApiError(404, `pull access denied for ${image.replace(/:.*$/, '')}, repository does not exist or may require 'docker login': berth has no registry; use import or load`);
+  }
+  if (fromSrc !== '-') throw badRequest('berth imports only from the request body (fromSrc=-)');
+  const { repo, tag } = splitRepoTag(q.get('repo') ?? '', q.get('tag') ?? '');
+  const id = await ctx.engine.importImage(bodyStream(ctx), repo, tag, q.getAll('changes'));
+  const out = ctx.reply.stream(200, 'application/json');
+  out.end(JSON.stringify({ status: id }) + '\r\n');
+});
+
+route('POST', '/images/load', async (ctx) => {
+  const loaded = await ctx.engine.loadImages(bodyStream(ctx));
+  const out = ctx.reply.stream(200, 'application/json');
+  for (const ref of loaded) {
+    const line = ref.startsWith('sha256:') ? `Loaded image ID: ${ref}\n` : `Loaded image: ${ref}\n`;
+    out.write(JSON.stringify({ stream: line }) + '\n');
+  }
+  out.end();
+});
+
+route('POST', '/images/prune', async () => { throw new ApiError(501, 'image prune is not implemented by berth'); });
+
+route('GET', '/images/{name*}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.inspectImage(ctx.params[0])));
+
+route('POST', '/images/{name*}/tag', async (ctx) => {
+  const { repo, tag } = splitRepoTag(ctx.query.get('repo') ?? '', ctx.query.get('tag') ?? '');
+  if (!repo) throw badRequest('repository name must have at least one component');
+  await ctx.engine.tagImage(ctx.params[0], repo, tag || 'latest');
+  ctx.reply.empty(201, { 'Content-Length': '0' });
+});
+
+route('DELETE', '/images/{name*}', async (ctx) => {
+  ctx.reply.json(200, await ctx.engine.removeImage(ctx.params[0], { force: boolParam(ctx.query, 'force') }));
+});
+
+// ------------------------------------------------------------------------------ networks
+
+route('GET', '/networks', async (ctx) => ctx.reply.json(200, await ctx.engine.listNetworks(parseFilters(ctx.query.get('filters')))));
+route('POST', '/networks/create', async (ctx) => {
+  const body = await jsonBody(ctx);
+  if (!body || typeof body !== 'object') throw badRequest('invalid JSON: empty request body');
+  ctx.reply.json(201, await ctx.engine.createNetwork(body));
+});
+route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(parseFilters(ctx.query.get('filters')))));
+route('GET', '/networks/{id}', async (ctx) => {
+  ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose') }));
+});
+route('DELETE', '/networks/{id}', async (ctx) => {
+  await ctx.engine.removeNetwork(ctx.params[0]);
+  ctx.reply.empty(204);
+});
+route('POST', '/networks/{id}/connect', async (ctx) => {
+  const body = await jsonBody(ctx);
+  if (!body?.Container) throw badRequest('invalid JSON: missing Container');
+  await ctx.engine.connectNetwork(ctx.params[0], body);
+  ctx.reply.empty(200, { 'Content-Length': '0' });
+});
+route('POST', '/networks/{id}/disconnect', async (ctx) => {
+  const body = await jsonBody(ctx);
+  if (!body?.Container) throw badRequest('invalid JSON: missing Container');
+  await ctx.engine.disconnectNetwork(ctx.params[0], { Container: body.Container, Force: !!body.Force });
+  ctx.reply.empty(200, { 'Content-Length': '0' });
+});
+
+// ------------------------------------------------------------------------------ helpers
+
+/** `repo` may carry the tag itself ("busybox:1"); a port in a registry host is not a tag. */
+export function splitRepoTag(repo: string, tag: string): { repo: string | undefined; tag: string | undefined } {
+  if (!repo) return { repo: undefined, tag: tag || undefined };
+  const slash = repo.lastIndexOf('/');
+  const colon = repo.lastIndexOf(':');
+  if (!tag && colon > slash) return { repo: repo.slice(0, colon), tag: repo.slice(colon + 1) };
+  return { repo, tag: tag || undefined };
+}
+
+/** Client bytes to the process's stdin; the client's half-close closes stdin. */
+function pumpInput(h: Hijacked, input: Writable | null): void {
+  if (!input) { h.input.resume(); return; }
+  input.on('error', () => undefined);
+  h.input.pipe(input);
+}
+
+/** Process output to the client, framed unless TTY; ends the connection when output ends. */
+export function pumpOutput(src: Readable, dst: Writable, tty: boolean, want: { stdout: boolean; stderr: boolean },
+                           h: { closed(): boolean }): void {
+  dst.on('error', () => { src.destroy(); });
+  src.on('data', (chunk: OutputChunk) => {
+    if (h.closed()) return;
+    const { id, data } = chunkStream(chunk);
+    if (data.length === 0) return;
+    if ((id === 1 && !want.stdout) || (id === 2 && !want.stderr)) return;
+    const ok = dst.write(tty ? data : frame(id, data));
+    if (!ok) { src.pause(); dst.once('drain', () => src.resume()); }
+  });
+  const finish = () => { if (!h.closed()) dst.end(); };
+  src.once('end', finish);
+  src.once('error', finish);
+  src.once('close', finish);
+}

@@ -1,0 +1,129 @@
+// Image commands: images, rmi, tag, import, load.
+import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { Client, DaemonError, readJsonMessages } from './client';
+import { Exit, UsageError, daemonLine } from './errors';
+import { stdio, type Io } from './containers';
+import { goTimeString, humanDuration, humanSize, renderRows, shortId } from './format';
+import { GO_TYPE } from '../util/gotemplate';
+
+export const IMAGE_HEADERS: Record<string, string> = {
+  Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT',
+  Size: 'SIZE', Containers: 'CONTAINERS', VirtualSize: 'SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE',
+};
+export const IMAGE_DEFAULT = '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+
+/** One row per repo:tag, as `docker images` lists them. */
+export function imageRows(list: any[], trunc: boolean, now: number = Date.now()): Array<Record<string, unknown>> {
+  const rows: Array<Record<string, unknown>> = [];
+  for (const img of list) {
+    const tags: string[] = (img.RepoTags ?? []).length ? img.RepoTags : ['<none>:<none>'];
+    for (const rt of tags) {
+      const i = rt.lastIndexOf(':');
+      const created = new Date((img.Created ?? 0) * 1000);
+      const row: Record<string, unknown> = {
+        Repository: i > 0 ? rt.slice(0, i) : rt,
+        Tag: i > 0 ? rt.slice(i + 1) : '<none>',
+        ID: trunc ? shortId(img.Id) : img.Id,
+        Digest: (img.RepoDigests ?? [])[0]?.split('@')[1] ?? '<none>',
+        CreatedSince: humanDuration(now - created.getTime()) + ' ago',
+        CreatedAt: goTimeString(created),
+        Size: humanSize(img.Size ?? 0, 3),
+        Containers: (img.Containers ?? 0) < 0 ? 'N/A' : String(img.Containers ?? 0),
+        VirtualSize: humanSize(img.VirtualSize ?? img.Size ?? 0),
+        SharedSize: (img.SharedSize ?? 0) < 0 ? 'N/A' : humanSize(img.SharedSize ?? 0),
+        UniqueSize: (img.SharedSize ?? 0) < 0 ? 'N/A' : humanSize((img.Size ?? 0) - (img.SharedSize ?? 0)),
+      };
+      (row as any)[GO_TYPE] = '*formatter.imageContext';
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+export async function cmdImages(client: Client, repo: string | undefined, o: { quiet?: boolean; format?: string; noTrunc?: boolean; all?: boolean; filter?: string[] }, io: Io = stdio): Promise<number> {
+  const filters: Record<string, string[]> = {};
+  for (const kv of o.filter ?? []) {
+    const k = kv.indexOf('=');
+    if (k <= 0) throw new UsageError('bad format of filter (expected name=value)');
+    (filters[kv.slice(0, k)] ??= []).push(kv.slice(k + 1));
+  }
+  if (repo) (filters.reference ??= []).push(repo);
+  const list: any[] = await client.get('/images/json', { all: o.all ? 1 : undefined, filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined });
+  list.sort((a, b) => (b.Created ?? 0) - (a.Created ?? 0));
+  let rows = imageRows(list, (o as any).trunc !== false);
+  if (repo) {
+    // A daemon that ignores the reference filter still gets it applied here.
+    const [r, t] = repo.includes(':') ? [repo.slice(0, repo.lastIndexOf(':')), repo.slice(repo.lastIndexOf(':') + 1)] : [repo, undefined];
+    rows = rows.filter((x) => x.Repository === r && (t === undefined || x.Tag === t));
+  }
+  if (o.quiet && !o.format) {
+    const seen = new Set<string>();
+    for (const r of rows) if (!seen.has(r.ID as string)) { seen.add(r.ID as string); io.out(r.ID + '\n'); }
+    return 0;
+  }
+  io.out(renderRows(rows, { format: o.format ?? 'table', defaultTable: IMAGE_DEFAULT, headers: IMAGE_HEADERS }));
+  return 0;
+}
+
+export async function cmdRmi(client: Client, refs: string[], o: { force?: boolean }, io: Io = stdio): Promise<number> {
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      const r: Array<{ Untagged?: string; Deleted?: string }> = await client.json('DELETE', `/images/${ref.split('/').map(encodeURIComponent).join('/')}`, { query: { force: o.force ? 1 : undefined } });
+      for (const x of r ?? []) {
+        if (x.Untagged) io.out(`Untagged: ${x.Untagged}\n`);
+        if (x.Deleted) io.out(`Deleted: ${x.Deleted}\n`);
+      }
+    } catch (e) {
+      if (!(e instanceof DaemonError)) throw e;
+      io.err(daemonLine(e) + '\n');
+      code = 1;
+    }
+  }
+  return code;
+}
+
+export function splitRef(ref: string): { repo: string; tag: string } {
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > slash) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repo: ref, tag: 'latest' };
+}
+
+export async function cmdTag(client: Client, source: string, target: string): Promise<number> {
+  const { repo, tag } = splitRef(target);
+  await client.request('POST', `/images/${source.split('/').map(encodeURIComponent).join('/')}/tag`, { query: { repo, tag } });
+  return 0;
+}
+
+function openInput(file: string): Readable {
+  if (file === '-') return process.stdin;
+  if (!fs.existsSync(file)) throw new Exit(1, `open ${file}: no such file or directory`);
+  return fs.createReadStream(file);
+}
+
+export async function cmdImport(client: Client, file: string, ref: string | undefined, o: { change?: string[]; message?: string }, io: Io = stdio): Promise<number> {
+  let repo: string | undefined;
+  let tag: string | undefined;
+  if (ref) ({ repo, tag } = splitRef(ref));
+  const res = await client.stream('POST', '/images/create', {
+    query: { fromSrc: '-', repo, tag, message: o.message, changes: o.change ?? [] },
+    stream: openInput(file),
+  });
+  const msgs = await readJsonMessages(res);
+  for (const m of msgs) if (m.status) io.out(m.status + '\n');
+  return 0;
+}
+
+export async function cmdLoad(client: Client, o: { input?: string; quiet?: boolean }, io: Io = stdio): Promise<number> {
+  if (!o.input && process.stdin.isTTY) {
+    throw new Exit(1, 'requested load from stdin, but stdin is empty');
+  }
+  const res = await client.stream('POST', '/images/load', { query: { quiet: o.quiet ? 1 : undefined }, stream: openInput(o.input ?? '-') });
+  const msgs = await readJsonMessages(res);
+  for (const m of msgs) if (m.stream) io.out(m.stream);
+  return 0;
+}
+
+export { DaemonError };
