@@ -1,0 +1,84 @@
+// The bridge driver: one Linux bridge per network (gateway address on it), one veth pair per
+// endpoint (host end on the bridge, other end renamed eth<N> inside the container's netns).
+// Isolation, masquerade and published ports live in berth's nft table (firewall/); an
+// enable_icc=false network marks its bridge ports "isolated", so the bridge itself refuses
+// to forward between them while each container still reaches its gateway.
+import type { EndpointSpec, NetworkDriver, NetworkSpec } from '../types';
+import type { Firewall } from '../firewall/firewall';
+import { ipBatch, linkExists, listLinks } from '../../kernel/ip';
+import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
+import { run } from '../../kernel/exec';
+
+/** Link alias that marks a kernel object as berth's, so a restart can find its leftovers. */
+const ALIAS_PREFIX = 'berth:';
+
+export class BridgeDriver implements NetworkDriver {
+  readonly name = 'bridge';
+
+  constructor(private readonly fw: Firewall) {}
+
+  async init(): Promise<void> {
+    await setSysctl('net.ipv4.ip_forward', '1');
+    await this.fw.init();
+  }
+
+  async createNetwork(net: NetworkSpec): Promise<void> {
+    const br = net.bridgeName;
+    const len = net.subnet.split('/')[1];
+    const lines: string[] = [];
+    if (!linkExists(br)) {
+      lines.push(`link add name ${br} mtu ${net.mtu} type bridge`);
+      lines.push(`link set dev ${br} alias ${ALIAS_PREFIX}${net.id.slice(0, 12)}`);
+    }
+    lines.push(`addr replace ${net.gateway}/${len} brd + dev ${br}`);
+    lines.push(`link set dev ${br} up`);
+    await ipBatch(lines);
+    // Lets connections to 127.0.0.1:<published port> be DNATed out through the bridge.
+    await setIfSysctl(br, 'route_localnet', '1');
+    await this.fw.addNetwork(net);
+  }
+
+  async deleteNetwork(net: NetworkSpec): Promise<void> {
+    await this.fw.removeNetwork(net);
+    if (linkExists(net.bridgeName)) await run('ip', ['link', 'del', net.bridgeName], { allowFail: true });
+  }
+
+  async attach(net: NetworkSpec, ep: EndpointSpec): Promise<void> {
+    const host: string[] = [];
+    const fresh = !linkExists(ep.hostIfname);
+    if (fresh) {
+      host.push(`link add ${ep.hostIfname} mtu ${ep.mtu} type veth peer name ${ep.ifname} ` +
+        `address ${ep.mac} mtu ${ep.mtu} netns ${ep.netnsPath}`);
+    }
+    host.push(`link set dev ${ep.hostIfname} alias ${ALIAS_PREFIX}${ep.containerId.slice(0, 12)} master ${net.bridgeName} up`);
+    if (!net.icc) host.push(`link set dev ${ep.hostIfname} type bridge_slave isolated on`);
+    await ipBatch(host);
+    if (!fresh) return;
+    const inside = [
+      'link set dev lo up',
+      `addr add ${ep.address}/${ep.prefixLen} brd + dev ${ep.ifname}`,
+      `link set dev ${ep.ifname} up`,
+    ];
+    if (ep.defaultRoute) inside.push(`route add default via ${ep.gateway} dev ${ep.ifname}`);
+    try {
+      await ipBatch(inside, ep.netnsPath);
+    } catch (e) {
+      await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
+      throw e;
+    }
+  }
+
+  async detach(_net: NetworkSpec, ep: EndpointSpec): Promise<void> {
+    // Deleting the host end takes the container end with it.
+    if (linkExists(ep.hostIfname)) await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
+  }
+
+  /** Remove bridges and veths berth made for networks or containers that no longer exist. */
+  async cleanupStale(keep: { bridges: string[]; hostIfnames: string[] }): Promise<void> {
+    const bridges = new Set(keep.bridges);
+    const veths = new Set(keep.hostIfnames);
+    const stale = (await listLinks()).filter((l) => l.ifalias?.startsWith(ALIAS_PREFIX) &&
+      ((l.kind === 'bridge' && !bridges.has(l.ifname)) || (l.kind === 'veth' && !veths.has(l.ifname))));
+    await ipBatch(stale.map((l) => `link del dev ${l.ifname}`)).catch(() => undefined);
+  }
+}

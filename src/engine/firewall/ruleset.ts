@@ -1,0 +1,114 @@
+// berth's nftables table, as text. Pure: the Firewall class (firewall.ts) applies it.
+//
+// One table, `ip berth`. Everything that grows with the number of networks or published ports
+// is an element of a set or map, so the rules a packet walks never grow:
+//   bridges   every berth bridge              samebr   "br"."br" pairs (br_netfilter-bridged traffic)
+//   internal  bridges of --internal networks  masq     subnets whose traffic leaving is masqueraded
+//   pub_addr      host addr . proto . port(s) → container address (same port on both sides;
+//                 a range like 5000-10000:5000-10000 is ONE interval element)
+//   pub_addrport  host addr . proto . port    → container address . container port
+// A host address of 0.0.0.0/0 means "every local address", 127.0.0.1 included: the output
+// chain DNATs the host's own connections and route_localnet on the bridge lets them leave.
+import type { NetworkSpec, PortMapping } from '../types';
+import { canonicalCidr } from '../ipam';
+
+export const TABLE = 'ip berth';
+
+export function baseRuleset(): string {
+  return `table ${TABLE} {
+  set bridges { type ifname; }
+  set samebr { type ifname . ifname; }
+  set internal { type ifname; }
+  set masq { type ipv4_addr; flags interval; }
+  map pub_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr; flags interval; }
+  map pub_addrport { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    fib daddr type local jump publish
+  }
+  chain output {
+    type nat hook output priority -100; policy accept;
+    fib daddr type local jump publish
+  }
+  chain publish {
+    meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addrport
+    meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addr
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr 127.0.0.0/8 oifname @bridges masquerade
+    iifname @bridges oifname @bridges ct status dnat masquerade
+    oifname != @bridges ip saddr @masq masquerade
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname . oifname @samebr accept
+    iifname @internal drop
+    oifname @internal drop
+    iifname @bridges oifname @bridges ct status dnat accept
+    iifname @bridges oifname @bridges drop
+  }
+}
+`;
+}
+
+/** The whole table from scratch: used at daemon start, atomically replacing any old one. */
+export function resetScript(): string {
+  // "add" then "delete" so the delete cannot fail when the table does not exist yet.
+  return `add table ${TABLE}\ndelete table ${TABLE}\n${baseRuleset()}`;
+}
+
+const q = (ifname: string) => JSON.stringify(ifname);
+
+/** Set elements a network contributes. */
+export function networkElements(net: NetworkSpec): Array<[set: string, elem: string]> {
+  const out: Array<[string, string]> = [
+    ['bridges', q(net.bridgeName)],
+    ['samebr', `${q(net.bridgeName)} . ${q(net.bridgeName)}`],
+  ];
+  if (net.internal) out.push(['internal', q(net.bridgeName)]);
+  else if (net.masquerade) out.push(['masq', canonicalCidr(net.subnet)]);
+  return out;
+}
+
+function hostKey(hostIp: string): string {
+  return !hostIp || hostIp === '0.0.0.0' ? '0.0.0.0/0' : hostIp;
+}
+
+/** Map elements one published mapping contributes: [map, key, value]. IPv6 host IPs have none. */
+export function portElements(m: PortMapping): Array<[map: string, key: string, value: string]> {
+  if (m.hostIp.includes(':')) return [];
+  const h = hostKey(m.hostIp);
+  if (m.hostPort === m.containerPort) {
+    const ports = m.count > 1 ? `${m.hostPort}-${m.hostPort + m.count - 1}` : `${m.hostPort}`;
+    return [['pub_addr', `${h} . ${m.proto} . ${ports}`, m.containerIp]];
+  }
+  const out: Array<[string, string, string]> = [];
+  for (let i = 0; i < m.count; i++) {
+    out.push(['pub_addrport', `${h} . ${m.proto} . ${m.hostPort + i}`, `${m.containerIp} . ${m.containerPort + i}`]);
+  }
+  return out;
+}
+
+export function addElementsScript(sets: Array<[string, string]>, maps: Array<[string, string, string]>): string {
+  return [
+    ...sets.map(([s, e]) => `add element ${TABLE} ${s} { ${e} }`),
+    ...groupMaps(maps).map(([m, elems]) => `add element ${TABLE} ${m} { ${elems.map(([k, v]) => `${k} : ${v}`).join(', ')} }`),
+  ].join('\n') + '\n';
+}
+
+export function deleteElementsScript(sets: Array<[string, string]>, maps: Array<[string, string, string]>): string {
+  return [
+    ...sets.map(([s, e]) => `delete element ${TABLE} ${s} { ${e} }`),
+    ...groupMaps(maps).map(([m, elems]) => `delete element ${TABLE} ${m} { ${elems.map(([k]) => k).join(', ')} }`),
+  ].join('\n') + '\n';
+}
+
+function groupMaps(maps: Array<[string, string, string]>): Array<[string, Array<[string, string]>]> {
+  const by = new Map<string, Array<[string, string]>>();
+  for (const [m, k, v] of maps) {
+    if (!by.has(m)) by.set(m, []);
+    by.get(m)!.push([k, v]);
+  }
+  return [...by.entries()];
+}

@@ -1,0 +1,21 @@
+// Network namespace handles: a namespace is kept alive by bind-mounting it onto a file under
+// berth's exec-root (as dockerd does under /var/run/docker/netns), never under /run/netns.
+import { promises as fs } from 'node:fs';
+import { run } from './exec';
+
+/** Create a fresh network namespace pinned at `file`. */
+export async function createNetns(file: string): Promise<void> {
+  await fs.writeFile(file, '', { flag: 'a' });
+  try {
+    await run('unshare', [`--net=${file}`, 'true']);
+  } catch (e) {
+    await fs.rm(file, { force: true });
+    throw e;
+  }
+}
+
+/** Unpin and remove a namespace file; a missing or unmounted file is not an error. */
+export async function deleteNetns(file: string): Promise<void> {
+  await run('umount', ['--lazy', file], { allowFail: true });
+  await fs.rm(file, { force: true });
+}
