@@ -353,6 +353,7 @@ export class Engine implements EngineApi {
         hostname: c.Config.Hostname,
         tty: c.Config.Tty,
         openStdin: c.Config.OpenStdin,
+        stdinOnce: c.Config.StdinOnce,
         netnsPath: c.netnsPath,
         shareHostUts: parseNetworkMode(c.HostConfig.NetworkMode).kind === 'host',
         etc,
@@ -367,6 +368,8 @@ export class Engine implements EngineApi {
       await this.sandboxes.teardown(c);
       c.State.Error = (e as Error).message;
       await this.save(c).catch(() => undefined);
+      // Like dockerd: a --rm container that cannot start is removed at once.
+      if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);
       throw e instanceof ApiError ? e : new ApiError(500, (e as Error).message);
     }
   }

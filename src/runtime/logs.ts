@@ -83,3 +83,25 @@ export function followFile(file: string, start: number, until?: Promise<unknown>
   });
   return stream;
 }
+
+/**
+ * One object-mode stream of `{ stream, data }` chunks from a container's stdout and stderr
+ * logs (what the API frames with Docker's multiplexing header); ends when both have ended,
+ * and destroying it stops both followers.
+ */
+export function mergeOutput(stdout: Readable, stderr: Readable): Readable {
+  let open = 2;
+  const out = new Readable({
+    objectMode: true,
+    read() { stdout.resume(); stderr.resume(); },
+    destroy(err, cb) { stdout.destroy(); stderr.destroy(); cb(err); },
+  });
+  const wire = (src: Readable, stream: 'stdout' | 'stderr') => {
+    src.on('data', (data: Buffer) => { if (!out.push({ stream, data })) src.pause(); });
+    src.on('end', () => { if (--open === 0) out.push(null); });
+    src.on('error', (e) => out.destroy(e));
+  };
+  wire(stdout, 'stdout');
+  wire(stderr, 'stderr');
+  return out;
+}

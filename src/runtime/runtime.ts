@@ -16,7 +16,7 @@ import { run, isDebug } from '../kernel/exec';
 import { ApiError, badRequest, conflict, serverError } from '../engine/errors';
 import type { ImageRecord } from './images';
 import { containerEnv, ociSpec, resolveUser } from './spec';
-import { fileSize, followFile, tailOffset } from './logs';
+import { fileSize, followFile, mergeOutput, tailOffset } from './logs';
 
 export interface ContainerRunSpec {
   id: string;
@@ -95,6 +95,8 @@ export class Runtime {
   bundleDir(id: string): string { return path.join(this.execRoot, 'containers', id); }
   containerDir(id: string): string { return path.join(this.dataRoot, 'containers', id); }
   logPath(id: string): string { return path.join(this.containerDir(id), 'container.log'); }
+  /** stderr of a container without a TTY (with one, everything goes through the terminal). */
+  errLogPath(id: string): string { return path.join(this.containerDir(id), 'container-stderr.log'); }
   private rootfsDir(id: string): string { return path.join(this.bundleDir(id), 'rootfs'); }
   private state(id: string, f: keyof typeof FILES): string { return path.join(this.bundleDir(id), FILES[f]); }
 
@@ -103,8 +105,7 @@ export class Runtime {
   /** The container's persistent directory and (empty) log; called when the container is created. */
   async prepare(id: string): Promise<void> {
     await fs.mkdir(this.containerDir(id), { recursive: true });
-    const fh = await fs.open(this.logPath(id), 'a');
-    await fh.close();
+    for (const f of [this.logPath(id), this.errLogPath(id)]) await (await fs.open(f, 'a')).close();
   }
 
   /** Mount the rootfs, write /etc files and config.json: the bundle `runc run` needs. */
@@ -162,7 +163,8 @@ export class Runtime {
     for (const f of ['exit', 'pid', 'pty', 'stdin'] as const) await fs.rm(this.state(id, f), { force: true });
     await fs.rm(`${this.state(id, 'exit')}.tmp`, { force: true });
     const log = this.logPath(id);
-    const logStart = await fileSize(log);
+    const errLog = meta.tty ? log : this.errLogPath(id);
+    const errStart = await fileSize(errLog);
 
     // stdin: /dev/null, or a FIFO. berthd holds it open read-write (so opening never blocks)
     // and is the writer; the shim keeps a writer of its own when stdin must never reach EOF
@@ -183,7 +185,7 @@ export class Runtime {
     const script = [
       `cd ${shq(bundle)} || exit 1`,
       keepOpen ? `exec 3<>${shq(stdinSrc)}` : ':',
-      `${inner} <${shq(stdinSrc)} >>${shq(log)} 2>&1 3>&-`,
+      `${inner} <${shq(stdinSrc)} >>${shq(log)} 2>>${shq(errLog)} 3>&-`,
       `echo $? > ${shq(this.state(id, 'exit'))}.tmp`,
       `mv ${shq(this.state(id, 'exit'))}.tmp ${shq(this.state(id, 'exit'))}`,
     ].join('\n');
@@ -197,8 +199,8 @@ export class Runtime {
     const started = await this.waitStarted(id);
     if (!started.ok) {
       // runc failed before the process ran: its error went to the log; take it back out.
-      const text = (await fs.readFile(log).catch(() => Buffer.alloc(0))).subarray(logStart).toString();
-      await fs.truncate(log, logStart).catch(() => undefined);
+      const text = (await fs.readFile(errLog).catch(() => Buffer.alloc(0))).subarray(errStart).toString();
+      await fs.truncate(errLog, errStart).catch(() => undefined);
       this.live.delete(id);
       await stdin?.close().catch(() => undefined);
       await this.cleanupRun(id);
@@ -299,35 +301,35 @@ export class Runtime {
    * container's stdin when asked for and the container has one.
    */
   attach(id: string, opts: AttachRequest): { output: Readable; input: Writable | null } {
-    const log = this.logPath(id);
     const fromStart = opts.fromStart ?? opts.logs ?? false;
-    const start = fromStart ? 0 : sizeNow(log);
-    let output: Readable;
-    if (opts.stream === false) {
-      output = fromStart ? followFile(log, 0) : Readable.from([]);
-    } else {
+    const follow = (file: string) => {
+      const start = fromStart ? 0 : sizeNow(file);
+      if (opts.stream === false) return fromStart ? followFile(file, 0) : Readable.from([]);
       const l = this.live.get(id);
       const until = l && l.code === null ? l.exited
         : new Promise<Live>((r) => this.events.once(`start:${id}`, r)).then((n) => n.exited);
-      output = followFile(log, start, until);
-    }
+      return followFile(file, start, until);
+    };
+    const output = mergeOutput(follow(this.logPath(id)), follow(this.errLogPath(id)));
     const input = opts.stdin ? this.stdinWriter(id) : null;
     return { output, input };
   }
 
   /** The log file, from its last `tail` lines; with follow, until the running process ends. */
   logs(id: string, opts: { follow: boolean; tail: number | 'all' }): Readable {
-    const log = this.logPath(id);
     const l = this.live.get(id);
     const until = opts.follow && l && l.code === null ? l.exited : undefined;
-    if (opts.tail === 'all' || opts.tail < 0) return followFile(log, 0, until);
-    const out = new PassThrough();
-    fs.readFile(log).then((buf) => {
-      const inner = followFile(log, tailOffset(buf, opts.tail as number), until);
-      inner.pipe(out);
-      out.on('close', () => inner.destroy()); // the reader went away: stop following
-    }, () => out.end());
-    return out;
+    const one = (log: string): Readable => {
+      if (opts.tail === 'all' || opts.tail < 0) return followFile(log, 0, until);
+      const out = new PassThrough();
+      fs.readFile(log).then((buf) => {
+        const inner = followFile(log, tailOffset(buf, opts.tail as number), until);
+        inner.pipe(out);
+        out.on('close', () => inner.destroy()); // the reader went away: stop following
+      }, () => out.end());
+      return out;
+    };
+    return mergeOutput(one(this.logPath(id)), one(this.errLogPath(id)));
   }
 
   async resize(id: string, h: number, w: number): Promise<void> {
