@@ -158,7 +158,8 @@ export async function cmdNetworkPrune(client: Client, o: { force?: boolean; filt
   if (!o.force && !(await confirm('WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ', io))) return 0;
   const r = await client.json('POST', '/networks/prune', { query: { filters: filtersParam(o.filter) } });
   const del: string[] = r.NetworksDeleted ?? [];
-  if (del.length) io.out('Deleted Networks:\n' + del.map((d) => d + '\n').join(''));
+  // Docker prints a blank line after the list.
+  if (del.length) io.out('Deleted Networks:\n' + del.map((d) => d + '\n').join('') + '\n');
   return 0;
 }
 

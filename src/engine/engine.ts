@@ -319,9 +319,7 @@ export class Engine implements EngineApi {
       }
       const ip = cfg?.IPAMConfig?.IPv4Address;
       if (ip) {
-        if (net.isDefault) throw badRequest('user specified IP address is supported on user defined networks only');
-        if (net.Driver !== 'bridge') throw badRequest('user specified IP address is supported on user defined networks only');
-        this.networks.allocator(net).check(ip);
+        this.networks.checkRequestedIp(net, ip);
       }
       if (cfg?.Aliases?.length && net.isDefault) {
         throw badRequest('network-scoped alias is supported only for containers in user defined networks');
@@ -723,8 +721,7 @@ export class Engine implements EngineApi {
       if (already) throw forbiddenDup(c.Name, net.Name);
       const cfg = { ...(body.EndpointConfig ?? {}) };
       if (cfg.IPAMConfig?.IPv4Address) {
-        if (net.isDefault) throw badRequest('user specified IP address is supported on user defined networks only');
-        this.networks.allocator(net).check(cfg.IPAMConfig.IPv4Address);
+        this.networks.checkRequestedIp(net, cfg.IPAMConfig.IPv4Address);
       }
       if (cfg.Aliases?.length && net.isDefault) {
         throw badRequest('network-scoped alias is supported only for containers in user defined networks');

@@ -165,6 +165,7 @@ export class Networks {
       Options: options,
       Labels: body.Labels ?? {},
       bridgeName,
+      userSubnet: !!want.Subnet,
     };
     const spec = this.spec(rec);
     try {
@@ -194,6 +195,17 @@ export class Networks {
     await this.store.delete(KIND, n.Id);
     this.byId.delete(n.Id);
     this.allocators.delete(n.Id);
+  }
+
+  /** May a container ask for this address on this network (--ip, connect --ip)? Docker's checks, in its order. */
+  checkRequestedIp(n: NetworkRecord, ip: string): void {
+    if (n.isDefault || n.Driver !== 'bridge') {
+      throw badRequest('user specified IP address is supported on user defined networks only');
+    }
+    if (!n.userSubnet) {
+      throw badRequest('user specified IP address is supported only when connecting to networks with user configured subnets');
+    }
+    this.allocator(n).check(ip);
   }
 
   isPredefined(n: NetworkRecord): boolean {

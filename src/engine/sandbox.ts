@@ -166,7 +166,7 @@ export class Sandboxes {
     if (c.endpoints[net.Name]) throw forbidden(`endpoint with name ${c.Name} already exists in network ${net.Name}`);
     const alloc = this.nets.allocator(net);
     const wantIp: string | undefined = cfg?.IPAMConfig?.IPv4Address || undefined;
-    if (wantIp && net.isDefault) throw badRequest('user specified IP address is supported on user defined networks only');
+    if (wantIp) this.nets.checkRequestedIp(net, wantIp);
     const ip = alloc.allocate(wantIp);
     undo.add(() => alloc.release(ip));
     const used = new Set(Object.values(c.endpoints).map((e) => e.ifname));

@@ -78,6 +78,7 @@ export interface NetworkRecord {
   Options: Record<string, string>;
   Labels: Record<string, string>;
   bridgeName?: string;      // bridge driver only
+  userSubnet?: boolean;     // --subnet was given (only then may containers ask for an --ip)
   isDefault?: boolean;      // the network called "bridge"
 }
 

@@ -10,8 +10,12 @@ export async function ipBatch(lines: string[], netnsPath?: string): Promise<void
   else await run('ip', ['-batch', '-'], { input });
 }
 
+/**
+ * Whether an interface exists in this process's network namespace. /proc/sys/net is per
+ * namespace (as seen by the reader), while /sys/class/net shows the namespace that mounted sysfs.
+ */
 export function linkExists(name: string): boolean {
-  return existsSync(`/sys/class/net/${name}`);
+  return existsSync(`/proc/sys/net/ipv4/conf/${name}`);
 }
 
 export interface LinkInfo { ifname: string; ifalias?: string; kind?: string }

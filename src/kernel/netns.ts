@@ -7,7 +7,8 @@ import { run } from './exec';
 export async function createNetns(file: string): Promise<void> {
   await fs.writeFile(file, '', { flag: 'a' });
   try {
-    await run('unshare', [`--net=${file}`, 'true']);
+    // Every namespace gets its loopback up (Docker's --network none has a working lo).
+    await run('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
   } catch (e) {
     await fs.rm(file, { force: true });
     throw e;
