@@ -60,7 +60,9 @@ describe('published ports', { skip }, () => {
     assert.equal((await hostGet(`http://172.17.0.1:${hp}/`)).stdout, 'web1\n');
     // From the outside machine; the container sees the client's own address (no masquerade).
     assert.equal((await sb.waitFor(`${CURL} http://${HOST_ADDR}:${hp}/`, 'outside', 'outside')).stdout, 'web1\n');
-    assert.equal((await sb.outside(`${CURL} http://${HOST_ADDR}:${hp}/cgi-bin/ip`)).stdout, `${OUTSIDE_ADDR}\n`);
+    // (busybox httpd listens on a dual-stack socket: the address may come IPv4-mapped.)
+    const seen = (await sb.outside(`${CURL} http://${HOST_ADDR}:${hp}/cgi-bin/ip`)).stdout.replace(/^\[::ffff:(.*)\]/, '$1');
+    assert.equal(seen, `${OUTSIDE_ADDR}\n`);
     // From another container, through the host's address (and from a container on another network).
     const other = await sb.berth(['run', '--rm', 'busybox', 'sh', '-c', `${WGET} http://${HOST_ADDR}:${hp}/`]);
     assert.equal(other.stdout, 'web1\n');
@@ -86,16 +88,16 @@ describe('published ports', { skip }, () => {
 
   it('every -p form on one container: port and ps print what Docker prints', async () => {
     await sb.berth(['run', '-d', '--name', 'p1', '-p', '8081:80', '-p', '127.0.0.1:8082:80', '-p', '127.0.0.1::81', '-p', '82',
-      '-p', '8000-8002:90-92', '-p', '5353:53/udp', '--expose', '7000', ...webServer('p1', [80, 81, 82, 90, 91, 92])]);
+      '-p', '8000-8002:90-92', '-p', '4353:53/udp', '--expose', '7000', ...webServer('p1', [80, 81, 82, 90, 91, 92])]);
     const out = await ports('p1');
-    const m = /^53\/udp -> 0\.0\.0\.0:5353\n80\/tcp -> 0\.0\.0\.0:8081\n80\/tcp -> 127\.0\.0\.1:8082\n81\/tcp -> 127\.0\.0\.1:(\d+)\n82\/tcp -> 0\.0\.0\.0:(\d+)\n90\/tcp -> 0\.0\.0\.0:8000\n91\/tcp -> 0\.0\.0\.0:8001\n92\/tcp -> 0\.0\.0\.0:8002\n$/.exec(out);
+    const m = /^53\/udp -> 0\.0\.0\.0:4353\n80\/tcp -> 0\.0\.0\.0:8081\n80\/tcp -> 127\.0\.0\.1:8082\n81\/tcp -> 127\.0\.0\.1:(\d+)\n82\/tcp -> 0\.0\.0\.0:(\d+)\n90\/tcp -> 0\.0\.0\.0:8000\n91\/tcp -> 0\.0\.0\.0:8001\n92\/tcp -> 0\.0\.0\.0:8002\n$/.exec(out);
     assert.ok(m, `port p1:\n${out}`);
     const [r81, r82] = [Number(m![1]), Number(m![2])];
     assert.ok(ephemeral(r81) && ephemeral(r82));
-    assert.equal(await psPorts('p1'), `7000/tcp, 0.0.0.0:5353->53/udp, 0.0.0.0:8081->80/tcp, 127.0.0.1:8082->80/tcp, 127.0.0.1:${r81}->81/tcp, `
+    assert.equal(await psPorts('p1'), `7000/tcp, 0.0.0.0:4353->53/udp, 0.0.0.0:8081->80/tcp, 127.0.0.1:8082->80/tcp, 127.0.0.1:${r81}->81/tcp, `
       + `0.0.0.0:${r82}->82/tcp, 0.0.0.0:8000->90/tcp, 0.0.0.0:8001->91/tcp, 0.0.0.0:8002->92/tcp\n`);
     assert.equal((await sb.berth(['port', 'p1', '80'])).stdout, '0.0.0.0:8081\n127.0.0.1:8082\n');
-    assert.equal((await sb.berth(['port', 'p1', '53/udp'])).stdout, '0.0.0.0:5353\n');
+    assert.equal((await sb.berth(['port', 'p1', '53/udp'])).stdout, '0.0.0.0:4353\n');
     assert.equal((await sb.berth(['port', 'p1', '91/tcp'])).stdout, '0.0.0.0:8001\n');
     const none = await sb.berth(['port', 'p1', '7000'], { allowFail: true });
     assert.equal(none.code, 1);
@@ -120,8 +122,8 @@ describe('published ports', { skip }, () => {
   });
 
   it('ranges with equal numbers collapse in ps; -P with --expose ranges and /udp', async () => {
-    await sb.berth(['run', '-d', '--name', 'p3', '-p', '9000-9002:9000-9002', '-p', '9500:9500/udp', 'busybox', 'sleep', '100000']);
-    assert.equal(await psPorts('p3'), '0.0.0.0:9000-9002->9000-9002/tcp, 0.0.0.0:9500->9500/udp\n');
+    await sb.berth(['run', '-d', '--name', 'p3', '-p', '9000-9002:9000-9002', '-p', '11500:11500/udp', 'busybox', 'sleep', '100000']);
+    assert.equal(await psPorts('p3'), '0.0.0.0:9000-9002->9000-9002/tcp, 0.0.0.0:11500->11500/udp\n');
     await sb.berth(['run', '-d', '--name', 'p4', '-P', '--expose', '7000', '--expose', '7100-7101/udp', 'busybox', 'sleep', '100000']);
     const m = /^7000\/tcp -> 0\.0\.0\.0:(\d+)\n7100\/udp -> 0\.0\.0\.0:(\d+)\n7101\/udp -> 0\.0\.0\.0:(\d+)\n$/.exec(await ports('p4'));
     assert.ok(m, await ports('p4'));
@@ -132,10 +134,10 @@ describe('published ports', { skip }, () => {
   });
 
   it('/udp: datagrams reach the container and answers come back', async () => {
-    await sb.berth(['run', '-d', '--name', 'u1', '-p', '5353:53/udp', ...UDP_ECHO(53)]);
-    const r = await sb.waitFor(UDP_ASK(HOST_ADDR, 5353, 'ping-outside'), 'udp from outside', 'outside');
+    await sb.berth(['run', '-d', '--name', 'u1', '-p', '4354:53/udp', ...UDP_ECHO(53)]);
+    const r = await sb.waitFor(UDP_ASK(HOST_ADDR, 4354, 'ping-outside'), 'udp from outside', 'outside');
     assert.equal(r.stdout, 'echo:ping-outside\n');
-    assert.equal((await sb.sh(UDP_ASK('127.0.0.1', 5353, 'ping-local'))).stdout, 'echo:ping-local\n');
+    assert.equal((await sb.sh(UDP_ASK('127.0.0.1', 4354, 'ping-local'))).stdout, 'echo:ping-local\n');
   });
 
   it('/sctp mappings are listed like Docker\'s', async () => {
@@ -169,15 +171,22 @@ describe('published ports', { skip }, () => {
     const r = await sb.berth(['run', '-d', '--name', 'clash', '-p', '8081:80', 'busybox', 'sleep', '100000'], { allowFail: true });
     assert.equal(r.code, 125);
     assert.match(r.stderr, /Bind for 0\.0\.0\.0:8081 failed: port is already allocated/);
-    const c = await sb.berth(['create', '--name', 'clash2', '-p', '8080-8081:80-81', 'busybox', 'true'], { allowFail: true });
+    // As with Docker, create succeeds and start refuses.
+    await sb.berth(['create', '--name', 'clash2', '-p', '8080-8081:80-81', 'busybox', 'true']);
+    const c = await sb.berth(['start', 'clash2'], { allowFail: true });
     assert.notEqual(c.code, 0);
     assert.match(c.stderr, /port is already allocated/);
+    await sb.berth(['rm', 'clash2']);
     // A port a host program listens on.
     await sb.sh('/usr/bin/python3 -m http.server 9191 --bind 0.0.0.0 >/dev/null 2>&1 &');
     await sb.waitFor(`${CURL} -o /dev/null http://127.0.0.1:9191/`, 'the host program');
     const h = await sb.berth(['run', '-d', '--name', 'clash3', '-p', '9191:80', 'busybox', 'sleep', '100000'], { allowFail: true });
     assert.equal(h.code, 125);
     assert.match(h.stderr, /9191/);
+    // Like Docker, `run` leaves the container it created, in state "created"; nothing else.
+    assert.equal(await sb.inspect('clash', '{{.State.Status}}'), 'created');
+    assert.equal(await sb.inspect('clash3', '{{.State.Status}}'), 'created');
+    await sb.berth(['rm', 'clash', 'clash3']);
     assert.deepEqual(await sb.snapshot(), before, 'no container, link, rule or mount was left');
   });
 

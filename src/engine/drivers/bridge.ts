@@ -2,7 +2,8 @@
 // endpoint (host end on the bridge, other end renamed eth<N> inside the container's netns).
 // Isolation, masquerade and published ports live in berth's nft table (firewall/); an
 // enable_icc=false network marks its bridge ports "isolated", so the bridge itself refuses
-// to forward between them while each container still reaches its gateway.
+// to forward between them while each container still reaches its gateway. Ports are in
+// hairpin mode (see attach).
 import type { EndpointSpec, NetworkDriver, NetworkSpec } from '../types';
 import type { Firewall } from '../firewall/firewall';
 import { ipBatch, linkExists, listLinks } from '../../kernel/ip';
@@ -35,6 +36,10 @@ export class BridgeDriver implements NetworkDriver {
     await ipBatch(lines);
     // Lets connections to 127.0.0.1:<published port> be DNATed out through the bridge.
     await setIfSysctl(br, 'route_localnet', '1');
+    // A container reaching a published port of its own network through a host address is
+    // routed back out the bridge it came from; an ICMP redirect would then tell it to skip
+    // the gateway (and so the DNAT) for that host address.
+    await setIfSysctl(br, 'send_redirects', '0');
     await this.fw.addNetwork(net);
   }
 
@@ -51,12 +56,16 @@ export class BridgeDriver implements NetworkDriver {
         `address ${ep.mac} mtu ${ep.mtu} netns ${ep.netnsPath}`);
     }
     host.push(`link set dev ${ep.hostIfname} alias ${ALIAS_PREFIX}${ep.containerId.slice(0, 12)} master ${net.bridgeName} up`);
-    if (!net.icc) host.push(`link set dev ${ep.hostIfname} type bridge_slave isolated on`);
+    // hairpin: with br_netfilter (on by default), a container's connection to its own
+    // published port is DNATed in the bridge and must go back out the port it came in by.
+    host.push(`link set dev ${ep.hostIfname} type bridge_slave hairpin on${net.icc ? '' : ' isolated on'}`);
     await ipBatch(host);
     if (!fresh) return;
     const inside = [
       'link set dev lo up',
       `addr add ${ep.address}/${ep.prefixLen} brd + dev ${ep.ifname}`,
+      // IPv4-only network: no IPv6 link-local address, so no DAD to trip over hairpin echoes.
+      `link set dev ${ep.ifname} addrgenmode none`,
       `link set dev ${ep.ifname} up`,
     ];
     if (ep.defaultRoute) inside.push(`route add default via ${ep.gateway} dev ${ep.ifname}`);

@@ -4,6 +4,8 @@
 // is an element of a set or map, so the rules a packet walks never grow:
 //   bridges   every berth bridge              samebr   "br"."br" pairs (br_netfilter-bridged traffic)
 //   internal  bridges of --internal networks  masq     subnets whose traffic leaving is masqueraded
+//   hairpin   "br" . subnet: a container reaching a published port of its own network (itself
+//             included) through a host address is masqueraded, or the answer would skip the NAT
 //   pub_addr      host addr . proto . port(s) → container address (same port on both sides;
 //                 a range like 5000-10000:5000-10000 is ONE interval element)
 //   pub_addrport  host addr . proto . port    → container address . container port
@@ -20,6 +22,7 @@ export function baseRuleset(): string {
   set samebr { type ifname . ifname; }
   set internal { type ifname; }
   set masq { type ipv4_addr; flags interval; }
+  set hairpin { type ifname . ipv4_addr; flags interval; }
   map pub_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr; flags interval; }
   map pub_addrport { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; }
   chain prerouting {
@@ -37,7 +40,7 @@ export function baseRuleset(): string {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr 127.0.0.0/8 oifname @bridges masquerade
-    iifname @bridges oifname @bridges ct status dnat masquerade
+    ct status dnat oifname . ip saddr @hairpin masquerade
     oifname != @bridges ip saddr @masq masquerade
   }
   chain forward {
@@ -65,6 +68,7 @@ export function networkElements(net: NetworkSpec): Array<[set: string, elem: str
   const out: Array<[string, string]> = [
     ['bridges', q(net.bridgeName)],
     ['samebr', `${q(net.bridgeName)} . ${q(net.bridgeName)}`],
+    ['hairpin', `${q(net.bridgeName)} . ${canonicalCidr(net.subnet)}`],
   ];
   if (net.internal) out.push(['internal', q(net.bridgeName)]);
   else if (net.masquerade) out.push(['masq', canonicalCidr(net.subnet)]);
