@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 // `-p/--publish` and `--expose` specs, parsed on the client side as the docker CLI does
 // (nat.ParsePortSpecs), into the create body's ExposedPorts and HostConfig.PortBindings. Pure.
 
@@ -44,7 +45,7 @@ function splitParts(raw: string): { ip: string; host: string; ctr: string } {
 export function addPublish(spec: string, exposed: Record<string, object>, bindings: Record<string, PortBinding[]>): void {
   const [body, proto] = splitProto(spec);
   const { ip, host, ctr } = splitParts(body);
-  if (ip && !/^[0-9.]+$/.test(ip) && !ip.includes(':')) throw new UsageError(`invalid IP address: ${ip}`);
+  if (ip && !isIP(ip)) throw new UsageError(`invalid IP address: ${ip}`);
   if (!ctr) throw new UsageError(`no port specified: ${spec}<empty>`);
   const c = parsePortRange(ctr);
   if (!c) throw new UsageError(`invalid containerPort: ${ctr}`);

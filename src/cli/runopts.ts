@@ -64,20 +64,12 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
   const network = opts.network ?? opts.net;
   const netMode = network ?? 'default';
   const hostname = opts.hostname ?? '';
-  let domainname = opts.domainname ?? '';
-  let host = hostname;
-  if (!domainname && host.includes('.') && !/^\d+\.\d+\.\d+\.\d+$/.test(host)) {
-    // docker splits "a.b.c" into Hostname "a" and Domainname "b.c"
-    const i = host.indexOf('.');
-    domainname = host.slice(i + 1);
-    host = host.slice(0, i);
-  }
+  // Like docker CLI 20.10+, a dotted -h stays whole (older CLIs split off a Domainname).
+  const domainname = opts.domainname ?? '';
+  const host = hostname;
   if (opts.restart && !RESTART.test(opts.restart)) throw new UsageError(`invalid restart policy format: ${opts.restart}`);
   if (opts.rm && opts.restart && opts.restart !== 'no') throw new UsageError('Conflicting options: --restart and --rm');
   const netModeIsUser = network !== undefined && !['default', 'bridge', 'host', 'none'].includes(network) && !network.startsWith('container:');
-  if ((opts.ip || opts.networkAlias?.length) && network === undefined) {
-    if (opts.ip) throw new UsageError('--ip requires a user-defined network; the default bridge network does not support user-specified addresses');
-  }
   if (opts.macAddress && !/^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(opts.macAddress)) {
     throw new UsageError(`${opts.macAddress} is not a valid mac address`);
   }

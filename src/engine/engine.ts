@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
 import type { ContainerRecord } from './types';
+import { normalizeRef } from '../runtime/refs';
 import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage } from './errors';
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes, parseNetworkMode } from './sandbox';
@@ -334,6 +335,16 @@ export class Engine implements EngineApi {
   }
 
   private async start(c: ContainerRecord): Promise<void> {
+    try {
+      await this.startOnce(c);
+    } catch (e) {
+      // Like dockerd: a --rm container that cannot start is removed at once.
+      if (c.HostConfig.AutoRemove && !c.State.Running) await this.remove(c, true).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async startOnce(c: ContainerRecord): Promise<void> {
     if (c.State.Running) throw notModified('container already started');
     await this.exiting.get(c.Id);
     const image = this.imageOf(c);
@@ -366,8 +377,6 @@ export class Engine implements EngineApi {
       await this.sandboxes.teardown(c);
       c.State.Error = (e as Error).message;
       await this.save(c).catch(() => undefined);
-      // Like dockerd: a --rm container that cannot start is removed at once.
-      if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);
       throw e instanceof ApiError ? e : new ApiError(500, (e as Error).message);
     }
   }
@@ -650,7 +659,7 @@ export class Engine implements EngineApi {
 
   async removeImage(ref: string, opts: { force: boolean }): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
     const img = this.images.resolve(ref);
-    if (!img) throw noSuchImage(ref);
+    if (!img) throw noSuchImage(/^(sha256:)?[0-9a-f]{6,64}$/.test(ref) ? ref : normalizeRef(ref));
     const user = [...this.containers.values()].find((c) => c.ImageID === img.Id);
     if (user && !opts.force) {
       throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(user.Id)} is using its referenced image ${shortId(img.Id.replace('sha256:', ''))}`);

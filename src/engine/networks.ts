@@ -67,7 +67,7 @@ export class Networks {
   private index(n: NetworkRecord): void {
     this.byId.set(n.Id, n);
     if (n.Driver === 'bridge') {
-      const alloc = new Allocator(n.IPAM.Config[0]);
+      const alloc = new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id });
       this.allocators.set(n.Id, alloc);
     }
   }

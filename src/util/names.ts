@@ -52,5 +52,5 @@ export const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none',
 export function validateNetworkName(name: string): void {
   if (name === '') throw badRequest('invalid name: ');
   if (PREDEFINED_NETWORKS.includes(name))
-    throw new ApiError(403, `operation is not permitted on predefined ${name} network `);
+    throw new ApiError(403, `operation is not permitted on predefined ${name} network`);
 }

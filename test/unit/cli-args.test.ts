@@ -67,8 +67,8 @@ test('run options build the create body docker sends', () => {
   assert.deepEqual(body.Cmd, ['-c', 'echo hi']);
   assert.deepEqual(body.Entrypoint, ['/bin/sh']);
   assert.deepEqual(body.Env, ['A=1', 'FROM_ENV=yes']);
-  assert.equal(body.Hostname, 'mydocker1');
-  assert.equal(body.Domainname, 'rayx.me');
+  assert.equal(body.Hostname, 'mydocker1.rayx.me', 'docker CLI 20.10+ keeps a dotted hostname whole');
+  assert.equal(body.Domainname, '');
   assert.equal(body.WorkingDir, '/w');
   assert.equal(body.User, '1000');
   assert.equal(body.Tty, true);

@@ -23,7 +23,7 @@ test('network names: anything but empty and predefined', () => {
     validateNetworkName(ok);
   assert.throws(() => validateNetworkName(''), { message: 'invalid name: ', status: 400 });
   for (const n of ['bridge', 'host', 'none', 'default'])
-    assert.throws(() => validateNetworkName(n), { message: `operation is not permitted on predefined ${n} network `, status: 403 });
+    assert.throws(() => validateNetworkName(n), { message: `operation is not permitted on predefined ${n} network`, status: 403 });
 });
 
 test('random names are adjective_surname from berth lists and valid container names', () => {
