@@ -120,7 +120,8 @@ export function portsList(c: ContainerRecord): Array<{ IP?: string; PrivatePort:
       }
     }
   }
-  for (const key of Object.keys(c.Config.ExposedPorts ?? {})) {
+  // Like Docker, a container that is not running lists no ports at all.
+  for (const key of c.State.Running ? Object.keys(c.Config.ExposedPorts ?? {}) : []) {
     if (published.has(key)) continue;
     const [port, proto] = key.split('/');
     out.push({ PrivatePort: Number(port), Type: proto || 'tcp' });

@@ -4,7 +4,7 @@ import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
 import type { BridgeDriver } from './drivers/bridge';
 import type { Store } from '../store/store';
 import { ApiError, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
-import { Allocator, validateIpamConfig, chooseSubnet } from './ipam';
+import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from './ipam';
 import { newId } from '../util/ids';
 import { validateNetworkName } from '../util/names';
 import { hostRouteSubnets } from '../kernel/routes';
@@ -47,7 +47,7 @@ export class Networks {
     if (this.defaults.bip) {
       const [gw, len] = this.defaults.bip.split('/');
       if (!len) throw badRequest(`invalid --bip ${this.defaults.bip}: want an address with prefix, e.g. 172.17.0.1/16`);
-      cfg = validateIpamConfig({ Subnet: `${gw}/${len}`, Gateway: gw }, []);
+      cfg = validateIpamConfig({ Subnet: canonicalCidr(`${gw}/${len}`), Gateway: gw }, []);
     } else {
       cfg = validateIpamConfig({ Subnet: chooseSubnet(await this.usedSubnets()) }, []);
     }

@@ -119,7 +119,10 @@ function pidsInPidNs(inode: string): number[] {
 
 /** An nft ruleset without its counters, as sorted lines: equal when the same rules exist. */
 export function normalizeRuleset(text: string): string {
-  return text.split('\n').map((l) => l.replace(/counter packets \d+ bytes \d+/g, 'counter').trim()).filter(Boolean).sort().join('\n');
+  // nft lists set elements in an order that depends on insertion history: compare them as sets.
+  const sorted = text.replace(/elements = \{([^}]*)\}/g, (_m, body: string) =>
+    `elements = {\n${body.split(',').map((e) => e.trim()).filter(Boolean).sort().join('\n')}\n}`);
+  return sorted.split('\n').map((l) => l.replace(/counter packets \d+ bytes \d+/g, 'counter').trim()).filter(Boolean).sort().join('\n');
 }
 
 /** Call fn until ok(value) holds (at most `tries` times, 100 ms apart); returns the last value. */
