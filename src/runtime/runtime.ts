@@ -178,7 +178,11 @@ export class Runtime {
       keepOpen = !meta.openStdin || !meta.stdinOnce;
       if (meta.openStdin) stdin = await fs.open(stdinSrc, fsc.O_RDWR);
     }
-    const runc = ['runc', '--root', this.runcRoot, 'run', '--bundle', bundle, '--pid-file', this.state(id, 'pid'), id];
+    // runc's own messages (warnings about cgroups, its errors) go to a file of their own, not
+    // into the container's stderr log.
+    const runcLog = path.join(bundle, 'runc.log');
+    await fs.rm(runcLog, { force: true });
+    const runc = ['runc', '--root', this.runcRoot, '--log', runcLog, 'run', '--bundle', bundle, '--pid-file', this.state(id, 'pid'), id];
     const inner = meta.tty
       ? `script -qfec ${shq(`tty > ${shq(this.state(id, 'pty'))}; exec ${runc.map(shq).join(' ')}`)} /dev/null`
       : runc.map(shq).join(' ');
@@ -199,7 +203,8 @@ export class Runtime {
     const started = await this.waitStarted(id);
     if (!started.ok) {
       // runc failed before the process ran: its error went to the log; take it back out.
-      const text = (await fs.readFile(errLog).catch(() => Buffer.alloc(0))).subarray(errStart).toString();
+      const text = (await fs.readFile(runcLog, 'utf8').catch(() => '')) + '\n' +
+        (await fs.readFile(errLog).catch(() => Buffer.alloc(0))).subarray(errStart).toString();
       await fs.truncate(errLog, errStart).catch(() => undefined);
       this.live.delete(id);
       await stdin?.close().catch(() => undefined);

@@ -49,20 +49,29 @@ function inside(): void {
     };
   };
   const exited = (r: Runtime, id: string) => new Promise<number>((res) => r.onExit(id, res));
-  const collect = async (s: Readable) => { const b: Buffer[] = []; for await (const c of s) b.push(c as Buffer); return Buffer.concat(b).toString(); };
+  /** Output chunks are `{ stream, data }` objects (stdout and stderr apart) or plain bytes. */
+  const bytes = (c: any): Buffer => (Buffer.isBuffer(c) || typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.data));
+  const collect = async (s: Readable) => { const b: Buffer[] = []; for await (const c of s) b.push(bytes(c)); return Buffer.concat(b).toString(); };
+  /** stdout and stderr of an output stream, apart. */
+  const collectSplit = async (s: Readable) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    for await (const c of s) ((c as any)?.stream === 'stderr' ? err : out).push(bytes(c));
+    return { out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString() };
+  };
   const log = (id: string) => fs.readFile(rt.logPath(id), 'utf8');
   /** Runs to completion; resolves with exit code and output. */
   const runToEnd = async (over: Partial<ContainerRunSpec>) => {
     const s = spec(over);
     const out = rt.attach(s.id, { stdin: false, fromStart: true });
     await rt.start(s);
-    const [code, text] = await Promise.all([exited(rt, s.id), collect(out.output)]);
-    return { id: s.id, code, text };
+    const [code, split] = await Promise.all([exited(rt, s.id), collectSplit(out.output)]);
+    return { id: s.id, code, text: split.out, err: split.err };
   };
   /** Read a stream until `re` matches what came so far. */
   const until = (s: Readable, re: RegExp) => new Promise<string>((resolve, reject) => {
     let acc = '';
-    const on = (b: Buffer) => { acc += b.toString(); if (re.test(acc)) { s.off('data', on); resolve(acc); } };
+    const on = (b: any) => { acc += bytes(b).toString(); if (re.test(acc)) { s.off('data', on); resolve(acc); } };
     s.on('data', on);
     s.on('end', () => reject(new Error(`stream ended before ${re}: ${JSON.stringify(acc)}`)));
   });
@@ -122,11 +131,13 @@ function inside(): void {
     const r = await runToEnd({ args: ['sh', '-c', 'echo out; echo err >&2; cat /etc/hostname; hostname; env; exit 3'] });
     assert.equal(r.code, 3);
     const lines = r.text.split('\n');
-    assert.deepEqual(lines.slice(0, 4), ['out', 'err', r.id.slice(0, 12), r.id.slice(0, 12)]);
+    assert.deepEqual(lines.slice(0, 3), ['out', r.id.slice(0, 12), r.id.slice(0, 12)]);
+    assert.equal(r.err, 'err\n', 'stderr comes apart from stdout');
     assert.ok(lines.includes('PATH=/bin:/usr/bin:/sbin') && lines.includes(`HOSTNAME=${r.id.slice(0, 12)}`));
     assert.equal(await log(r.id), r.text);
     assert.equal(rt.isRunning(r.id), false);
-    assert.equal(await collect(rt.logs(r.id, { follow: false, tail: 2 })), r.text.split('\n').slice(-3).join('\n'));
+    assert.deepEqual(await collectSplit(rt.logs(r.id, { follow: false, tail: 2 })),
+      { out: r.text.split('\n').slice(-3).join('\n'), err: 'err\n' });
   });
 
   test('the container has its own network namespace and Docker\'s capabilities', async () => {
