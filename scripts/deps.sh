@@ -1,0 +1,16 @@
+#!/bin/bash
+# What berth needs on a Debian (bookworm) machine, as root: the kernel tools it drives, runc,
+# the programs its tests and walkthrough run, Node.js, and its npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ $(id -u) -ne 0 ]]; then echo "$0: run as root" >&2; exit 1; fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# runc: the OCI runtime; nftables, iproute2: berth's kernel tools; util-linux: unshare, nsenter,
+# script; busybox-static: the busybox image; curl, nginx-light, python3: programs the tests
+# and the walkthrough run from the host image.
+apt-get install -y -qq --no-install-recommends \
+  runc nftables iproute2 util-linux busybox-static curl nginx-light python3 procps tar ca-certificates >/dev/null
+# Node.js 20 or newer; Debian's own package when the machine has none.
+if ! command -v node >/dev/null; then apt-get install -y -qq nodejs npm >/dev/null; fi
+npm ci --no-audit --no-fund
