@@ -17,6 +17,7 @@ import { matchContainerFilters, matchNetworkFilters, validateFilters } from './f
 import { BridgeDriver } from './drivers/bridge';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
+import { DnsService } from './dns';
 import { Store } from '../store/store';
 import { ImageStore, Runtime, type ImageRecord } from '../runtime';
 import { newId, shortId } from '../util/ids';
@@ -47,6 +48,7 @@ export class Engine implements EngineApi {
   private readonly publisher = new PortPublisher(this.firewall);
   readonly networks: Networks;
   private readonly sandboxes: Sandboxes;
+  private readonly dns: DnsService;
   private readonly execs = new Map<string, ExecRecord>();
   /** Resolvers of wait() calls, by container id. */
   private readonly waiters = new Map<string, Array<{ cond: string; resolve: (code: number) => void }>>();
@@ -61,6 +63,7 @@ export class Engine implements EngineApi {
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
     this.networks = new Networks(this.store, this.bridge, opts);
     this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
+    this.dns = new DnsService(this.networks, (m) => process.stderr.write(`berthd: ${m}\n`));
   }
 
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
@@ -76,7 +79,11 @@ export class Engine implements EngineApi {
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
     await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
     await this.sweepNetns();
+    await this.dnsSync();
   }
+
+  /** The embedded resolver answers from the containers as they are now. */
+  private dnsSync(): Promise<void> { return this.dns.sync(this.containers.values()); }
 
   private async adopt(c: ContainerRecord): Promise<void> {
     if (!c.State.Running) return;
@@ -351,6 +358,7 @@ export class Engine implements EngineApi {
     if (!image) throw noSuchImage(c.Image);
     await this.sandboxes.setup(c, (r) => this.container(r));
     try {
+      await this.dns.attach(c);
       const etc = await this.etcFiles(c);
       const pid = await this.runtime.start({
         id: c.Id,
@@ -373,8 +381,10 @@ export class Engine implements EngineApi {
       };
       this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
       await this.save(c);
+      await this.dnsSync();
     } catch (e) {
       await this.sandboxes.teardown(c);
+      c.dns = undefined;
       c.State.Error = (e as Error).message;
       await this.save(c).catch(() => undefined);
       throw e instanceof ApiError ? e : new ApiError(500, (e as Error).message);
@@ -407,7 +417,7 @@ export class Engine implements EngineApi {
       }),
       resolvConf: resolvConf(hostResolv, {
         dns: c.HostConfig.Dns ?? [], dnsSearch: c.HostConfig.DnsSearch ?? [],
-        dnsOptions: c.HostConfig.DnsOptions ?? [], embedded: false,
+        dnsOptions: c.HostConfig.DnsOptions ?? [], embedded: !!c.dns,
       }),
       hostname: hostnameFile(c.Config.Hostname),
     };
@@ -428,8 +438,10 @@ export class Engine implements EngineApi {
     if (!c || !c.State.Running) return Promise.resolve();
     const p = (async () => {
       await this.sandboxes.teardown(c);
+      c.dns = undefined;
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRfc3339() };
       await this.save(c).catch(() => undefined);
+      await this.dnsSync();
       this.wake(id, code, ['not-running', 'next-exit']);
       if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);
     })();
@@ -499,6 +511,7 @@ export class Engine implements EngineApi {
     await this.runtime.remove(c.Id);
     await this.store.delete(KIND, c.Id);
     this.containers.delete(c.Id);
+    await this.dnsSync();
     this.wake(c.Id, c.State.ExitCode, ['removed', 'not-running', 'next-exit']);
   }
 
@@ -514,6 +527,7 @@ export class Engine implements EngineApi {
     }
     c.Name = name;
     await this.save(c);
+    await this.dnsSync();
   }
 
   async listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }): Promise<any[]> {
@@ -737,8 +751,10 @@ export class Engine implements EngineApi {
       }
       if (c.State.Running) await this.sandboxes.connect(c, net, cfg);
       cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
+      if (c.State.Running) await this.dns.refresh(c).catch(logDns);
       await this.save(c);
       if (c.State.Running) await this.refreshHosts(c);
+      await this.dnsSync();
     });
   }
 
@@ -764,8 +780,10 @@ export class Engine implements EngineApi {
       if (primary?.Id === net.Id && Object.keys(cfgs).length) {
         c.HostConfig.NetworkMode = Object.keys(cfgs)[0];
       }
+      if (c.State.Running) await this.dns.refresh(c).catch(logDns);
       await this.save(c);
       if (c.State.Running) await this.refreshHosts(c);
+      await this.dnsSync();
     });
   }
 
@@ -779,7 +797,10 @@ export class Engine implements EngineApi {
   containerPorts(ref: string) { return portsMap(this.container(ref)); }
 
   /** Stop serving: containers keep running (live restore); only timers and watchers end. */
-  async close(): Promise<void> { await this.runtime.close?.(); }
+  async close(): Promise<void> {
+    this.dns.close();
+    await this.runtime.close?.();
+  }
 }
 
 function forbiddenDup(container: string, net: string): ApiError {
@@ -821,3 +842,7 @@ async function osName(): Promise<string> {
 }
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+function logDns(e: unknown): void {
+  process.stderr.write(`berthd: embedded DNS redirect: ${(e as Error).message}\n`);
+}

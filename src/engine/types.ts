@@ -114,5 +114,7 @@ export interface ContainerRecord {
   netnsPath: string | null;               // while running: the netns file (own, host's, or another container's)
   endpoints: Record<string, EndpointRecord>; // by network name, while running
   ports: PortMapping[];                    // published, while running
+  /** While running on a user-defined network: the embedded resolver's upstreams and the gateway 127.0.0.11 goes to. */
+  dns?: { upstreams: string[]; gateway: string | null };
   shimPid?: number;
 }

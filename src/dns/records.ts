@@ -1,0 +1,104 @@
+// The embedded resolver's name table: which names a container may resolve, and to what.
+// Pure: built from a snapshot of running containers (DnsView), rebuilt on every change.
+//
+// Scope is Docker's: a container resolves the containers it shares a user-defined network
+// with, by name, network alias, short id, hostname and "<name>.<network>", each to the
+// target's address on the shared network. Several containers with one name or alias answer
+// all their addresses, in rotating order. Reverse lookups answer "<name>.<network>".
+
+export interface DnsEndpoint {
+  networkId: string;
+  networkName: string;
+  ip: string;
+  aliases: string[];
+}
+
+export interface DnsContainer {
+  id: string;
+  name: string;
+  hostname: string;
+  endpoints: DnsEndpoint[];     // user-defined networks only
+  upstreams: string[];          // where its other queries go (--dns, else the host's servers)
+}
+
+export interface DnsView {
+  containers: DnsContainer[];
+}
+
+const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+export class NameTable {
+  /** network id → name → addresses on that network */
+  private readonly names = new Map<string, Map<string, string[]>>();
+  /** network id → address → PTR name */
+  private readonly reverse = new Map<string, Map<string, string>>();
+  /** network id → address → the container asking from it */
+  private readonly askers = new Map<string, Map<string, DnsContainer>>();
+  /** `rotation` survives rebuilds of the table, so round robin goes on across changes. */
+  constructor(view: DnsView, private readonly rotation = new Map<string, number>()) {
+    for (const c of view.containers) {
+      for (const ep of c.endpoints) {
+        const names = mapOf(this.names, ep.networkId);
+        const own = new Set([c.name, c.hostname, c.id.slice(0, 12), `${c.name}.${ep.networkName}`, ...ep.aliases]
+          .filter(Boolean).map(norm));
+        for (const n of own) {
+          const list = names.get(n) ?? [];
+          if (!list.includes(ep.ip)) list.push(ep.ip);
+          names.set(n, list);
+        }
+        mapOf(this.reverse, ep.networkId).set(ep.ip, `${c.name}.${ep.networkName}`);
+        mapOf(this.askers, ep.networkId).set(ep.ip, c);
+      }
+    }
+  }
+
+  /** The container that owns `ip` on network `networkId` (who is asking), if any. */
+  asker(networkId: string, ip: string): DnsContainer | undefined {
+    return this.askers.get(networkId)?.get(ip);
+  }
+
+  /** Addresses for `qname` as `asker` sees them, rotated one step per call; [] if unknown. */
+  lookup(asker: DnsContainer, qname: string): string[] {
+    const name = norm(qname);
+    const out: string[] = [];
+    for (const ep of asker.endpoints) {
+      for (const ip of this.names.get(ep.networkId)?.get(name) ?? []) if (!out.includes(ip)) out.push(ip);
+    }
+    if (out.length < 2) return out;
+    const key = `${asker.id}|${name}`;
+    const n = this.rotation.get(key) ?? 0;
+    this.rotation.set(key, (n + 1) % out.length);
+    return [...out.slice(n % out.length), ...out.slice(0, n % out.length)];
+  }
+
+  /** Whether `qname` is a container name the asker can see (for AAAA: empty NOERROR). */
+  knows(asker: DnsContainer, qname: string): boolean {
+    const name = norm(qname);
+    return asker.endpoints.some((ep) => this.names.get(ep.networkId)?.has(name));
+  }
+
+  /** The name for a reverse query ("4.0.18.172.in-addr.arpa"), if the address is on a shared network. */
+  ptr(asker: DnsContainer, qname: string): string | undefined {
+    const ip = ptrToIp(qname);
+    if (!ip) return undefined;
+    for (const ep of asker.endpoints) {
+      const name = this.reverse.get(ep.networkId)?.get(ip);
+      if (name) return name;
+    }
+    return undefined;
+  }
+}
+
+/** "2.0.17.172.in-addr.arpa" → "172.17.0.2"; anything else → undefined. */
+export function ptrToIp(qname: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa\.?$/i.exec(qname);
+  if (!m) return undefined;
+  const parts = m.slice(1, 5).reverse().map(Number);
+  return parts.every((p) => p <= 255) ? parts.join('.') : undefined;
+}
+
+function mapOf<K, V>(m: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let v = m.get(key);
+  if (!v) { v = new Map(); m.set(key, v); }
+  return v;
+}
