@@ -6,6 +6,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { answer } from './answer';
+import { isDebug } from '../kernel/exec';
 import { Forwarder } from './forwarder';
 import { NameTable, type DnsContainer, type DnsView } from './records';
 
@@ -64,6 +65,7 @@ export class Resolver {
     const udp = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     udp.on('message', (msg, rinfo) => {
       const who = this.asker(networkId, rinfo.address);
+      if (isDebug()) this.log(`dns: udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} on ${gateway}: ${who ? who.name : 'not a container of this network: dropped'}`);
       if (!who) return;
       answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true)
         .then((a) => { if (a) udp.send(a, rinfo.port, rinfo.address, () => undefined); })

@@ -170,13 +170,15 @@ function userSetsNdots(options: string[]): boolean {
  * without loopback nameservers (8.8.8.8/8.8.4.4 when none is left), or, when any of --dns,
  * --dns-search, --dns-option is given, a file built from those (each falling back to the
  * host's). User-defined networks (`embedded: true`): `nameserver 127.0.0.11`, the same search
- * and options, plus `ndots:0` unless the user set ndots.
+ * and options, with `ndots:0` unless the user set ndots.
  */
 export function resolvConf(hostResolvConf: string, o: ResolvOptions): string {
   const direct = directConf(hostResolvConf, o);
   if (!o.embedded) return direct;
-  const options = resolvOptions(direct);
-  if (!userSetsNdots(options)) options.push('ndots:0');
+  // The embedded resolver wants single-label names asked as they are first: ndots:0, unless
+  // the user set ndots with --dns-option (the host's own ndots does not count).
+  let options = resolvOptions(direct);
+  if (!userSetsNdots(o.dnsOptions)) options = [...options.filter((x) => !x.startsWith('ndots:')), 'ndots:0'];
   // IPv6 servers cannot be proxied by berth's IPv4 resolver; Docker lists them after its own,
   // berth leaves them out (containers have no IPv6).
   return build([EMBEDDED_DNS], searchDomains(direct), options);

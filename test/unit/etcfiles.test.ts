@@ -111,6 +111,8 @@ test('resolv.conf with the embedded resolver (user-defined networks)', () => {
   assert.equal(resolvConf('search lan\nnameserver 127.0.0.53\noptions edns0 trust-ad\n', emb),
     'search lan\nnameserver 127.0.0.11\noptions edns0 trust-ad ndots:0\n');
   assert.equal(resolvConf('nameserver 10.0.0.1\n', { ...emb, dnsOptions: ['ndots:0'] }), 'nameserver 127.0.0.11\noptions ndots:0\n');
+  // The host's own ndots gives way to ndots:0.
+  assert.equal(resolvConf('nameserver 10.0.0.1\nsearch lan\noptions ndots:2 rotate\n', emb), 'search lan\nnameserver 127.0.0.11\noptions rotate ndots:0\n');
   err400(() => resolvConf('', { ...emb, dnsOptions: ['ndots'] }), 'invalid ndots option ndots');
   err400(() => resolvConf('', { ...emb, dnsOptions: ['ndots:x'] }), 'invalid number for ndots option: x');
   err400(() => resolvConf('', { ...emb, dnsOptions: ['ndots:-1'] }), 'invalid number for ndots option: -1');

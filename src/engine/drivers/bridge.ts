@@ -28,7 +28,9 @@ export class BridgeDriver implements NetworkDriver {
     const len = net.subnet.split('/')[1];
     const lines: string[] = [];
     if (!linkExists(br)) {
-      lines.push(`link add name ${br} mtu ${net.mtu} type bridge`);
+      // A fixed MAC: otherwise a bridge takes the lowest MAC of its ports, so it changes as
+      // veths come and go and every container's ARP entry for the gateway goes stale.
+      lines.push(`link add name ${br} address ${bridgeMac(net.id)} mtu ${net.mtu} type bridge`);
       lines.push(`link set dev ${br} alias ${ALIAS_PREFIX}${net.id.slice(0, 12)}`);
     }
     lines.push(`addr replace ${net.gateway}/${len} brd + dev ${br}`);
@@ -90,4 +92,10 @@ export class BridgeDriver implements NetworkDriver {
       ((l.kind === 'bridge' && !bridges.has(l.ifname)) || (l.kind === 'veth' && !veths.has(l.ifname))));
     await ipBatch(stale.map((l) => `link del dev ${l.ifname}`)).catch(() => undefined);
   }
+}
+
+/** A stable, locally administered MAC for a network's bridge, from its id. */
+export function bridgeMac(networkId: string): string {
+  const b = networkId.slice(0, 8).padEnd(8, '0').match(/../g)!;
+  return ['02', '42', ...b].join(':');
 }

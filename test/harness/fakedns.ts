@@ -1,0 +1,52 @@
+// A fake upstream DNS server for tests, run inside a test namespace (never the machine's
+// resolvers). `node fakedns.js ADDR MODE LOGFILE`:
+//   MODE answer     A queries for names under .test: ANSWER_IP (or the address given as
+//                   MODE=answer:IP); other names: NXDOMAIN; "big.*" over UDP: an empty truncated answer
+//                   (TC), over TCP: 40 A records
+//   MODE blackhole  logs queries and never answers (a dead upstream)
+// Every query is logged to LOGFILE as "<udp|tcp> <name> <type>".
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { appendFileSync } from 'node:fs';
+import * as packet from 'dns-packet';
+
+export const ANSWER_IP = '198.51.100.7';
+
+const [addr, mode = 'answer', logFile = '/dev/null'] = process.argv.slice(2);
+const answerIp = mode.startsWith('answer:') ? mode.slice('answer:'.length) : ANSWER_IP;
+
+function respond(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
+  let q: packet.Packet;
+  try { q = packet.decode(msg); } catch { return null; }
+  const question = q.questions?.[0];
+  if (!question) return null;
+  appendFileSync(logFile, `${transport} ${question.name} ${question.type}\n`);
+  if (mode === 'blackhole') return null;
+  const base = { type: 'response' as const, id: q.id, questions: [question] };
+  const flags = packet.RECURSION_AVAILABLE | packet.RECURSION_DESIRED;
+  if (!question.name.endsWith('.test')) return packet.encode({ ...base, flags: flags | 3, answers: [] });
+  if (question.type !== 'A') return packet.encode({ ...base, flags, answers: [] });
+  if (question.name.startsWith('big.')) {
+    if (transport === 'udp') return packet.encode({ ...base, flags: flags | packet.TRUNCATED_RESPONSE, answers: [] });
+    const answers = Array.from({ length: 40 }, (_, i) => ({ type: 'A' as const, name: question.name, ttl: 60, data: `198.51.100.${i + 1}` }));
+    return packet.encode({ ...base, flags, answers });
+  }
+  return packet.encode({ ...base, flags, answers: [{ type: 'A', name: question.name, ttl: 60, data: answerIp }] });
+}
+
+const udp = dgram.createSocket('udp4');
+udp.on('message', (msg, r) => { const a = respond(msg, 'udp'); if (a) udp.send(a, r.port, r.address); });
+udp.bind(53, addr);
+net.createServer((sock) => {
+  let buf = Buffer.alloc(0);
+  sock.on('error', () => undefined);
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+      buf = buf.subarray(2 + msg.length);
+      const a = respond(msg, 'tcp');
+      if (a) { const h = Buffer.alloc(2); h.writeUInt16BE(a.length); sock.write(Buffer.concat([h, a])); }
+    }
+  });
+}).listen(53, addr);
