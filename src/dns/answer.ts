@@ -1,54 +1,102 @@
-// What the embedded resolver answers to one query message. Pure apart from the forwarding
-// callback: decide from the name table, or hand the query on (and SERVFAIL if nobody answers).
+// What the embedded resolver answers to one query message: from the name table, or by handing
+// the query on (SERVFAIL if nobody answers). This is the hot path, so a local answer is built
+// straight from the query's own bytes (header + the question as asked + records pointing back
+// at it), with dns-packet parsing the question and encoding names; anything else is relayed
+// byte for byte.
 import * as packet from 'dns-packet';
 import type { DnsContainer, NameTable } from './records';
+import { ptrToIp } from './records';
+
+/** dns-packet's name codec (exported by the package, missing from its type definitions). */
+const names = (packet as unknown as { name: {
+  decode: ((buf: Buffer, offset: number) => string) & { bytes: number };
+  encode: (name: string) => Buffer;
+} }).name;
 
 export const TTL = 600;
 const MAX_UDP = 512;
+const QR = 0x8000, RD = 0x0100, RA = 0x0080, TC = 0x0200;
 const SERVFAIL = 2;
+const TYPE_A = 1, TYPE_PTR = 12, TYPE_AAAA = 28, TYPE_OPT = 41, CLASS_IN = 1;
 
 export type Forward = (query: Buffer) => Promise<Buffer | null>;
 
 /**
- * The answer to `msg` from `asker`, or null to stay silent (not a query, or not a DNS message
- * at all). `udp`: the answer must fit a UDP datagram (512 bytes unless the query has EDNS).
+ * The answer to `msg` from `asker`, or null to stay silent (not a standard query with one
+ * question). Local answers come back at once; forwarded ones as a promise. `udp`: the answer
+ * must fit a datagram (512 bytes, or the query's EDNS size), else it is sent truncated.
  */
-export async function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forward: Forward, udp: boolean): Promise<Buffer | null> {
-  let q: packet.Packet;
+export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forward: Forward, udp: boolean): Buffer | null | Promise<Buffer | null> {
+  if (msg.length < 17) return null;
+  const flags = msg.readUInt16BE(2);
+  if (flags & QR || (flags >> 11) & 0xf) return null;           // a response, or not QUERY
+  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
+  let name: string;
+  let qend: number;
   try {
-    q = packet.decode(msg);
+    name = names.decode(msg, 12);
+    qend = 12 + names.decode.bytes + 4;
   } catch {
     return null;
   }
-  if (q.type !== 'query' || (q as any).opcode !== 'QUERY' || q.questions?.length !== 1) return null;
-  const question = q.questions[0];
-  const reply = (answers: packet.Answer[], rcode = 0): Buffer => {
-    const flags = packet.RECURSION_AVAILABLE | ((q.flags ?? 0) & packet.RECURSION_DESIRED) | rcode;
-    let out = packet.encode({ type: 'response', id: q.id, flags, questions: [question], answers });
-    const limit = udp ? Math.max(MAX_UDP, ednsSize(q)) : 65535;
-    if (out.length > limit) {
-      out = packet.encode({ type: 'response', id: q.id, flags: flags | packet.TRUNCATED_RESPONSE, questions: [question], answers: [] });
+  if (qend > msg.length) return null;
+  const qtype = msg.readUInt16BE(qend - 4);
+  const qclass = msg.readUInt16BE(qend - 2);
+  const reply = (records: Buffer[], count: number, rcode = 0): Buffer => {
+    const head = Buffer.allocUnsafe(12);
+    msg.copy(head, 0, 0, 2);
+    head.writeUInt16BE(QR | (flags & RD) | RA | rcode, 2);
+    head.writeUInt16BE(1, 4);
+    head.writeUInt16BE(count, 6);
+    head.writeUInt32BE(0, 8);
+    const out = Buffer.concat([head, msg.subarray(12, qend), ...records]);
+    if (udp && out.length > Math.max(MAX_UDP, ednsSize(msg, qend))) {
+      head.writeUInt16BE(QR | (flags & RD) | RA | TC | rcode, 2);
+      head.writeUInt16BE(0, 6);
+      return Buffer.concat([head, msg.subarray(12, qend)]);
     }
     return out;
   };
-  const name = question.name;
-  if (question.class === 'IN' || question.class === undefined) {
-    if (question.type === 'A') {
+  if (qclass === CLASS_IN) {
+    if (qtype === TYPE_A) {
       const ips = table.lookup(asker, name);
-      if (ips.length) return reply(ips.map((ip) => ({ type: 'A', name, ttl: TTL, data: ip } as packet.Answer)));
-    } else if (question.type === 'AAAA') {
+      if (ips.length) return reply(ips.map(aRecord), ips.length);
+    } else if (qtype === TYPE_AAAA) {
       // Containers have IPv4 addresses only: a known name has no AAAA record (NOERROR, empty).
-      if (table.knows(asker, name)) return reply([]);
-    } else if (question.type === 'PTR') {
+      if (table.knows(asker, name)) return reply([], 0);
+    } else if (qtype === TYPE_PTR && ptrToIp(name)) {
       const target = table.ptr(asker, name);
-      if (target) return reply([{ type: 'PTR', name, ttl: TTL, data: target } as packet.Answer]);
+      if (target) return reply([ptrRecord(target)], 1);
     }
   }
-  const relayed = await forward(msg);
-  return relayed ?? reply([], SERVFAIL);
+  return forward(msg).then((relayed) => relayed ?? reply([], 0, SERVFAIL));
 }
 
-function ednsSize(q: packet.Packet): number {
-  const opt = (q.additionals ?? []).find((a) => a.type === 'OPT') as any;
-  return opt?.udpPayloadSize ?? 0;
+/** An A record whose name points back at the question (offset 12). */
+function aRecord(ip: string): Buffer {
+  const b = Buffer.allocUnsafe(16);
+  b.writeUInt32BE(0xc00c0001, 0);   // name pointer, type A
+  b.writeUInt16BE(CLASS_IN, 4);
+  b.writeUInt32BE(TTL, 6);
+  b.writeUInt16BE(4, 10);
+  const p = ip.split('.');
+  for (let i = 0; i < 4; i++) b[12 + i] = Number(p[i]);
+  return b;
+}
+
+function ptrRecord(target: string): Buffer {
+  const data = names.encode(target);
+  const b = Buffer.allocUnsafe(12);
+  b.writeUInt32BE((0xc00c0000 | TYPE_PTR) >>> 0, 0);
+  b.writeUInt16BE(CLASS_IN, 4);
+  b.writeUInt32BE(TTL, 6);
+  b.writeUInt16BE(data.length, 10);
+  return Buffer.concat([b, data]);
+}
+
+/** The UDP size an EDNS OPT record right after the question allows, or 0. */
+function ednsSize(msg: Buffer, qend: number): number {
+  if (msg.readUInt16BE(10) !== 1 || msg.length < qend + 11) return 0;
+  if (msg[qend] !== 0 || msg.readUInt16BE(qend + 1) !== TYPE_OPT) return 0;
+  return msg.readUInt16BE(qend + 3);
 }

@@ -67,9 +67,14 @@ export class Resolver {
       const who = this.asker(networkId, rinfo.address);
       if (isDebug()) this.log(`dns: udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} on ${gateway}: ${who ? who.name : 'not a container of this network: dropped'}`);
       if (!who) return;
-      answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true)
-        .then((a) => { if (a) udp.send(a, rinfo.port, rinfo.address, () => undefined); })
-        .catch((e) => this.log(`embedded DNS: ${(e as Error).message}`));
+      const send = (a: Buffer | null) => { if (a) udp.send(a, rinfo.port, rinfo.address); };
+      try {
+        const a = answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true);
+        if (a instanceof Promise) a.then(send, (e) => this.log(`embedded DNS: ${(e as Error).message}`));
+        else send(a);
+      } catch (e) {
+        this.log(`embedded DNS: ${(e as Error).message}`);
+      }
     });
     udp.on('error', (e) => this.log(`embedded DNS on ${gateway}: ${e.message}`));
     await new Promise<void>((resolve, reject) => {
@@ -109,7 +114,7 @@ export class Resolver {
         // The asker may have left the network since the connection opened.
         const now = this.asker(networkId, sock.remoteAddress ?? '');
         if (!now) { sock.destroy(); return; }
-        answer(Buffer.from(msg), now, this.table, (q) => this.forwarder.tcp(q, now.upstreams), false)
+        Promise.resolve(answer(Buffer.from(msg), now, this.table, (q) => this.forwarder.tcp(q, now.upstreams), false))
           .then((a) => {
             if (!a || sock.destroyed) return;
             const head = Buffer.alloc(2);
