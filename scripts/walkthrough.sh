@@ -54,5 +54,8 @@ show berth run --name b4 --rm --network host busybox ip -4 -o addr show uplink
 show berth run --rm --network none busybox ip -o link
 show berth run --name mydocker1 --network bridge -h mydocker1.rayx.me --dns 8.8.8.8 --dns-search rayx.me --add-host www.rayx.me:54.12.17.68 --rm busybox sh -c "'cat /etc/hostname /etc/hosts /etc/resolv.conf'"
 show berth network inspect --format "'{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{range .Containers}}{{.Name}}={{.IPv4Address}} {{end}}'" my-net bridge1
-show berth rm -f web web2 web3 web4 my-nginx my-container b1 '>/dev/null'
+show berth run -d --name db --network my-net --network-alias database busybox sleep 1000 '>/dev/null'
+show berth run --rm --network my-net busybox sh -c "'cat /etc/resolv.conf; nslookup database.; ping -c1 -W1 my-nginx'"
+show berth run --rm busybox nslookup database. '||' echo "'(no names on the default bridge)'"
+show berth rm -f web web2 web3 web4 my-nginx my-container b1 db '>/dev/null'
 show berth network rm bridge1 my-net
