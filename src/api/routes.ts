@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { EngineApi } from '../engine/api';
 import { ApiError, badRequest } from '../engine/errors';
 import { boolParam, intParam, parseFilters, parseJsonBody } from './query';
+import { parseEventTime } from '../engine/events';
 import type { Hijacked, Reply } from './reply';
 import { chunkStream, frame, type OutputChunk } from './stdstream';
 
@@ -59,6 +60,22 @@ route('GET', '/_ping', async (ctx) => {
 });
 route('GET', '/version', async (ctx) => ctx.reply.json(200, ctx.engine.version()));
 route('GET', '/info', async (ctx) => ctx.reply.json(200, await ctx.engine.info()));
+route('GET', '/system/df', async (ctx) => ctx.reply.json(200, await ctx.engine.systemDf()));
+
+// GET /events: JSON objects, one per line, past ones from `since`, live ones until `until`
+// (or until the client goes away).
+route('GET', '/events', async (ctx) => {
+  const since = parseEventTime(ctx.query.get('since'));
+  const until = parseEventTime(ctx.query.get('until'));
+  const filters = parseFilters(ctx.query.get('filters'));
+  const out = ctx.reply.stream(200, 'application/json');
+  const write = (e: unknown) => { out.write(JSON.stringify(e) + '\n'); };
+  const stop = ctx.engine.events.subscribe({ since, until, filters }, write);
+  let timer: NodeJS.Timeout | undefined;
+  const end = () => { stop(); if (timer) clearTimeout(timer); if (!out.writableEnded) out.end(); };
+  out.onClose(end);
+  if (until !== undefined) timer = setTimeout(end, Math.max(0, until * 1000 - Date.now()));
+});
 
 // ------------------------------------------------------------------------------ containers
 
@@ -108,6 +125,9 @@ route('DELETE', '/containers/{id}', async (ctx) => {
   ctx.reply.empty(204);
 });
 
+route('GET', '/containers/{id}/top', async (ctx) => {
+  ctx.reply.json(200, await ctx.engine.topContainer(ctx.params[0], ctx.query.get('ps_args') ?? '-ef'));
+});
 route('POST', '/containers/{id}/rename', async (ctx) => {
   const name = ctx.query.get('name');
   if (!name) throw badRequest('Neither old nor new names may be empty');

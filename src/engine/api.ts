@@ -29,6 +29,9 @@ export interface EngineApi {
   // system
   version(): any;
   info(): Promise<any>;
+  readonly events: import('./events').EventBus;
+  systemDf(): Promise<any>;
+  topContainer(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
 
   // containers
   createContainer(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }>;

@@ -18,6 +18,8 @@ import { BridgeDriver } from './drivers/bridge';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
+import { run } from '../kernel/exec';
+import { EventBus } from './events';
 import { Store } from '../store/store';
 import { ImageStore, Runtime, type ImageRecord } from '../runtime';
 import { newId, shortId } from '../util/ids';
@@ -49,6 +51,7 @@ export class Engine implements EngineApi {
   readonly networks: Networks;
   private readonly sandboxes: Sandboxes;
   private readonly dns: DnsService;
+  readonly events = new EventBus();
   private readonly execs = new Map<string, ExecRecord>();
   /** Resolvers of wait() calls, by container id. */
   private readonly waiters = new Map<string, Array<{ cond: string; resolve: (code: number) => void }>>();
@@ -80,6 +83,16 @@ export class Engine implements EngineApi {
     await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
     await this.sweepNetns();
     await this.dnsSync();
+  }
+
+  private containerEvent(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.events.emit('container', action, c.Id, { ...(c.Config.Labels ?? {}), image: c.Image, name: c.Name, ...extra });
+  }
+
+  private networkEvent(networkId: string, action: string, containerId?: string): void {
+    const n = this.networks.find(networkId);
+    if (!n) return;
+    this.events.emit('network', action, n.Id, { name: n.Name, type: n.Driver, ...(containerId ? { container: containerId } : {}) });
   }
 
   /** The embedded resolver answers from the containers as they are now. */
@@ -235,7 +248,12 @@ export class Engine implements EngineApi {
 
     const hostConfig = { ...defaultHostConfig(), ...(body.HostConfig ?? {}) };
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
-    const endpoints: Record<string, any> = { ...(body.NetworkingConfig?.EndpointsConfig ?? {}) };
+    // Endpoint configs by network name; the docker CLI may key them "default" or by network id.
+    const endpoints: Record<string, any> = {};
+    for (const [key, cfg] of Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {})) {
+      const name = key === 'default' ? 'bridge' : (this.networks.find(key)?.Name ?? key);
+      endpoints[name] = cfg ?? {};
+    }
     const warnings: string[] = [];
     this.validateNetworking(hostConfig, endpoints, body);
     const mode = parseNetworkMode(hostConfig.NetworkMode);
@@ -299,6 +317,7 @@ export class Engine implements EngineApi {
     await this.runtime.prepare(c.Id);
     await this.save(c);
     this.containers.set(c.Id, c);
+    this.containerEvent(c, 'create');
     return { Id: id, Warnings: warnings };
   }
 
@@ -382,6 +401,8 @@ export class Engine implements EngineApi {
       this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
       await this.save(c);
       await this.dnsSync();
+      for (const ep of Object.values(c.endpoints)) this.networkEvent(ep.NetworkID, 'connect', c.Id);
+      this.containerEvent(c, 'start');
     } catch (e) {
       await this.sandboxes.teardown(c);
       c.dns = undefined;
@@ -437,7 +458,10 @@ export class Engine implements EngineApi {
     const c = this.containers.get(id);
     if (!c || !c.State.Running) return Promise.resolve();
     const p = (async () => {
+      const nets = Object.values(c.endpoints ?? {}).map((ep) => ep.NetworkID);
       await this.sandboxes.teardown(c);
+      for (const n of nets) this.networkEvent(n, 'disconnect', c.Id);
+      this.containerEvent(c, 'die', { exitCode: String(code) });
       c.dns = undefined;
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRfc3339() };
       await this.save(c).catch(() => undefined);
@@ -462,8 +486,10 @@ export class Engine implements EngineApi {
     const c = this.container(ref);
     await this.withLock(c.Id, async () => {
       if (!c.State.Running) throw notModified('container already stopped');
+      this.containerEvent(c, 'kill', { signal: signal || c.Config.StopSignal || 'SIGTERM' });
       await this.runtime.stop(c.Id, timeoutSec ?? 10, signal);
       await this.exitDone(c);
+      this.containerEvent(c, 'stop');
     });
   }
 
@@ -477,6 +503,7 @@ export class Engine implements EngineApi {
     const c = this.container(ref);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     await this.runtime.kill(c.Id, signal || 'KILL');
+    this.containerEvent(c, 'kill', { signal: signal || 'SIGKILL' });
     if (!signal || /^(SIG)?KILL$|^9$/.test(signal.toUpperCase())) await this.exitDone(c);
   }
 
@@ -489,6 +516,7 @@ export class Engine implements EngineApi {
       }
       c.RestartCount = c.RestartCount; // docker counts only policy restarts
       await this.start(c);
+      this.containerEvent(c, 'restart');
     });
   }
 
@@ -511,8 +539,38 @@ export class Engine implements EngineApi {
     await this.runtime.remove(c.Id);
     await this.store.delete(KIND, c.Id);
     this.containers.delete(c.Id);
+    this.containerEvent(c, 'destroy');
     await this.dnsSync();
     this.wake(c.Id, c.State.ExitCode, ['removed', 'not-running', 'next-exit']);
+  }
+
+  /** `docker top`: the container's processes as `ps` (with Docker's default -ef) shows them. */
+  async topContainer(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.container(ref);
+    if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    const pids = new Set(await this.runtime.pids(c.Id));
+    const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
+    const r = await run('ps', args, { allowFail: true });
+    if (r.code !== 0) throw new ApiError(500, `ps: ${r.stderr.trim() || `exit status ${r.code}`}`);
+    const lines = r.stdout.split('\n').filter((l) => l.trim());
+    const titles = lines[0].trim().split(/\s+/);
+    const pidCol = titles.indexOf('PID');
+    if (pidCol < 0) throw new ApiError(500, "Couldn't find PID field in ps output");
+    const rows = lines.slice(1).map((l) => {
+      const f = l.trim().split(/\s+/);
+      return [...f.slice(0, titles.length - 1), f.slice(titles.length - 1).join(' ')];
+    }).filter((f) => pids.has(Number(f[pidCol])));
+    return { Titles: titles, Processes: rows };
+  }
+
+  async systemDf(): Promise<any> {
+    const images = await this.listImages({ all: false, filters: {} });
+    const containers = await this.listContainers({ all: true, filters: {} });
+    return {
+      LayersSize: images.reduce((a: number, i: any) => a + (i.Size ?? 0), 0),
+      Images: images, Containers: containers.map((c: any) => ({ ...c, SizeRw: 0, SizeRootFs: 0 })),
+      Volumes: [], BuildCache: [],
+    };
   }
 
   async renameContainer(ref: string, newName: string): Promise<void> {
@@ -525,8 +583,10 @@ export class Engine implements EngineApi {
       throw conflict(`Conflict. The container name "/${name}" is already in use by container "${other.Id}". ` +
         'You have to remove (or rename) that container to be able to reuse that name.');
     }
+    const oldName = c.Name;
     c.Name = name;
     await this.save(c);
+    this.containerEvent(c, 'rename', { oldName: `/${oldName}` });
     await this.dnsSync();
   }
 
@@ -684,7 +744,9 @@ export class Engine implements EngineApi {
   // ---------------------------------------------------------------- networks
 
   async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
-    return this.networks.create(body);
+    const r = await this.networks.create(body);
+    this.networkEvent(r.Id, 'create');
+    return r;
   }
 
   async listNetworks(filters: Record<string, string[]>): Promise<any[]> {
@@ -701,7 +763,9 @@ export class Engine implements EngineApi {
   }
 
   async removeNetwork(ref: string): Promise<void> {
-    await this.networks.remove(ref, (n) => this.networkInUse(n.Id, n.Name));
+    const n = this.networks.get(ref);
+    await this.networks.remove(ref, (x) => this.networkInUse(x.Id, x.Name));
+    this.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
 
   private networkInUse(id: string, name: string): boolean {
@@ -722,6 +786,7 @@ export class Engine implements EngineApi {
         Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {}).includes(n.Name))) continue;
       if (!matchNetworkFilters(n, filters, all)) continue;
       await this.networks.remove(n.Id, () => false);
+      this.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
       deleted.push(n.Name);
     }
     return { NetworksDeleted: deleted };
@@ -750,6 +815,7 @@ export class Engine implements EngineApi {
         throw badRequest('network-scoped alias is supported only for containers in user defined networks');
       }
       if (c.State.Running) await this.sandboxes.connect(c, net, cfg);
+      if (c.State.Running) this.networkEvent(net.Id, 'connect', c.Id);
       cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
       if (c.State.Running) await this.dns.refresh(c).catch(logDns);
       await this.save(c);
@@ -775,6 +841,7 @@ export class Engine implements EngineApi {
       const connected = c.State.Running ? !!c.endpoints[net.Name] : (!!cfgs[net.Name] || primary?.Id === net.Id);
       if (!connected) throw new ApiError(500, `container ${c.Id} is not connected to network ${net.Name}`);
       if (c.State.Running) await this.sandboxes.disconnect(c, net);
+      if (c.State.Running) this.networkEvent(net.Id, 'disconnect', c.Id);
       delete cfgs[net.Name];
       if (primary?.Id === net.Id) c.HostConfig.NetworkMode = 'none';
       if (primary?.Id === net.Id && Object.keys(cfgs).length) {

@@ -337,6 +337,12 @@ export class Runtime {
     return mergeOutput(one(this.logPath(id)), one(this.errLogPath(id)));
   }
 
+  /** The pids of a running container's processes (runc ps). */
+  async pids(id: string): Promise<number[]> {
+    const r = await run('runc', ['--root', this.runcRoot, 'ps', '--format', 'json', id]);
+    return JSON.parse(r.stdout || '[]') as number[];
+  }
+
   async resize(id: string, h: number, w: number): Promise<void> {
     if (!this.isRunning(id)) throw conflict(`Container ${id} is not running`);
     const pty = (await fs.readFile(this.state(id, 'pty'), 'utf8').catch(() => '')).trim();

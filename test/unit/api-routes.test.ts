@@ -1,3 +1,4 @@
+import { EventBus } from '../../src/engine/events';
 // The API server's routing, status codes, query parsing and stream framing, against a fake
 // EngineApi (api/ is what is under test here, not the engine) over a real unix socket.
 import { test, before, after } from 'node:test';
@@ -25,7 +26,11 @@ export class FakeEngine implements EngineApi {
   containers = new Map<string, FakeContainer>();
   calls: Array<[string, ...unknown[]]> = [];
   imports: Array<{ bytes: number; repo?: string; tag?: string; changes: string[] }> = [];
+  readonly events = new EventBus();
   private n = 0;
+
+  async systemDf(): Promise<any> { return { Images: [], Containers: [], Volumes: [], BuildCache: [], LayersSize: 0 }; }
+  async topContainer(ref: string, _psArgs: string) { this.find(ref); return { Titles: ['PID', 'CMD'], Processes: [['1', 'sleep']] }; }
 
   private find(ref: string): FakeContainer {
     for (const c of this.containers.values()) if (c.Id === ref || c.Name === ref || c.Id.startsWith(ref)) return c;
