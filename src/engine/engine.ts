@@ -376,6 +376,13 @@ export class Engine implements EngineApi {
     const image = this.imageOf(c);
     if (!image) throw noSuchImage(c.Image);
     await this.sandboxes.setup(c, (r) => this.container(r));
+    // Like Docker, a container in another's network namespace takes that one's hostname.
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (mode.kind === 'container') {
+      const other = this.container(mode.ref);
+      c.Config.Hostname = other.Config.Hostname;
+      c.Config.Domainname = other.Config.Domainname;
+    }
     try {
       await this.dns.attach(c);
       const etc = await this.etcFiles(c);

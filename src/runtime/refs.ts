@@ -20,6 +20,9 @@ export function parseRef(ref: string): { name: string; tag: string } {
     }
     throw badRequest('invalid reference format');
   }
+  // Docker's familiar form: "docker.io/library/busybox" is "busybox" (the docker CLI sends
+  // fully qualified names, e.g. for `docker tag`).
+  name = name.replace(/^(?:docker\.io|index\.docker\.io)\/(?:library\/(?=[^/]+$))?/, '');
   return { name, tag };
 }
 
