@@ -11,6 +11,8 @@ apt-get update -qq
 # and the walkthrough run from the host image.
 apt-get install -y -qq --no-install-recommends \
   runc nftables iproute2 util-linux busybox-static curl nginx-light python3 procps tar ca-certificates >/dev/null
+# The docker CLI, for the tests that drive berthd with it (Debian's docker.io; only its client is used).
+command -v docker >/dev/null || apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 # Node.js 20 or newer; Debian's own package when the machine has none.
 if ! command -v node >/dev/null; then apt-get install -y -qq nodejs npm >/dev/null; fi
 npm ci --no-audit --no-fund

@@ -350,10 +350,13 @@ export class Runtime {
     await setPtySize(pty, h, w);
   }
 
-  /** `runc exec` of a process in the running container; stdout and stderr come out together. */
+  /**
+   * `runc exec` of a process in the running container. Output is `{ stream, data }` chunks
+   * (stdout and stderr apart; with a TTY everything is the terminal's stdout).
+   */
   exec(id: string, opts: ExecOptions): ExecProcess {
     if (!this.isRunning(id)) throw conflict(`Container ${id} is not running`);
-    const output = new PassThrough();
+    const output = new PassThrough({ objectMode: true });
     const ptyFile = path.join(this.bundleDir(id), `exec-${Math.random().toString(16).slice(2)}.pty`);
     const pidFile = ptyFile.replace(/\.pty$/, '.pid');
     let resolvePid!: (p: number) => void;
@@ -385,11 +388,11 @@ export class Runtime {
       // Without -i a process gets no input: EOF at once; a tty keeps its (silent) terminal open.
       if (!opts.stdin && !opts.tty) c.stdin!.end();
       // Output ends after 'close' (both pipes drained), so runc's own error can come last.
-      c.stdout!.on('data', (b) => output.write(b));
+      c.stdout!.on('data', (data: Buffer) => output.write({ stream: 'stdout', data }));
       let errText = '';
-      c.stderr!.on('data', (b: Buffer) => {
-        const msg = runcMessage(b.toString());
-        if (msg) errText += msg; else output.write(b);
+      c.stderr!.on('data', (data: Buffer) => {
+        const msg = runcMessage(data.toString());
+        if (msg) errText += msg; else output.write({ stream: opts.tty ? 'stdout' : 'stderr', data });
       });
       waitFile(pidFile, () => child === null).then((t) => resolvePid(Number(t) || 0), () => resolvePid(0));
       const code = await new Promise<number>((resolve) => {
