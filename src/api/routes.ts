@@ -225,8 +225,24 @@ route('POST', '/images/create', async (ctx) => {
   const q = ctx.query;
   const fromSrc = q.get('fromSrc');
   if (fromSrc === null) {
+    // A pull: an error before the first progress message is the HTTP answer; after it, an
+    // error message in the stream, as dockerd does.
     const image = q.get('fromImage') ?? '';
-    throw new ApiError(404, `pull access denied for ${image.replace(/:.*$/, '')}, repository does not exist or may require 'docker login': berth has no registry; use import or load`);
+    if (!image) throw badRequest('either fromSrc or fromImage must be given');
+    let out: (Writable & { onClose(fn: () => void): void }) | null = null;
+    const send = (m: Record<string, unknown>) => {
+      out ??= ctx.reply.stream(200, 'application/json');
+      out.write(JSON.stringify(m) + '\r\n');
+    };
+    try {
+      await ctx.engine.pullImage(image, q.get('tag') || undefined, send);
+    } catch (e) {
+      if (!out) throw e;
+      const message = (e as Error).message;
+      send({ errorDetail: { message }, error: message });
+    }
+    (out as any)?.end();
+    return;
   }
   if (fromSrc !== '-') throw badRequest('berth imports only from the request body (fromSrc=-)');
   const { repo, tag } = splitRepoTag(q.get('repo') ?? '', q.get('tag') ?? '');

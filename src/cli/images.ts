@@ -126,4 +126,22 @@ export async function cmdLoad(client: Client, o: { input?: string; quiet?: boole
   return 0;
 }
 
+/** `berth pull NAME[:TAG]`: Docker's progress lines, then the reference pulled. */
+export async function cmdPull(client: Client, ref: string, o: { quiet?: boolean }, io: Io = stdio): Promise<number> {
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  const at = ref.indexOf('@');
+  const name = at >= 0 ? ref.slice(0, at) : colon > slash ? ref.slice(0, colon) : ref;
+  const tag = at >= 0 ? ref.slice(at + 1) : colon > slash ? ref.slice(colon + 1) : 'latest';
+  const res = await client.stream('POST', '/images/create', { query: { fromImage: name, tag } });
+  const msgs = await readJsonMessages(res);
+  for (const m of msgs) {
+    if (m.error) throw new Exit(1, m.error);
+    if (!o.quiet && m.status) io.out(m.id ? `${m.id}: ${m.status}\n` : `${m.status}\n`);
+  }
+  const familiar = name.replace(/^(docker\.io\/)?library\//, '');
+  io.out(`${at >= 0 ? `${familiar}@${tag}` : `${familiar}:${tag}`}\n`);
+  return 0;
+}
+
 export { DaemonError };

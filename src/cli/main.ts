@@ -232,6 +232,10 @@ function makeProgram(state: State): Command {
       .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect)
       .option('-m, --message <string>', 'Set commit message for imported image')
       .option('--platform <string>', 'Set platform if server is multi-platform capable');
+    sub(parent, 'pull <name>', 'Download an image from a registry', () => (ref: string, o: any) => I.cmdPull(state.client(), ref, o))
+      .option('-q, --quiet', 'Suppress verbose output')
+      .option('-a, --all-tags', 'Download all tagged images in the repository')
+      .option('--platform <string>', 'Set platform if server is multi-platform capable');
     sub(parent, 'load', 'Load an image from a tar archive or STDIN', () => (o: any) => I.cmdLoad(state.client(), o))
       .option('-i, --input <string>', 'Read from tar archive file, instead of STDIN')
       .option('-q, --quiet', 'Suppress the load output');

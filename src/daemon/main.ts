@@ -8,7 +8,7 @@ import { createApiServer } from '../api/server';
 import { setDebug } from '../kernel/exec';
 
 export interface DaemonFlags {
-  dataRoot: string; execRoot: string; host: string; debug: boolean; bridge: string; bip?: string;
+  dataRoot: string; execRoot: string; host: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
 }
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
@@ -20,11 +20,13 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     .option('-D, --debug', 'print every kernel command berthd runs', false)
     .option('--bridge <name>', 'bridge device of the default network', 'berth0')
     .option('--bip <cidr>', 'address and prefix of the default bridge, e.g. 172.17.0.1/16')
+    .option('--insecure-registry <host>', 'registry to pull from over plain HTTP (repeatable; localhost always is)',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
     .version('0.1.0', '-v, --version')
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts();
-  return { dataRoot: o.dataRoot, execRoot: o.execRoot, host: o.host, debug: !!o.debug, bridge: o.bridge, bip: o.bip };
+  return { dataRoot: o.dataRoot, execRoot: o.execRoot, host: o.host, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [] };
 }
 
 export function socketPathOf(host: string): string {
@@ -49,7 +51,7 @@ export async function main(): Promise<void> {
   const socketPath = socketPathOf(flags.host);
   await fs.mkdir(path.dirname(socketPath), { recursive: true });
 
-  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip });
+  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries });
   await engine.init();
   const server = await createApiServer(engine, { socketPath });
   log(`berthd ${engine.version().Version} listening on unix://${socketPath}`);

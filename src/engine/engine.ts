@@ -29,6 +29,7 @@ export interface EngineOptions extends NetworkDefaults {
   dataRoot: string;
   execRoot: string;
   debug: boolean;
+  insecureRegistries?: string[];
 }
 
 const KIND = 'containers';
@@ -732,6 +733,12 @@ export class Engine implements EngineApi {
   }
 
   async loadImages(src: Readable): Promise<string[]> { return this.images.load(src); }
+
+  async pullImage(ref: string, tag: string | undefined, progress: (m: Record<string, unknown>) => void): Promise<string> {
+    const id = await this.images.pull(ref, tag, this.opts.insecureRegistries ?? [], progress);
+    this.events.emit('image', 'pull', ref.includes(':') || !tag ? ref : `${ref}:${tag}`, { name: ref });
+    return id;
+  }
 
   async tagImage(ref: string, repo: string, tag: string): Promise<void> {
     if (!this.images.resolve(ref)) throw noSuchImage(ref);

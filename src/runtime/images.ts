@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { run } from '../kernel/exec';
 import { badRequest, conflict, noSuchImage, serverError } from '../engine/errors';
+import { parsePullRef, RegistryClient } from './pull';
 import { applyChanges, emptyImageConfig, normalizeImageConfig, type ImageConfig } from './changes';
 import { chainIds, normalizeRef, parseRef, whiteoutPlan } from './refs';
 
@@ -129,6 +130,38 @@ export class ImageStore {
         loaded.push(...(tags.length ? tags : [id]));
       }
       return loaded;
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * `docker pull`: the image from a registry, as Docker's progress messages. Resolves with the
+   * final status line's image id; `progress` gets each message.
+   */
+  async pull(ref: string, tag: string | undefined, insecureRegistries: string[], progress: (m: Record<string, unknown>) => void): Promise<string> {
+    const r = parsePullRef(ref, tag);
+    const tmp = await this.tmpDir();
+    try {
+      const got = await new RegistryClient(r, insecureRegistries, progress).pull(tmp);
+      const id = `sha256:${sha256(got.configText)}`;
+      const had = this.images.has(id);
+      if (!had) {
+        const work = path.join(tmp, 'img');
+        const rootfs = path.join(work, 'rootfs');
+        await fs.mkdir(rootfs, { recursive: true });
+        for (const layer of got.layers) {
+          await applyLayer(layer, rootfs);
+          progress({ status: 'Pull complete', progressDetail: {}, id: path.basename(layer, '.layer') });
+        }
+        await this.commit(work, got.configText, JSON.parse(got.configText));
+      }
+      const name = normalizeRef(r.familiar);
+      const newer = this.repos[name] !== id;
+      await this.setTag(name, id);
+      progress({ status: `Digest: ${got.digest}` });
+      progress({ status: newer || !had ? `Status: Downloaded newer image for ${r.familiar}` : `Status: Image is up to date for ${r.familiar}` });
+      return id;
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
