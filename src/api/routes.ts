@@ -261,6 +261,17 @@ route('POST', '/images/load', async (ctx) => {
   out.end();
 });
 
+// docker save: GET /images/get?names=a&names=b, or GET /images/NAME/get
+async function saveTo(ctx: Ctx, refs: string[]): Promise<void> {
+  if (!refs.length) throw badRequest('no images named');
+  const tar = await ctx.engine.saveImages(refs);
+  const out = ctx.reply.stream(200, 'application/x-tar');
+  tar.pipe(out);
+  out.onClose(() => tar.destroy());
+}
+route('GET', '/images/get', async (ctx) => saveTo(ctx, ctx.query.getAll('names')));
+route('GET', '/images/{name*}/get', async (ctx) => saveTo(ctx, [ctx.params[0]]));
+
 route('POST', '/images/prune', async () => { throw new ApiError(501, 'image prune is not implemented by berth'); });
 
 route('GET', '/images/{name*}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.inspectImage(ctx.params[0])));

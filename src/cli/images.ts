@@ -1,6 +1,7 @@
 // Image commands: images, rmi, tag, import, load.
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Client, DaemonError, readJsonMessages } from './client';
 import { Exit, UsageError, daemonLine } from './errors';
 import { stdio, type Io } from './containers';
@@ -141,6 +142,17 @@ export async function cmdPull(client: Client, ref: string, o: { quiet?: boolean 
   }
   const familiar = name.replace(/^(docker\.io\/)?library\//, '');
   io.out(`${at >= 0 ? `${familiar}@${tag}` : `${familiar}:${tag}`}\n`);
+  return 0;
+}
+
+/** `berth save [-o FILE] IMAGE...`: a `docker load` archive to FILE or stdout. */
+export async function cmdSave(client: Client, refs: string[], o: { output?: string }): Promise<number> {
+  if (!o.output && process.stdout.isTTY) {
+    throw new Exit(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+  }
+  const res = await client.stream('GET', '/images/get', { query: { names: refs } });
+  const dest = o.output ? fs.createWriteStream(o.output) : process.stdout;
+  await pipeline(res, dest);
   return 0;
 }
 

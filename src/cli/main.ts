@@ -232,6 +232,9 @@ function makeProgram(state: State): Command {
       .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect)
       .option('-m, --message <string>', 'Set commit message for imported image')
       .option('--platform <string>', 'Set platform if server is multi-platform capable');
+    sub(parent, 'save <images...>', 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+      () => (refs: string[], o: any) => I.cmdSave(state.client(), refs, o))
+      .option('-o, --output <string>', 'Write to a file, instead of STDOUT');
     sub(parent, 'pull <name>', 'Download an image from a registry', () => (ref: string, o: any) => I.cmdPull(state.client(), ref, o))
       .option('-q, --quiet', 'Suppress verbose output')
       .option('-a, --all-tags', 'Download all tagged images in the repository')

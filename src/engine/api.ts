@@ -31,6 +31,7 @@ export interface EngineApi {
   info(): Promise<any>;
   readonly events: import('./events').EventBus;
   systemDf(): Promise<any>;
+  saveImages(refs: string[]): Promise<import('node:stream').Readable>;
   pullImage(ref: string, tag: string | undefined, progress: (m: Record<string, unknown>) => void): Promise<string>;
   topContainer(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
 

@@ -734,6 +734,8 @@ export class Engine implements EngineApi {
 
   async loadImages(src: Readable): Promise<string[]> { return this.images.load(src); }
 
+  async saveImages(refs: string[]): Promise<Readable> { return this.images.save(refs); }
+
   async pullImage(ref: string, tag: string | undefined, progress: (m: Record<string, unknown>) => void): Promise<string> {
     const id = await this.images.pull(ref, tag, this.opts.insecureRegistries ?? [], progress);
     this.events.emit('image', 'pull', ref.includes(':') || !tag ? ref : `${ref}:${tag}`, { name: ref });

@@ -3,7 +3,8 @@
 // and a repositories index "name:tag" → id. The built-in `host:latest` image is the host's own
 // root, used read-only as the lower layer of each container's overlay.
 import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -165,6 +166,44 @@ export class ImageStore {
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * `docker save`: a tar stream in `docker load`'s format (manifest.json, one config and one
+   * layer per image: berth keeps images flattened, so the layer is the whole root filesystem
+   * and the config's diff_ids say so). The host image cannot be saved.
+   */
+  async save(refs: string[]): Promise<Readable> {
+    const tmp = await this.tmpDir();
+    try {
+      const manifest: Array<{ Config: string; RepoTags: string[]; Layers: string[] }> = [];
+      for (const ref of refs) {
+        const img = this.resolve(ref);
+        if (!img) throw noSuchImage(ref);
+        if (img.rootfs === null) throw badRequest('the host image is the host itself and cannot be saved');
+        const hex = img.Id.slice(7);
+        const layerRel = `${hex}/layer.tar`;
+        await fs.mkdir(path.join(tmp, hex), { recursive: true });
+        const layer = path.join(tmp, layerRel);
+        await run('tar', ['-C', img.rootfs, '--numeric-owner', '-cf', layer, '.']);
+        const diffId = `sha256:${await fileSha256(layer)}`;
+        const stored = JSON.parse(await fs.readFile(path.join(this.dir, hex, 'config.json'), 'utf8'));
+        const config = JSON.stringify({ ...stored, rootfs: { type: 'layers', diff_ids: [diffId] } });
+        const configRel = `${sha256(config)}.json`;
+        await fs.writeFile(path.join(tmp, configRel), config);
+        const tags = /^(sha256:)?[0-9a-f]{6,64}$/.test(ref) ? [] : [normalizeRef(ref)];
+        const known = manifest.find((m) => m.Config === configRel);
+        if (known) known.RepoTags.push(...tags.filter((t) => !known.RepoTags.includes(t)));
+        else manifest.push({ Config: configRel, RepoTags: tags, Layers: [layerRel] });
+      }
+      await fs.writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(manifest));
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    const child = spawn('tar', ['-C', tmp, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.on('close', () => { fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined); });
+    return child.stdout!;
   }
 
   async tag(ref: string, newRef: string): Promise<void> {
@@ -351,4 +390,10 @@ async function treeSize(root: string): Promise<number> {
   };
   await walk(root);
   return total;
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }

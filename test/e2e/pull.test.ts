@@ -54,6 +54,19 @@ describe('pull from a registry', { skip }, () => {
     assert.match(r.stdout, /Status: Downloaded newer image for 127\.0\.0\.1:5000\/team\/bb:v1/);
   });
 
+  it('save, then load back (berth and docker)', async () => {
+    const dir = `${sb.top}/registry`;
+    await sb.berth(['save', '-o', `${dir}/saved.tar`, '127.0.0.1:5000/team/bb:v1']);
+    assert.match((await sb.sh(`tar -tf ${dir}/saved.tar`)).stdout, /^\.\/manifest\.json$/m);
+    await sb.berth(['rmi', '127.0.0.1:5000/team/bb:v1']);
+    assert.equal((await sb.berth(['load', '-i', `${dir}/saved.tar`])).stdout, 'Loaded image: 127.0.0.1:5000/team/bb:v1\n');
+    assert.equal((await sb.berth(['run', '--rm', '127.0.0.1:5000/team/bb:v1', 'echo', 'loaded'])).stdout, 'loaded\n');
+    if (haveDocker) {
+      await sb.sh(`DOCKER_HOST=unix://${sb.socket} docker save 127.0.0.1:5000/team/bb:v1 > ${dir}/docker-saved.tar`);
+      assert.match((await sb.sh(`tar -tf ${dir}/docker-saved.tar`)).stdout, /manifest\.json/);
+    }
+  });
+
   it('a missing image and an unreachable registry are clear errors', async () => {
     const missing = await sb.berth(['pull', '127.0.0.1:5000/team/nosuch:v1'], { allowFail: true });
     assert.equal(missing.code, 1);

@@ -29,6 +29,7 @@ export class FakeEngine implements EngineApi {
   readonly events = new EventBus();
   private n = 0;
 
+  async saveImages(): Promise<any> { throw new Error('no images in the fake engine'); }
   async pullImage(): Promise<string> { throw new Error('no registry in the fake engine'); }
   async systemDf(): Promise<any> { return { Images: [], Containers: [], Volumes: [], BuildCache: [], LayersSize: 0 }; }
   async topContainer(ref: string, _psArgs: string) { this.find(ref); return { Titles: ['PID', 'CMD'], Processes: [['1', 'sleep']] }; }
