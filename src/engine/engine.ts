@@ -53,6 +53,8 @@ export class Engine implements EngineApi {
   private readonly sandboxes: Sandboxes;
   private readonly dns: DnsService;
   readonly events = new EventBus();
+  /** Running execs, for resizing their terminal. */
+  private readonly execProcs = new Map<string, { resize(h: number, w: number): Promise<void> }>();
   private readonly execs = new Map<string, ExecRecord>();
   /** Resolvers of wait() calls, by container id. */
   private readonly waiters = new Map<string, Array<{ cond: string; resolve: (code: number) => void }>>();
@@ -672,9 +674,11 @@ export class Engine implements EngineApi {
       stdin: !!cfg.AttachStdin,
     });
     ex.Running = true;
+    this.execProcs.set(execId, h);
     h.pid.then((p) => { ex.Pid = p; }, () => undefined);
-    const exitCode = h.exitCode.then((code) => { ex.Running = false; ex.ExitCode = code; return code; },
-      (e) => { ex.Running = false; ex.ExitCode = 126; throw e; });
+    const done = () => { ex.Running = false; this.execProcs.delete(execId); };
+    const exitCode = h.exitCode.then((code) => { done(); ex.ExitCode = code; return code; },
+      (e) => { done(); ex.ExitCode = 126; throw e; });
     return { tty: !!(body.Tty ?? cfg.Tty), output: h.output, input: h.input, exitCode };
   }
 
@@ -691,8 +695,9 @@ export class Engine implements EngineApi {
     };
   }
 
-  async execResize(execId: string, _h: number, _w: number): Promise<void> {
+  async execResize(execId: string, h: number, w: number): Promise<void> {
     if (!this.execs.get(execId)) throw notFound(`No such exec instance: ${execId}`);
+    await this.execProcs.get(execId)?.resize(h, w);
   }
 
   async pruneContainers(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {

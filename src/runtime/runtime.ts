@@ -419,8 +419,14 @@ export class Runtime {
       final: (cb) => { child?.stdin?.end(); cb(); },
     }) : null;
     const resize = async (h: number, w: number) => {
-      const pty = (await fs.readFile(ptyFile, 'utf8').catch(() => '')).trim();
-      if (pty) await setPtySize(pty, h, w);
+      if (!opts.tty) return;
+      // The client sizes the terminal right after starting: wait for it to exist.
+      let pty = '';
+      for (let i = 0; i < 40 && !pty && child !== null; i++) {
+        pty = (await fs.readFile(ptyFile, 'utf8').catch(() => '')).trim();
+        if (!pty) await new Promise((r) => setTimeout(r, 50));
+      }
+      if (pty) await setPtySize(pty, h, w).catch(() => undefined);
     };
     return { output, input, exitCode, pid, resize };
   }

@@ -90,6 +90,20 @@ describe('the docker CLI against berthd', { skip }, () => {
     assert.match(p.stderr, /port is already allocated/);
   });
 
+  it('run -it and exec -it in a terminal: a shell, its prompt, the terminal\'s size', async () => {
+    // `script` gives the docker CLI a terminal; the input arrives after the shell is up.
+    const inTty = (cmd: string, lines: string[]) => sb.sh(
+      `(sleep 1; ${lines.map((l) => `printf '%s\\n' ${shq(l)}; sleep 0.3`).join('; ')}) | ` +
+      `script -qec ${shq(`stty cols 101 rows 31; DOCKER_HOST=unix://${sb.socket} ${cmd}`)} /dev/null`, { allowFail: true });
+    const run = await inTty('docker run -it --rm busybox sh', ['echo in-tty $((6*7))', 'stty size; exit 5']);
+    assert.match(run.stdout, /in-tty 42\r\n/);
+    assert.match(run.stdout, /31 101\r\n/);
+    await dk(['run', '-d', '--name', 'ttyc', 'busybox', 'sleep', '1000']);
+    const ex = await inTty('docker exec -it ttyc sh', ['tty; stty size; exit']);
+    assert.match(ex.stdout, /\/dev\/pts\/\d+\r\n31 101\r\n/);
+    await dk(['rm', '-f', 'ttyc']);
+  });
+
   it('events: container and network events as they happen, filtered', async () => {
     const since = Math.floor(Date.now() / 1000) - 1;
     const evId = (await dk(['run', '-d', '--name', 'ev', '--network', 'my-net', 'busybox', 'sleep', '1000'])).stdout.trim();
