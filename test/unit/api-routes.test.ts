@@ -30,7 +30,10 @@ export class FakeEngine implements EngineApi {
   private n = 0;
 
   async saveImages(): Promise<any> { throw new Error('no images in the fake engine'); }
-  async pullImage(): Promise<string> { throw new Error('no registry in the fake engine'); }
+  async pullImage(ref: string): Promise<string> {
+    // As from a registry that does not have it.
+    throw new ApiError(404, `pull access denied for ${ref}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`);
+  }
   async systemDf(): Promise<any> { return { Images: [], Containers: [], Volumes: [], BuildCache: [], LayersSize: 0 }; }
   async topContainer(ref: string, _psArgs: string) { this.find(ref); return { Titles: ['PID', 'CMD'], Processes: [['1', 'sleep']] }; }
 
