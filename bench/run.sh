@@ -1,0 +1,188 @@
+#!/bin/bash
+# berth against Docker, netavark and the CNI plugins, side by side in one run, inside a private
+# network/mount/PID namespace this script creates (the machine's interfaces, routes and
+# firewall are never touched). Writes bench/RESULTS.md and bench/chart.svg.
+#
+#   npm run bench              (= npm run build && bench/run.sh)
+#   bench/run.sh --quick       fewer repetitions and smaller scales, under 3 minutes
+#
+# Times are medians over repeated runs, in milliseconds; ratios are peer / berth for costs
+# (above 1: berth is faster) and berth / peer for rates. Each system is driven through its
+# normal path: berth's and Docker's Engine API over their unix sockets (curl), netavark's
+# setup/teardown, the CNI bridge + host-local + portmap plugins' ADD/DEL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+if [[ ${1:-} != --inside ]]; then
+  need=()
+  for p in dnsperf:dnsperf iperf3:iperf3 dockerd:docker.io; do command -v "${p%%:*}" >/dev/null || need+=("${p#*:}"); done
+  [[ -x /usr/lib/podman/netavark ]] || need+=(netavark)
+  [[ -x /usr/lib/podman/aardvark-dns ]] || need+=(aardvark-dns)
+  [[ -x /usr/lib/cni/bridge ]] || need+=(containernetworking-plugins)
+  if ((${#need[@]})); then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" iptables >/dev/null
+  fi
+  [[ -f dist/src/daemon/main.js ]] || npm run build
+  unshare --net --mount --pid --fork --propagation private "$0" --inside "$@"
+  bench/dns.sh "$@" >/dev/null
+  node bench/report.js
+  exit 0
+fi
+shift
+QUICK=0; [[ ${1:-} == --quick ]] && QUICK=1
+R=$((QUICK ? 5 : 15))              # repetitions of each timed operation
+NSCALE=$((QUICK ? 30 : 200))       # containers in the attach-scaling figure
+NPORTS=$((QUICK ? 200 : 2000))     # ports in the port-scaling figure
+RANGE_END=$((QUICK ? 6000 : 10000))
+
+mount -t proc proc /proc
+top=$(mktemp -d /tmp/berth-bench-XXXXXX)
+mount -t tmpfs tmpfs "$top"
+OUT=$ROOT/bench/out; mkdir -p "$OUT"; rm -f "$OUT"/*.txt
+cleanup() { pkill -P $$ 2>/dev/null || true; kill "$(cat "$top/docker.pid" 2>/dev/null)" 2>/dev/null || true; sleep 1; umount -l "$top" 2>/dev/null; rmdir "$top" 2>/dev/null || true; }
+trap cleanup EXIT
+ip link set lo up
+sysctl -qw net.ipv4.ip_forward=1
+scripts/busybox-image.sh >"$top/busybox.tar"
+
+now() { date +%s%N; }
+# Time a command R times: writes the median (ms) to $OUT/<key>.txt
+timeit() { # key cmd...
+  local key=$1; shift; local i s
+  for ((i = 0; i < R; i++)); do s=$(now); "$@" >/dev/null 2>&1; echo $(( ($(now) - s) / 1000 )); done |
+    sort -n | awk -v k="$key" '{a[NR]=$1} END{printf "%.2f\n", a[int((NR+1)/2)]/1000}' >"$OUT/$key.txt"
+}
+record() { echo "$2" >"$OUT/$1.txt"; }   # key value
+rss_kb() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $t; }
+waitport() { for _ in $(seq 300); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.02; done; return 1; }
+
+# ------------------------------------------------------------------ berth
+B=$top/berth.sock
+node bin/berthd --data-root "$top/bd" --exec-root "$top/be" -H "unix://$B" 2>"$top/berthd.log" &
+BPID=$!
+for _ in $(seq 100); do curl -s --unix-socket "$B" http://x/_ping >/dev/null && break; sleep 0.1; done
+berth() { node "$ROOT/bin/berth" -H "unix://$B" "$@"; }
+bapi() { curl -sf --unix-socket "$B" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://x/v1.45$2"; }
+record berth_rss_idle_kb "$(rss_kb $BPID)"
+berth import "$top/busybox.tar" busybox --change 'ENV PATH=/bin:/usr/bin:/sbin' >/dev/null
+timeit berth_cli_version berth version
+
+# 2. network create + remove
+netcycle_b() { bapi POST /networks/create '{"Name":"bnet"}' && bapi DELETE /networks/bnet; }
+timeit berth_net_create_rm netcycle_b
+# 1. attach + detach of a running container with a published port
+bapi POST /networks/create '{"Name":"anet"}' >/dev/null
+berth run -d --name att -p 18080:80 busybox sleep 100000 >/dev/null
+attach_b() { bapi POST /networks/anet/connect '{"Container":"att"}' && bapi POST /networks/anet/disconnect '{"Container":"att"}'; }
+timeit berth_attach_detach attach_b
+# 3. run -d with a published port until it answers
+start_b() { berth run -d --name s1 -p 18081:80 busybox httpd -f -p 80 -h /www && waitport http://127.0.0.1:18081/; berth rm -f s1; }
+startonly_b() { local s; s=$(now); berth run -d --name s1 -p 18081:80 busybox httpd -f -p 80 -h /www >/dev/null; waitport http://127.0.0.1:18081/ || true; echo $(( ($(now) - s) / 1000 )); berth rm -f s1 >/dev/null; }
+for ((i = 0; i < R; i++)); do startonly_b; done | sort -n | awk '{a[NR]=$1} END{printf "%.2f\n", a[int((NR+1)/2)]/1000}' >"$OUT/berth_start_first_packet.txt"
+# 6. a 5000-port UDP range
+m0=$(rss_kb $BPID); s=$(now)
+berth run -d --name range -p "5000-$RANGE_END:5000-$RANGE_END/udp" busybox sleep 100000 >/dev/null
+record berth_range_start "$(awk -v t=$(( ($(now) - s) / 1000 )) 'BEGIN{printf "%.2f", t/1000}')"
+record berth_range_mem_kb "$(( $(rss_kb $BPID) - m0 ))"
+berth rm -f range >/dev/null
+# 4. scale: the cost of the n-th attach (run -d on one bridge) as n grows
+bapi POST /networks/create '{"Name":"snet"}' >/dev/null
+for ((n = 1; n <= NSCALE; n++)); do
+  s=$(now); berth run -d --network snet busybox sleep 100000 >/dev/null; echo "$n $(( ($(now) - s) / 1000 ))"
+done >"$OUT/berth_scale_attach.dat"
+record berth_rss_loaded_kb "$(rss_kb $BPID)"
+record berth_loaded_n "$NSCALE"
+berth rm -f $(berth ps -q --filter network=snet) >/dev/null
+# 4b. packet path with many published ports: connections/s to one of them
+berth run -d --name pp -p 18090:80 busybox httpd -f -p 80 -h /www >/dev/null
+waitport http://127.0.0.1:18090/
+# HTTP connections per second through a published port on 127.0.0.1 (2 s of back-to-back requests)
+conns() {
+  python3 - "$1" <<'PY'
+import socket, sys, time
+port, n, end = int(sys.argv[1]), 0, time.time() + 2
+while time.time() < end:
+    s = socket.create_connection(('127.0.0.1', port)); s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+    while s.recv(65536): pass
+    s.close(); n += 1
+print(n // 2)
+PY
+}
+record berth_connrate_1 "$(conns 18090)"
+# NPORTS separate mappings (host port != container port: one map element each, no range)
+pflags=(); for ((i = 0; i < NPORTS; i++)); do pflags+=(-p "$((20000 + i)):$((1000 + i))"); done
+berth run -d --name many "${pflags[@]}" busybox sleep 100000 >/dev/null
+record berth_connrate_n "$(conns 18090)"
+berth rm -f pp many att >/dev/null
+kill $BPID; wait $BPID 2>/dev/null || true
+
+# ------------------------------------------------------------------ Docker
+export DOCKER_HOST=unix://$top/docker.sock
+dockerd --data-root "$top/dd" --exec-root "$top/de" -H "$DOCKER_HOST" --pidfile "$top/docker.pid" >"$top/dockerd.log" 2>&1 &
+for _ in $(seq 120); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
+DPID=$(cat "$top/docker.pid")
+dpids() { echo "$DPID $(pgrep -f 'containerd' | tr '\n' ' ') $(pgrep -f docker-proxy | tr '\n' ' ')"; }
+record docker_rss_idle_kb "$(rss_kb $(dpids))"
+docker import --change 'ENV PATH=/bin:/usr/bin:/sbin' "$top/busybox.tar" busybox >/dev/null
+dapi() { curl -sf --unix-socket "$top/docker.sock" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://x/v1.41$2"; }
+timeit docker_cli_version docker version
+netcycle_d() { dapi POST /networks/create '{"Name":"dnet"}' && dapi DELETE /networks/dnet; }
+timeit docker_net_create_rm netcycle_d
+dapi POST /networks/create '{"Name":"anet"}' >/dev/null
+docker run -d --name att -p 28080:80 busybox sleep 100000 >/dev/null
+attach_d() { dapi POST /networks/anet/connect '{"Container":"att"}' && dapi POST /networks/anet/disconnect '{"Container":"att"}'; }
+timeit docker_attach_detach attach_d
+startonly_d() { local s; s=$(now); docker run -d --name s1 -p 28081:80 busybox httpd -f -p 80 -h /www >/dev/null; waitport http://127.0.0.1:28081/ || true; echo $(( ($(now) - s) / 1000 )); docker rm -f s1 >/dev/null; }
+for ((i = 0; i < R; i++)); do startonly_d; done | sort -n | awk '{a[NR]=$1} END{printf "%.2f\n", a[int((NR+1)/2)]/1000}' >"$OUT/docker_start_first_packet.txt"
+m0=$(rss_kb $(dpids)); s=$(now)
+docker run -d --name range -p "5000-$RANGE_END:5000-$RANGE_END/udp" busybox sleep 100000 >/dev/null
+record docker_range_start "$(awk -v t=$(( ($(now) - s) / 1000 )) 'BEGIN{printf "%.2f", t/1000}')"
+record docker_range_mem_kb "$(( $(rss_kb $(dpids)) - m0 ))"
+record docker_range_procs "$(pgrep -c docker-proxy || true)"
+docker rm -f range >/dev/null
+dapi POST /networks/create '{"Name":"snet"}' >/dev/null
+for ((n = 1; n <= NSCALE; n++)); do
+  s=$(now); docker run -d --network snet busybox sleep 100000 >/dev/null; echo "$n $(( ($(now) - s) / 1000 ))"
+done >"$OUT/docker_scale_attach.dat"
+record docker_rss_loaded_kb "$(rss_kb $(dpids) $(pgrep -f containerd-shim | tr '\n' ' '))"
+docker rm -f $(docker ps -q --filter network=snet) >/dev/null
+docker run -d --name pp -p 28090:80 busybox httpd -f -p 80 -h /www >/dev/null
+waitport http://127.0.0.1:28090/
+record docker_connrate_1 "$(conns 28090)"
+docker rm -f pp att >/dev/null
+kill "$DPID"; sleep 2
+
+# ------------------------------------------------------------------ netavark
+NV=/usr/lib/podman/netavark
+mkdir -p "$top/nv"
+nvconf() { # netns-name port
+  cat <<JSON
+{"container_id":"$(printf 'a%.0s' {1..64})","container_name":"nv","port_mappings":[{"host_ip":"","container_port":80,"host_port":$2,"range":1,"protocol":"tcp"}],
+ "networks":{"nvnet":{"static_ips":["10.88.0.2"],"interface_name":"eth0"}},
+ "network_info":{"nvnet":{"name":"nvnet","id":"$(printf 'b%.0s' {1..64})","driver":"bridge","network_interface":"nv0",
+   "subnets":[{"subnet":"10.88.0.0/16","gateway":"10.88.0.1"}],"ipv6_enabled":false,"internal":false,"dns_enabled":false,"ipam_options":{"driver":"host-local"}}}}
+JSON
+}
+touch "$top/nv.ns"; unshare --net="$top/nv.ns" true
+nvconf nv 38080 >"$top/nv/conf.json"
+nv_cycle() { $NV --config "$top/nv" -f "$top/nv/conf.json" setup "$top/nv.ns" && $NV --config "$top/nv" -f "$top/nv/conf.json" teardown "$top/nv.ns"; }
+timeit netavark_attach_detach nv_cycle
+
+# ------------------------------------------------------------------ CNI: bridge + host-local + portmap
+export CNI_PATH=/usr/lib/cni CNI_IFNAME=eth0 CNI_CONTAINERID=benchcni
+touch "$top/cni.ns"; unshare --net="$top/cni.ns" true
+export CNI_NETNS=$top/cni.ns
+BR='{"cniVersion":"1.0.0","name":"cninet","type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":true,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.77.0.0/16"}]],"dataDir":"'$top'/cni-ipam"}}'
+pm() { echo '{"cniVersion":"1.0.0","name":"cninet","type":"portmap","capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":48080,"containerPort":80,"protocol":"tcp"}]},"prevResult":'"$1"'}'; }
+cni_cycle() {
+  local res
+  res=$(CNI_COMMAND=ADD /usr/lib/cni/bridge <<<"$BR")
+  CNI_COMMAND=ADD /usr/lib/cni/portmap <<<"$(pm "$res")" >/dev/null
+  CNI_COMMAND=DEL /usr/lib/cni/portmap <<<"$(pm "$res")" >/dev/null
+  CNI_COMMAND=DEL /usr/lib/cni/bridge <<<"$BR" >/dev/null
+}
+cni_cycle >/dev/null 2>&1 || true   # first ADD creates the bridge and chains: not a per-container cost
+timeit cni_attach_detach cni_cycle
+
+echo "$(nproc) cores, kernel $(uname -r), $([[ $QUICK == 1 ]] && echo quick || echo full) run, $R repetitions" >"$OUT/machine.txt"
+echo "$RANGE_END" >"$OUT/range_end.txt"; echo "$NPORTS" >"$OUT/nports.txt"
