@@ -887,6 +887,7 @@ export class Engine implements EngineApi {
   /** Stop serving: containers keep running (live restore); only timers and watchers end. */
   async close(): Promise<void> {
     this.dns.close();
+    await this.bridge.settle();
     await this.runtime.close?.();
   }
 }

@@ -175,7 +175,7 @@ export class Networks {
       // Nothing half-made: take down whatever the driver managed to build.
       this.byId.delete(id);
       this.allocators.delete(id);
-      await this.bridge.deleteNetwork(spec).catch(() => undefined);
+      await this.bridge.deleteNetwork(spec, { recycle: false }).catch(() => undefined);
       await this.store.delete(KIND, id).catch(() => undefined);
       throw e;
     }

@@ -50,7 +50,7 @@ export interface NetworkDriver {
   readonly name: string;
   /** Build the network's kernel objects; idempotent so a restarted daemon can call it again. */
   createNetwork(net: NetworkSpec): Promise<void>;
-  deleteNetwork(net: NetworkSpec): Promise<void>;
+  deleteNetwork(net: NetworkSpec, opts?: { recycle?: boolean }): Promise<void>;
   /** Create and configure the container's interface for this network; idempotent. */
   attach(net: NetworkSpec, ep: EndpointSpec): Promise<void>;
   detach(net: NetworkSpec, ep: EndpointSpec): Promise<void>;

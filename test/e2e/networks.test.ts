@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_ADDR, OUTSIDE_ADDR, Sandbox } from '../harness/sandbox';
+import { poll } from '../harness/sandbox';
 
 const skip = Sandbox.skipReason();
 const WGET = 'timeout 5 wget -qO-';
@@ -227,6 +228,8 @@ describe('networks', { skip }, () => {
     assert.equal(p.stdout, 'Deleted Networks:\nbridge1\n\n');
     const ls = (await sb.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout;
     assert.equal(ls, 'bridge\nhost\nnone\n');
-    assert.equal((await sb.sh('ip -o link show type bridge | wc -l')).stdout.trim(), '1', 'only berth0 is left');
+    // (removed bridges are renamed to spares at once and deleted in the background)
+    const count = await poll(async () => (await sb.sh('ip -o link show type bridge | wc -l')).stdout.trim(), (n) => n === '1');
+    assert.equal(count, '1', 'only berth0 is left');
   });
 });
