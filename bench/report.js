@@ -40,9 +40,9 @@ row(`4b. connections/s through a published port, 1 vs ${get('nports')} ports pub
   { Docker: [`${fmt(d('connrate_1'))} (1 port)`, ratio(c1, d('connrate_1')).replace('×', '× (berth/Docker)')] },
   'within 10% at 2000 ports', c1 !== null && cn !== null && cn >= 0.9 * c1);
 row(`6. -p 5000-${get('range_end')}/udp: time to start (ms)`, fmt(b('range_start')),
-  { Docker: [`${fmt(d('range_start'))} (${get('docker_range_procs') || '?'} docker-proxy)`, ratio(d('range_start'), b('range_start'))] },
+  { Docker: [`${fmt(d('range_start'))} (5000-${get('drange_end')}: ${get('docker_range_procs') || '?'} docker-proxy)`, ratio(d('range_start'), b('range_start'))] },
   'as quick as one port', null);
-row(`6. same: daemon memory added (KiB)`, fmt(b('range_mem_kb')),
+row(`6. same: memory added, daemon + proxies (KiB, sum of RSS)`, fmt(b('range_mem_kb')),
   { Docker: [fmt(d('range_mem_kb')), ratio(d('range_mem_kb'), Math.max(1, b('range_mem_kb') ?? 1))] }, 'as small as one port', null);
 row('8. daemon RSS idle (KiB)', fmt(b('rss_idle_kb')), { Docker: [`${fmt(d('rss_idle_kb'))} (dockerd+containerd)`, ratio(d('rss_idle_kb'), b('rss_idle_kb'))] },
   'below dockerd', (b('rss_idle_kb') ?? Infinity) < (d('rss_idle_kb') ?? 0));
