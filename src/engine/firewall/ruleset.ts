@@ -6,6 +6,8 @@
 //   internal  bridges of --internal networks  masq     subnets whose traffic leaving is masqueraded
 //   hairpin   "br" . subnet: a container reaching a published port of its own network (itself
 //             included) through a host address is masqueraded, or the answer would skip the NAT
+//   pub_port      proto . port → container address . container port: the common case (one
+//                 port on every host address), an exact-match hash lookup whatever its size
 //   pub_addr      host addr . proto . port(s) → container address (same port on both sides;
 //                 a range like 5000-10000:5000-10000 is ONE interval element)
 //   pub_addrport  host addr . proto . port    → container address . container port
@@ -23,6 +25,7 @@ export function baseRuleset(): string {
   set internal { type ifname; }
   set masq { type ipv4_addr; flags interval; }
   set hairpin { type ifname . ipv4_addr; flags interval; }
+  map pub_port { type inet_proto . inet_service : ipv4_addr . inet_service; }
   map pub_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr; flags interval; }
   map pub_addrport { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; }
   chain prerouting {
@@ -34,6 +37,7 @@ export function baseRuleset(): string {
     fib daddr type local jump publish
   }
   chain publish {
+    meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport map @pub_port
     meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addrport
     meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addr
   }
@@ -83,6 +87,9 @@ function hostKey(hostIp: string): string {
 export function portElements(m: PortMapping): Array<[map: string, key: string, value: string]> {
   if (m.hostIp.includes(':')) return [];
   const h = hostKey(m.hostIp);
+  if (h === '0.0.0.0/0' && m.count === 1) {
+    return [['pub_port', `${m.proto} . ${m.hostPort}`, `${m.containerIp} . ${m.containerPort}`]];
+  }
   if (m.hostPort === m.containerPort) {
     const ports = m.count > 1 ? `${m.hostPort}-${m.hostPort + m.count - 1}` : `${m.hostPort}`;
     return [['pub_addr', `${h} . ${m.proto} . ${ports}`, m.containerIp]];
