@@ -66,46 +66,6 @@ waitport() { for _ in $(seq 300); do curl -s -o /dev/null --max-time 1 "$1" && r
 gbps() { iperf3 -c "$1" -p "$2" -t "$((QUICK ? 2 : 5))" -J 2>/dev/null | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' || echo 0; }
 waittcp() { for _ in $(seq 200); do python3 -c "import socket; socket.create_connection(('$1', $2), timeout=1)" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
-# ------------------------------------------------------------------ berth
-B=$top/berth.sock
-node bin/berthd --data-root "$top/bd" --exec-root "$top/be" -H "unix://$B" 2>"$top/berthd.log" &
-BPID=$!
-for _ in $(seq 100); do curl -s --unix-socket "$B" http://x/_ping >/dev/null && break; sleep 0.1; done
-berth() { node "$ROOT/bin/berth" -H "unix://$B" "$@"; }
-bapi() { curl -sf --unix-socket "$B" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://x/v1.45$2"; }
-record berth_rss_idle_kb "$(rss_kb $BPID)"
-berth import "$top/busybox.tar" busybox --change 'ENV PATH=/bin:/usr/bin:/sbin' >/dev/null
-timeit berth_cli_version berth version
-
-# 2. network create + remove
-netcycle_b() { bapi POST /networks/create '{"Name":"bnet"}' && bapi DELETE /networks/bnet; }
-timeit berth_net_create_rm netcycle_b
-# 1. attach + detach of a running container with a published port
-bapi POST /networks/create '{"Name":"anet"}' >/dev/null
-berth run -d --name att -p 18080:80 busybox sleep 100000 >/dev/null
-attach_b() { bapi POST /networks/anet/connect '{"Container":"att"}' && bapi POST /networks/anet/disconnect '{"Container":"att"}'; }
-timeit berth_attach_detach attach_b
-# 3. run -d with a published port until it answers
-start_b() { berth run -d --name s1 -p 18081:80 busybox httpd -f -p 80 -h /www && waitport http://127.0.0.1:18081/; berth rm -f s1; }
-startonly_b() { local s; s=$(now); berth run -d --name s1 -p 18081:80 busybox httpd -f -p 80 -h /www >/dev/null; waitport http://127.0.0.1:18081/ || true; echo $(( ($(now) - s) / 1000 )); berth rm -f s1 >/dev/null; }
-for ((i = 0; i < R; i++)); do startonly_b; done | sort -n | awk '{a[NR]=$1} END{printf "%.2f\n", a[int((NR+1)/2)]/1000}' >"$OUT/berth_start_first_packet.txt"
-# 6. a 5000-port UDP range
-m0=$(rss_kb $BPID); s=$(now)
-berth run -d --name range -p "5000-$RANGE_END:5000-$RANGE_END/udp" busybox sleep 100000 >/dev/null
-record berth_range_start "$(awk -v t=$(( ($(now) - s) / 1000 )) 'BEGIN{printf "%.2f", t/1000}')"
-record berth_range_mem_kb "$(( $(rss_kb $BPID) - m0 ))"
-berth rm -f range >/dev/null
-# 4. scale: the cost of the n-th attach (run -d on one bridge) as n grows
-bapi POST /networks/create '{"Name":"snet"}' >/dev/null
-for ((n = 1; n <= NSCALE; n++)); do
-  s=$(now); berth run -d --network snet busybox sleep 100000 >/dev/null; echo "$n $(( ($(now) - s) / 1000 ))"
-done >"$OUT/berth_scale_attach.dat"
-record berth_rss_loaded_kb "$(rss_kb $BPID)"
-record berth_loaded_n "$NSCALE"
-berth rm -f $(berth ps -q --filter network=snet) >/dev/null
-# 4b. packet path with many published ports: connections/s to one of them
-berth run -d --name pp -p 18090:80 busybox httpd -f -p 80 -h /www >/dev/null
-waitport http://127.0.0.1:18090/
 # HTTP connections per second through a published port (median of five 1 s samples)
 conns() { conns_at 127.0.0.1 "$1"; }
 conns_at() {
@@ -123,21 +83,78 @@ for _ in range(5):  # the median of five 1-second samples
 print(sorted(rates)[2])
 PY
 }
-record berth_connrate_1 "$(conns 18090)"
-# NPORTS separate mappings (host port != container port: one map element each, no range)
-pflags=(); for ((i = 0; i < NPORTS; i++)); do pflags+=(-p "$((20000 + i)):$((1000 + i))"); done
-berth run -d --name many "${pflags[@]}" busybox sleep 100000 >/dev/null
-record berth_connrate_n "$(conns 18090)"
-record berth_connrate_hostip "$(conns_at $HOSTIP 18090)"
-berth rm -f pp many att >/dev/null
-# 5. data path: iperf3 through 127.0.0.1, through the host's address, and to the container directly
-berth run -d --name ip3 -p 15201:5201 host iperf3 -s -p 5201 >/dev/null
-IP3=$(berth inspect --format '{{.NetworkSettings.IPAddress}}' ip3)
-waittcp 127.0.0.1 15201
-record berth_gbps_lo "$(gbps 127.0.0.1 15201)"
-record berth_gbps_hostip "$(gbps $HOSTIP 15201)"
-record berth_gbps_direct "$(gbps "$IP3" 5201)"
-berth rm -f ip3 >/dev/null
+ms_since() { awk -v t=$(( ($(now) - $1) / 1000 )) 'BEGIN{printf "%.2f", t/1000}'; }
+
+# The figures berth and Docker share, each through its own CLI (`$CLI`), Engine API (`api`),
+# daemon processes (`daemon_pids`) and host ports from $PB (PB+80 attach, +81 start, +90
+# packet path, +201 iperf3). $1: berth | docker; $2: the end of the UDP port range.
+engine_figures() {
+  local sys=$1 rend=$2 s m0 n i
+  record "${sys}_rss_idle_kb" "$(rss_kb $(daemon_pids))"
+  $CLI import --change 'ENV PATH=/bin:/usr/bin:/sbin' "$top/busybox.tar" busybox >/dev/null
+  timeit "${sys}_cli_version" $CLI version
+  # 2. network create + remove
+  netcycle() { api POST /networks/create '{"Name":"cnet"}' && api DELETE /networks/cnet; }
+  timeit "${sys}_net_create_rm" netcycle
+  # 1. attach + detach of a running container with a published port
+  api POST /networks/create '{"Name":"anet"}' >/dev/null
+  $CLI run -d --name att -p $((PB + 80)):80 busybox sleep 100000 >/dev/null
+  attach() { api POST /networks/anet/connect '{"Container":"att"}' && api POST /networks/anet/disconnect '{"Container":"att"}'; }
+  timeit "${sys}_attach_detach" attach
+  # 3. run -d with a published port until it answers
+  for ((i = 0; i < R; i++)); do
+    s=$(now); $CLI run -d --name s1 -p $((PB + 81)):80 busybox httpd -f -p 80 -h /www >/dev/null
+    waitport "http://127.0.0.1:$((PB + 81))/" || true; echo $(( ($(now) - s) / 1000 )); $CLI rm -f s1 >/dev/null
+  done | sort -n | awk '{a[NR]=$1} END{printf "%.2f\n", a[int((NR+1)/2)]/1000}' >"$OUT/${sys}_start_first_packet.txt"
+  # 6. a large UDP port range: time to start, memory added (daemon and its proxies)
+  m0=$(rss_kb $(daemon_pids)); s=$(now)
+  $CLI run -d --name range -p "5000-$rend:5000-$rend/udp" busybox sleep 100000 >/dev/null
+  record "${sys}_range_start" "$(ms_since "$s")"
+  record "${sys}_range_mem_kb" "$(( $(rss_kb $(daemon_pids)) - m0 ))"
+  record "${sys}_range_procs" "$(pgrep -c docker-proxy || true)"
+  $CLI rm -f range >/dev/null
+  # 4. scale: the cost of the n-th container start on one bridge as n grows; memory at the end
+  api POST /networks/create '{"Name":"snet"}' >/dev/null
+  for ((n = 1; n <= NSCALE; n++)); do
+    s=$(now); $CLI run -d --network snet busybox sleep 100000 >/dev/null; echo "$n $(( ($(now) - s) / 1000 ))"
+  done >"$OUT/${sys}_scale_attach.dat"
+  record "${sys}_rss_loaded_kb" "$(rss_kb $(daemon_pids) $(pgrep -f containerd-shim | tr '\n' ' '))"
+  record "${sys}_loaded_n" "$NSCALE"
+  $CLI rm -f $($CLI ps -q --filter network=snet) >/dev/null
+  # 4b/5. connections/s through a published port: 127.0.0.1, the host's address
+  $CLI run -d --name pp -p $((PB + 90)):80 busybox httpd -f -p 80 -h /www >/dev/null
+  waitport "http://127.0.0.1:$((PB + 90))/"
+  record "${sys}_connrate_1" "$(conns $((PB + 90)))"
+  record "${sys}_connrate_hostip" "$(conns_at $HOSTIP $((PB + 90)))"
+  if [[ $sys == berth ]]; then
+    # NPORTS separate mappings (host port != container port: one map element each, no range);
+    # Docker would start two docker-proxy processes for each.
+    local pflags=(); for ((i = 0; i < NPORTS; i++)); do pflags+=(-p "$((20000 + i)):$((1000 + i))"); done
+    $CLI run -d --name many "${pflags[@]}" busybox sleep 100000 >/dev/null
+    record "${sys}_connrate_n" "$(conns $((PB + 90)))"
+    $CLI rm -f many >/dev/null
+  fi
+  $CLI rm -f pp att >/dev/null
+  # 5. iperf3 through 127.0.0.1, through the host's address, and to the container directly
+  $CLI run -d --name ip3 -p $((PB + 201)):5201 "${IPERF_IMAGE[@]}" iperf3 -s -p 5201 >/dev/null
+  local ip3; ip3=$($CLI inspect --format '{{.NetworkSettings.IPAddress}}' ip3)
+  waittcp 127.0.0.1 $((PB + 201))
+  record "${sys}_gbps_lo" "$(gbps 127.0.0.1 $((PB + 201)))"
+  record "${sys}_gbps_hostip" "$(gbps $HOSTIP $((PB + 201)))"
+  record "${sys}_gbps_direct" "$(gbps "$ip3" 5201)"
+  $CLI rm -f ip3 >/dev/null
+}
+
+# ------------------------------------------------------------------ berth
+B=$top/berth.sock
+node bin/berthd --data-root "$top/bd" --exec-root "$top/be" -H "unix://$B" 2>"$top/berthd.log" &
+BPID=$!
+for _ in $(seq 100); do curl -s --unix-socket "$B" http://x/_ping >/dev/null && break; sleep 0.1; done
+berth() { node "$ROOT/bin/berth" -H "unix://$B" "$@"; }
+api() { curl -sf --unix-socket "$B" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://x/v1.45$2"; }
+daemon_pids() { echo $BPID; }
+CLI=berth PB=10000 IPERF_IMAGE=(host)
+engine_figures berth "$RANGE_END"
 kill $BPID; wait $BPID 2>/dev/null || true
 
 # ------------------------------------------------------------------ Docker
@@ -145,45 +162,11 @@ export DOCKER_HOST=unix://$top/docker.sock
 dockerd --data-root "$top/dd" --exec-root "$top/de" -H "$DOCKER_HOST" --pidfile "$top/docker.pid" >"$top/dockerd.log" 2>&1 &
 for _ in $(seq 120); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
 DPID=$(cat "$top/docker.pid")
-dpids() { echo "$DPID $(pgrep -f 'containerd' | tr '\n' ' ') $(pgrep -f docker-proxy | tr '\n' ' ')"; }
-record docker_rss_idle_kb "$(rss_kb $(dpids))"
-docker import --change 'ENV PATH=/bin:/usr/bin:/sbin' "$top/busybox.tar" busybox >/dev/null
-dapi() { curl -sf --unix-socket "$top/docker.sock" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://x/v1.41$2"; }
-timeit docker_cli_version docker version
-netcycle_d() { dapi POST /networks/create '{"Name":"dnet"}' && dapi DELETE /networks/dnet; }
-timeit docker_net_create_rm netcycle_d
-dapi POST /networks/create '{"Name":"anet"}' >/dev/null
-docker run -d --name att -p 28080:80 busybox sleep 100000 >/dev/null
-attach_d() { dapi POST /networks/anet/connect '{"Container":"att"}' && dapi POST /networks/anet/disconnect '{"Container":"att"}'; }
-timeit docker_attach_detach attach_d
-startonly_d() { local s; s=$(now); docker run -d --name s1 -p 28081:80 busybox httpd -f -p 80 -h /www >/dev/null; waitport http://127.0.0.1:28081/ || true; echo $(( ($(now) - s) / 1000 )); docker rm -f s1 >/dev/null; }
-for ((i = 0; i < R; i++)); do startonly_d; done | sort -n | awk '{a[NR]=$1} END{printf "%.2f\n", a[int((NR+1)/2)]/1000}' >"$OUT/docker_start_first_packet.txt"
-m0=$(rss_kb $(dpids)); s=$(now)
-docker run -d --name range -p "5000-$DRANGE_END:5000-$DRANGE_END/udp" busybox sleep 100000 >/dev/null
-record docker_range_start "$(awk -v t=$(( ($(now) - s) / 1000 )) 'BEGIN{printf "%.2f", t/1000}')"
-record docker_range_mem_kb "$(( $(rss_kb $(dpids)) - m0 ))"
-record docker_range_procs "$(pgrep -c docker-proxy || true)"
-docker rm -f range >/dev/null
-dapi POST /networks/create '{"Name":"snet"}' >/dev/null
-for ((n = 1; n <= NSCALE; n++)); do
-  s=$(now); docker run -d --network snet busybox sleep 100000 >/dev/null; echo "$n $(( ($(now) - s) / 1000 ))"
-done >"$OUT/docker_scale_attach.dat"
-record docker_rss_loaded_kb "$(rss_kb $(dpids) $(pgrep -f containerd-shim | tr '\n' ' '))"
-docker rm -f $(docker ps -q --filter network=snet) >/dev/null
-docker run -d --name pp -p 28090:80 busybox httpd -f -p 80 -h /www >/dev/null
-waitport http://127.0.0.1:28090/
-record docker_connrate_1 "$(conns 28090)"
-record docker_connrate_hostip "$(conns_at $HOSTIP 28090)"
-docker rm -f pp att >/dev/null
+api() { curl -sf --unix-socket "$top/docker.sock" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://x/v1.41$2"; }
+daemon_pids() { echo "$DPID $(pgrep -f 'containerd' | tr '\n' ' ') $(pgrep -f docker-proxy | tr '\n' ' ')"; }
 # iperf3 from the host, bind-mounted into the busybox image (Docker has no host image)
-docker run -d --name ip3 -p 25201:5201 -v /usr/bin/iperf3:/usr/bin/iperf3:ro -v /usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:ro \
-  busybox iperf3 -s -p 5201 >/dev/null
-IP3=$(docker inspect --format '{{.NetworkSettings.IPAddress}}' ip3)
-waittcp 127.0.0.1 25201
-record docker_gbps_lo "$(gbps 127.0.0.1 25201)"
-record docker_gbps_hostip "$(gbps $HOSTIP 25201)"
-record docker_gbps_direct "$(gbps "$IP3" 5201)"
-docker rm -f ip3 >/dev/null
+CLI=docker PB=20000 IPERF_IMAGE=(-v /usr/bin/iperf3:/usr/bin/iperf3:ro -v /usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:ro busybox)
+engine_figures docker "$DRANGE_END"
 kill "$DPID"; sleep 2
 
 # ------------------------------------------------------------------ netavark
