@@ -168,6 +168,20 @@ daemon_pids() { echo "$DPID $(pgrep -f 'containerd' | tr '\n' ' ') $(pgrep -f do
 CLI=docker PB=20000 IPERF_IMAGE=(-v /usr/bin/iperf3:/usr/bin/iperf3:ro -v /usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:ro busybox)
 engine_figures docker "$DRANGE_END"
 kill "$DPID"; sleep 2
+# 5 again with Docker's best data path: no userland proxy (kernel NAT, 127.0.0.1 included)
+dockerd --data-root "$top/dd" --exec-root "$top/de" -H "$DOCKER_HOST" --pidfile "$top/docker.pid" \
+  --userland-proxy=false >"$top/dockerd-np.log" 2>&1 &
+for _ in $(seq 120); do docker version >/dev/null 2>&1 && break; sleep 0.5; done
+DPID=$(cat "$top/docker.pid")
+docker run -d --name ip3np -p 20301:5201 "${IPERF_IMAGE[@]}" iperf3 -s -p 5201 >/dev/null
+waittcp 127.0.0.1 20301
+record docker_np_gbps_lo "$(gbps 127.0.0.1 20301)"
+record docker_np_gbps_hostip "$(gbps $HOSTIP 20301)"
+docker run -d --name ppnp -p 20390:80 busybox httpd -f -p 80 -h /www >/dev/null
+waitport http://127.0.0.1:20390/
+record docker_np_connrate_hostip "$(conns_at $HOSTIP 20390)"
+docker rm -f ip3np ppnp >/dev/null
+kill "$DPID"; sleep 2
 
 # ------------------------------------------------------------------ netavark
 NV=/usr/lib/podman/netavark
