@@ -22,12 +22,43 @@ const TYPE_A = 1, TYPE_PTR = 12, TYPE_AAAA = 28, TYPE_OPT = 41, CLASS_IN = 1;
 export type Forward = (query: Buffer) => Promise<Buffer | null>;
 
 /**
+ * Local answers already built, per asker, keyed by the query's bytes after its ID (flags,
+ * counts, question, EDNS: everything the answer depends on). A repeated question, the common
+ * case by far, then costs one map lookup and one copy instead of a parse and an encode. The
+ * resolver makes a new cache with each new name table, so nothing stale is ever served.
+ */
+export class AnswerCache {
+  private readonly byAsker = new WeakMap<DnsContainer, Map<string, Buffer>>();
+  private static readonly MAX_PER_ASKER = 4096;
+
+  /** The cached answer to `msg` with `msg`'s ID, or undefined. */
+  get(asker: DnsContainer, msg: Buffer): Buffer | undefined {
+    const body = this.byAsker.get(asker)?.get(msg.toString('latin1', 2));
+    if (!body) return undefined;
+    const out = Buffer.allocUnsafe(body.length);
+    body.copy(out);
+    out[0] = msg[0];
+    out[1] = msg[1];
+    return out;
+  }
+
+  set(asker: DnsContainer, msg: Buffer, reply: Buffer): void {
+    let m = this.byAsker.get(asker);
+    if (!m) { m = new Map(); this.byAsker.set(asker, m); }
+    if (m.size >= AnswerCache.MAX_PER_ASKER) m.clear();   // a flood of distinct names: start over
+    m.set(msg.toString('latin1', 2), Buffer.from(reply));
+  }
+}
+
+/**
  * The answer to `msg` from `asker`, or null to stay silent (not a standard query with one
  * question). Local answers come back at once; forwarded ones as a promise. `udp`: the answer
  * must fit a datagram (512 bytes, or the query's EDNS size), else it is sent truncated.
  */
-export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forward: Forward, udp: boolean): Buffer | null | Promise<Buffer | null> {
+export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forward: Forward, udp: boolean, cache?: AnswerCache): Buffer | null | Promise<Buffer | null> {
   if (msg.length < 17) return null;
+  const hit = cache?.get(asker, msg);
+  if (hit) return hit;
   const flags = msg.readUInt16BE(2);
   if (flags & QR || (flags >> 11) & 0xf) return null;           // a response, or not QUERY
   if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
@@ -57,16 +88,19 @@ export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forwa
     }
     return out;
   };
+  const remember = (a: Buffer): Buffer => { cache?.set(asker, msg, a); return a; };
   if (qclass === CLASS_IN) {
     if (qtype === TYPE_A) {
       const ips = table.lookup(asker, name);
+      // Several addresses rotate with every answer (round robin): those are never cached.
+      if (ips.length === 1) return remember(reply([aRecord(ips[0])], 1));
       if (ips.length) return reply(ips.map(aRecord), ips.length);
     } else if (qtype === TYPE_AAAA) {
       // Containers have IPv4 addresses only: a known name has no AAAA record (NOERROR, empty).
-      if (table.knows(asker, name)) return reply([], 0);
+      if (table.knows(asker, name)) return remember(reply([], 0));
     } else if (qtype === TYPE_PTR && ptrToIp(name)) {
       const target = table.ptr(asker, name);
-      if (target) return reply([ptrRecord(target)], 1);
+      if (target) return remember(reply([ptrRecord(target)], 1));
     }
   }
   return forward(msg).then((relayed) => relayed ?? reply([], 0, SERVFAIL));

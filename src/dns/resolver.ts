@@ -5,7 +5,7 @@
 // answers nobody else (no open resolver for the host's other neighbours or the outside).
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { answer } from './answer';
+import { answer, AnswerCache } from './answer';
 import { isDebug } from '../kernel/exec';
 import { Forwarder } from './forwarder';
 import { NameTable, type DnsContainer, type DnsView } from './records';
@@ -24,6 +24,7 @@ export interface DnsNetwork { id: string; gateway: string }
 
 export class Resolver {
   private table = new NameTable({ containers: [] });
+  private cache = new AnswerCache();
   private readonly rotation = new Map<string, number>();
   private readonly listeners = new Map<string, Listener>();
   private readonly forwarder = new Forwarder();
@@ -34,6 +35,7 @@ export class Resolver {
   /** Take a new snapshot: answer from it at once, listen where it needs, stop elsewhere. */
   async sync(view: DnsView, networks: DnsNetwork[]): Promise<void> {
     this.table = new NameTable(view, this.rotation);
+    this.cache = new AnswerCache();
     const wanted = new Map<string, string>();
     const used = new Set(view.containers.flatMap((c) => c.endpoints.map((e) => e.networkId)));
     for (const n of networks) if (used.has(n.id)) wanted.set(n.id, n.gateway);
@@ -63,19 +65,7 @@ export class Resolver {
 
   private async listen(networkId: string, gateway: string): Promise<Listener> {
     const udp = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-    udp.on('message', (msg, rinfo) => {
-      const who = this.asker(networkId, rinfo.address);
-      if (isDebug()) this.log(`dns: udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} on ${gateway}: ${who ? who.name : 'not a container of this network: dropped'}`);
-      if (!who) return;
-      const send = (a: Buffer | null) => { if (a) udp.send(a, rinfo.port, rinfo.address); };
-      try {
-        const a = answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true);
-        if (a instanceof Promise) a.then(send, (e) => this.log(`embedded DNS: ${(e as Error).message}`));
-        else send(a);
-      } catch (e) {
-        this.log(`embedded DNS: ${(e as Error).message}`);
-      }
-    });
+    udp.on('message', (msg, rinfo) => this.onDatagram(udp, networkId, gateway, msg, rinfo));
     udp.on('error', (e) => this.log(`embedded DNS on ${gateway}: ${e.message}`));
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
@@ -93,6 +83,23 @@ export class Resolver {
       throw e;
     }
     return { gateway, udp, tcp };
+  }
+
+  /** The hot path: one query datagram, answered from the cache when it can be. */
+  private onDatagram(udp: dgram.Socket, networkId: string, gateway: string, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const who = this.table.asker(networkId, rinfo.address);   // an udp4 socket: a dotted address
+    if (isDebug()) this.log(`dns: udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} on ${gateway}: ${who ? who.name : 'not a container of this network: dropped'}`);
+    if (!who) return;
+    try {
+      const a = answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true, this.cache);
+      if (a instanceof Promise) {
+        a.then((r) => { if (r) udp.send(r, rinfo.port, rinfo.address); }, (e) => this.log(`embedded DNS: ${(e as Error).message}`));
+      } else if (a) {
+        udp.send(a, rinfo.port, rinfo.address);
+      }
+    } catch (e) {
+      this.log(`embedded DNS: ${(e as Error).message}`);
+    }
   }
 
   private serveTcp(networkId: string, sock: net.Socket): void {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as packet from 'dns-packet';
 import { NameTable, ptrToIp, type DnsContainer } from '../../src/dns/records';
-import { answer } from '../../src/dns/answer';
+import { answer, AnswerCache } from '../../src/dns/answer';
 import { questionOf, Forwarder } from '../../src/dns/forwarder';
 import { dnsRedirectScript } from '../../src/kernel/dnsredirect';
 
@@ -69,6 +69,25 @@ test('answers: local A, empty AAAA, PTR; everything else forwarded; SERVFAIL whe
   assert.equal(forwarded.length, 1);
   const relayedBytes = Buffer.from('relayed');
   assert.equal(await answer(query('example.com', 'MX'), web, t, async () => relayedBytes, true), relayedBytes, 'relayed unchanged');
+});
+
+test('the answer cache: same answer under the new ID, per asker, never for rotating names', async () => {
+  const t = new NameTable({ containers: [web, app, db, web2] });
+  const cache = new AnswerCache();
+  const none = async () => null;
+  const ask = async (who: DnsContainer, name: string, id: number) =>
+    packet.decode((await answer(packet.encode({ type: 'query', id, flags: packet.RECURSION_DESIRED, questions: [{ type: 'A', name }] }), who, t, none, true, cache))!);
+  const first = await ask(web, 'app', 1);
+  const again = await ask(web, 'app', 2);
+  assert.equal(again.id, 2, 'the cached answer carries the new query ID');
+  assert.deepEqual(again.answers, first.answers);
+  assert.deepEqual((await ask(db, 'app', 3)).answers?.map((x: any) => x.data), ['10.2.0.3'], 'the same question from another asker: its own scope');
+  assert.equal((await ask(web, 'db', 4) as any).rcode, 'SERVFAIL', 'db is not cached for web, which cannot see it');
+  const pool = [await ask(app, 'pool', 5), await ask(app, 'pool', 6)].map((p) => p.answers?.map((x: any) => x.data));
+  assert.deepEqual(pool[1], [...pool[0]!.slice(1), pool[0]![0]], 'round robin goes on with a cache');
+  const fresh = new NameTable({ containers: [web, { ...app, endpoints: [ep('n1', 'front', '10.1.0.9')] }] });
+  const moved = packet.decode((await answer(query('app', 'A'), web, fresh, none, true, new AnswerCache()))!);
+  assert.deepEqual(moved.answers?.map((x: any) => x.data), ['10.1.0.9'], 'a new table comes with a new cache');
 });
 
 test('garbage, responses and odd queries get no answer or a safe one, never a throw', async () => {
