@@ -32,11 +32,12 @@ export class NameTable {
   private readonly names = new Map<string, Map<string, string[]>>();
   /** network id → address → PTR name */
   private readonly reverse = new Map<string, Map<string, string>>();
-  /** network id → address → the container asking from it */
-  private readonly askers = new Map<string, Map<string, DnsContainer>>();
+  /** container id → the container (who asks: each container has its own resolver sockets) */
+  private readonly askers = new Map<string, DnsContainer>();
   /** `rotation` survives rebuilds of the table, so round robin goes on across changes. */
   constructor(view: DnsView, private readonly rotation = new Map<string, number>()) {
     for (const c of view.containers) {
+      this.askers.set(c.id, c);
       for (const ep of c.endpoints) {
         const names = mapOf(this.names, ep.networkId);
         const own = new Set([c.name, c.hostname, c.id.slice(0, 12), `${c.name}.${ep.networkName}`, ...ep.aliases]
@@ -47,14 +48,13 @@ export class NameTable {
           names.set(n, list);
         }
         mapOf(this.reverse, ep.networkId).set(ep.ip, `${c.name}.${ep.networkName}`);
-        mapOf(this.askers, ep.networkId).set(ep.ip, c);
       }
     }
   }
 
-  /** The container that owns `ip` on network `networkId` (who is asking), if any. */
-  asker(networkId: string, ip: string): DnsContainer | undefined {
-    return this.askers.get(networkId)?.get(ip);
+  /** The running container with this id (who is asking), if any. */
+  asker(containerId: string): DnsContainer | undefined {
+    return this.askers.get(containerId);
   }
 
   /** Addresses for `qname` as `asker` sees them, rotated one step per call; [] if unknown. */

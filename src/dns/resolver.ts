@@ -1,26 +1,26 @@
-// The embedded DNS resolver: one UDP socket and one TCP listener on port 53 of the gateway
-// address of every user-defined network with running containers, in berthd's own namespace.
-// Inside each container an nft rule sends 127.0.0.11:53 there (kernel/dnsredirect.ts), with
-// the container's own address as source: that is how the resolver knows who asks, and it
-// answers nobody else (no open resolver for the host's other neighbours or the outside).
+// The embedded DNS resolver: for every container that uses it, one UDP socket and one TCP
+// listener on 127.0.0.11 inside the container's own network namespace (made there by
+// kernel/nsbind.ts, served here), as Docker's resolver does. The socket a query arrives on
+// says which container asks; nobody outside that namespace can reach it, so there is no open
+// resolver for the host's other neighbours or the outside.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { answer, AnswerCache } from './answer';
 import { isDebug } from '../kernel/exec';
 import { Forwarder } from './forwarder';
-import { NameTable, type DnsContainer, type DnsView } from './records';
+import { NameTable, type DnsView } from './records';
 
 const MAX_TCP_MSG = 65535;
 const TCP_IDLE_MS = 10_000;
 const MAX_TCP_CONNS = 256;
 
 interface Listener {
-  gateway: string;
   udp: dgram.Socket;
   tcp: net.Server;
 }
 
-export interface DnsNetwork { id: string; gateway: string }
+/** Replies go back to the literal address a query came from: no resolver lookup per send. */
+const literal = (address: string, _family: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, address, 4);
 
 export class Resolver {
   private table = new NameTable({ containers: [] });
@@ -32,63 +32,48 @@ export class Resolver {
 
   constructor(private readonly log: (msg: string) => void = () => undefined) {}
 
-  /** Take a new snapshot: answer from it at once, listen where it needs, stop elsewhere. */
-  async sync(view: DnsView, networks: DnsNetwork[]): Promise<void> {
+  /** Take a new snapshot of the running containers: answers come from it at once. */
+  sync(view: DnsView): void {
     this.table = new NameTable(view, this.rotation);
     this.cache = new AnswerCache();
-    const wanted = new Map<string, string>();
-    const used = new Set(view.containers.flatMap((c) => c.endpoints.map((e) => e.networkId)));
-    for (const n of networks) if (used.has(n.id)) wanted.set(n.id, n.gateway);
-    for (const [id, l] of this.listeners) {
-      if (wanted.get(id) !== l.gateway) { this.closeListener(l); this.listeners.delete(id); }
-    }
-    for (const [id, gw] of wanted) {
-      if (this.listeners.has(id)) continue;
-      try {
-        this.listeners.set(id, await this.listen(id, gw));
-      } catch (e) {
-        this.log(`embedded DNS: cannot listen on ${gw}:53: ${(e as Error).message}`);
-      }
-    }
   }
 
+  /**
+   * Serve a container's sockets (fds bound inside its namespace; ours from now on). They
+   * answer as that container whenever it is in the snapshot, and stay silent otherwise.
+   */
+  serve(containerId: string, udpFd: number, tcpFd: number): void {
+    this.unserve(containerId);
+    const udp = dgram.createSocket({ type: 'udp4', lookup: literal as never });
+    udp.on('message', (msg, rinfo) => this.onDatagram(udp, containerId, msg, rinfo));
+    udp.on('error', (e) => this.log(`embedded DNS of ${containerId.slice(0, 12)}: ${e.message}`));
+    udp.bind({ fd: udpFd });
+    const tcp = net.createServer((sock) => this.serveTcp(containerId, sock));
+    tcp.on('error', (e) => this.log(`embedded DNS of ${containerId.slice(0, 12)}: ${e.message}`));
+    tcp.listen({ fd: tcpFd });
+    this.listeners.set(containerId, { udp, tcp });
+  }
+
+  /** Close a container's sockets (it stopped): its namespace is no longer held by them. */
+  unserve(containerId: string): void {
+    const l = this.listeners.get(containerId);
+    if (!l) return;
+    this.listeners.delete(containerId);
+    try { l.udp.close(); } catch { /* already closed */ }
+    l.tcp.close();
+  }
+
+  serving(containerId: string): boolean { return this.listeners.has(containerId); }
+
   close(): void {
-    for (const l of this.listeners.values()) this.closeListener(l);
-    this.listeners.clear();
+    for (const id of [...this.listeners.keys()]) this.unserve(id);
     this.forwarder.close();
   }
 
-  /** Where a query from this network and address goes, or undefined when nobody known asks. */
-  private asker(networkId: string, address: string): DnsContainer | undefined {
-    return this.table.asker(networkId, address.replace(/^::ffff:/, ''));
-  }
-
-  private async listen(networkId: string, gateway: string): Promise<Listener> {
-    const udp = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-    udp.on('message', (msg, rinfo) => this.onDatagram(udp, networkId, gateway, msg, rinfo));
-    udp.on('error', (e) => this.log(`embedded DNS on ${gateway}: ${e.message}`));
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind({ address: gateway, port: 53 }, () => { udp.off('error', reject); resolve(); });
-    });
-    const tcp = net.createServer((sock) => this.serveTcp(networkId, sock));
-    tcp.on('error', (e) => this.log(`embedded DNS on ${gateway}: ${e.message}`));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen({ host: gateway, port: 53 }, () => { tcp.off('error', reject); resolve(); });
-      });
-    } catch (e) {
-      udp.close();
-      throw e;
-    }
-    return { gateway, udp, tcp };
-  }
-
   /** The hot path: one query datagram, answered from the cache when it can be. */
-  private onDatagram(udp: dgram.Socket, networkId: string, gateway: string, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const who = this.table.asker(networkId, rinfo.address);   // an udp4 socket: a dotted address
-    if (isDebug()) this.log(`dns: udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} on ${gateway}: ${who ? who.name : 'not a container of this network: dropped'}`);
+  private onDatagram(udp: dgram.Socket, containerId: string, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const who = this.table.asker(containerId);
+    if (isDebug()) this.log(`dns: udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} in ${containerId.slice(0, 12)}: ${who ? who.name : 'not running: dropped'}`);
     if (!who) return;
     try {
       const a = answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true, this.cache);
@@ -102,8 +87,8 @@ export class Resolver {
     }
   }
 
-  private serveTcp(networkId: string, sock: net.Socket): void {
-    const who = this.asker(networkId, sock.remoteAddress ?? '');
+  private serveTcp(containerId: string, sock: net.Socket): void {
+    const who = this.table.asker(containerId);
     if (!who || this.tcpConns >= MAX_TCP_CONNS) { sock.destroy(); return; }
     this.tcpConns++;
     sock.on('close', () => { this.tcpConns--; });
@@ -118,8 +103,8 @@ export class Resolver {
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
-        // The asker may have left the network since the connection opened.
-        const now = this.asker(networkId, sock.remoteAddress ?? '');
+        // The asker may have stopped since the connection opened.
+        const now = this.table.asker(containerId);
         if (!now) { sock.destroy(); return; }
         Promise.resolve(answer(Buffer.from(msg), now, this.table, (q) => this.forwarder.tcp(q, now.upstreams), false))
           .then((a) => {
@@ -131,10 +116,5 @@ export class Resolver {
           .catch(() => sock.destroy());
       }
     });
-  }
-
-  private closeListener(l: Listener): void {
-    try { l.udp.close(); } catch { /* already closed */ }
-    l.tcp.close();
   }
 }

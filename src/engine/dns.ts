@@ -1,8 +1,9 @@
 // The engine's side of the embedded DNS resolver (src/dns/): which containers use it (those
-// started on a user-defined network, decided at start as Docker does), the 127.0.0.11 redirect
-// inside their namespace, and the snapshot of names the resolver answers from, sent again
-// after every change (start, exit, rm, rename, network connect/disconnect).
-import { promises as fs } from 'node:fs';
+// started on a user-defined network, decided at start as Docker does), their resolver sockets
+// on 127.0.0.11 inside their namespace and the redirect of port 53 to them, and the snapshot
+// of names the resolver answers from, sent again after every change (start, exit, rm,
+// rename, network connect/disconnect).
+import { promises as fs, closeSync } from 'node:fs';
 import type { ContainerRecord } from './types';
 import type { Networks } from './networks';
 import { parseNetworkMode } from './sandbox';
@@ -10,6 +11,9 @@ import { upstreams } from './etcfiles';
 import { Resolver } from '../dns/resolver';
 import type { DnsContainer } from '../dns/records';
 import { setDnsRedirect } from '../kernel/dnsredirect';
+import { bindInNetns } from '../kernel/nsbind';
+
+export const EMBEDDED_DNS = '127.0.0.11';
 
 export class DnsService {
   private readonly resolver: Resolver;
@@ -27,30 +31,44 @@ export class DnsService {
     return !!net && net.Driver === 'bridge' && !net.isDefault;
   }
 
-  /** At start, once the endpoints exist: remember the upstreams and point 127.0.0.11 at a gateway. */
+  /**
+   * At start, once the namespace exists: remember the upstreams and open the container's
+   * resolver on 127.0.0.11. Like Docker's, it stays for the container's life, whatever
+   * networks it is later connected to or disconnected from.
+   */
   async attach(c: ContainerRecord): Promise<void> {
     if (!this.usesEmbedded(c) || !c.netnsPath) { c.dns = undefined; return; }
     const host = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-    c.dns = { upstreams: upstreams(host, c.HostConfig.Dns ?? []), gateway: null };
-    await this.refresh(c);
-  }
-
-  /** After network connect/disconnect: the redirect follows the first user-defined network left. */
-  async refresh(c: ContainerRecord): Promise<void> {
-    if (!c.dns || !c.netnsPath) return;
-    const gw = this.gatewayFor(c);
-    if (gw === c.dns.gateway) return;
-    await setDnsRedirect(c.netnsPath, gw);
-    c.dns.gateway = gw;
-  }
-
-  private gatewayFor(c: ContainerRecord): string | null {
-    const eps = Object.values(c.endpoints ?? {}).sort((a, b) => a.ifname.localeCompare(b.ifname, 'en', { numeric: true }));
-    for (const ep of eps) {
-      const net = this.nets.find(ep.NetworkID);
-      if (net && !net.isDefault && net.Driver === 'bridge') return ep.Gateway;
+    c.dns = { upstreams: upstreams(host, c.HostConfig.Dns ?? []) };
+    try {
+      await this.open(c);
+    } catch (e) {
+      c.dns = undefined;
+      throw e;
     }
-    return null;
+  }
+
+  /** After a daemon restart: the sockets died with the old daemon, so make new ones. */
+  async reattach(c: ContainerRecord): Promise<void> {
+    if (c.dns && c.netnsPath) await this.open(c);
+  }
+
+  /** The container stopped: close its sockets. */
+  detach(c: ContainerRecord): void {
+    this.resolver.unserve(c.Id);
+    c.dns = undefined;
+  }
+
+  private async open(c: ContainerRecord): Promise<void> {
+    const { udp, tcp } = bindInNetns(c.netnsPath!, EMBEDDED_DNS);
+    try {
+      await setDnsRedirect(c.netnsPath!, { udp: udp.port, tcp: tcp.port });
+    } catch (e) {
+      closeSync(udp.fd);
+      closeSync(tcp.fd);
+      throw e;
+    }
+    this.resolver.serve(c.Id, udp.fd, tcp.fd);
   }
 
   /** Send the resolver a new snapshot of the running containers (serialized, never throws). */
@@ -63,13 +81,11 @@ export class DnsService {
         if (!net || net.isDefault || net.Driver !== 'bridge') return [];
         return [{ networkId: net.Id, networkName: net.Name, ip: ep.IPAddress, aliases: ep.Aliases ?? [] }];
       });
-      if (endpoints.length) {
+      if (c.dns) {
         view.push({ id: c.Id, name: c.Name, hostname: c.Config.Hostname, endpoints, upstreams: c.dns?.upstreams ?? [] });
       }
     }
-    const networks = this.nets.list().filter((n) => n.Driver === 'bridge' && !n.isDefault)
-      .map((n) => ({ id: n.Id, gateway: n.IPAM.Config[0].Gateway }));
-    this.chain = this.chain.then(() => this.resolver.sync({ containers: view }, networks)).catch(() => undefined);
+    this.chain = this.chain.then(() => this.resolver.sync({ containers: view })).catch(() => undefined);
     return this.chain;
   }
 

@@ -110,6 +110,7 @@ export class Engine implements EngineApi {
       } catch (e) {
         process.stderr.write(`berthd: re-attaching ${c.Name}: ${(e as Error).message}\n`);
       }
+      await this.dns.reattach(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
       this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
     } else {
       await this.onExit(c.Id, st.exitCode ?? 255);
@@ -414,8 +415,8 @@ export class Engine implements EngineApi {
       for (const ep of Object.values(c.endpoints)) this.networkEvent(ep.NetworkID, 'connect', c.Id);
       this.containerEvent(c, 'start');
     } catch (e) {
+      this.dns.detach(c);
       await this.sandboxes.teardown(c);
-      c.dns = undefined;
       c.State.Error = (e as Error).message;
       await this.save(c).catch(() => undefined);
       throw e instanceof ApiError ? e : new ApiError(500, (e as Error).message);
@@ -469,10 +470,10 @@ export class Engine implements EngineApi {
     if (!c || !c.State.Running) return Promise.resolve();
     const p = (async () => {
       const nets = Object.values(c.endpoints ?? {}).map((ep) => ep.NetworkID);
+      this.dns.detach(c);
       await this.sandboxes.teardown(c);
       for (const n of nets) this.networkEvent(n, 'disconnect', c.Id);
       this.containerEvent(c, 'die', { exitCode: String(code) });
-      c.dns = undefined;
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRfc3339() };
       await this.save(c).catch(() => undefined);
       await this.dnsSync();
@@ -838,7 +839,6 @@ export class Engine implements EngineApi {
       if (c.State.Running) await this.sandboxes.connect(c, net, cfg);
       if (c.State.Running) this.networkEvent(net.Id, 'connect', c.Id);
       cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
-      if (c.State.Running) await this.dns.refresh(c).catch(logDns);
       await this.save(c);
       if (c.State.Running) await this.refreshHosts(c);
       await this.dnsSync();
@@ -868,7 +868,6 @@ export class Engine implements EngineApi {
       if (primary?.Id === net.Id && Object.keys(cfgs).length) {
         c.HostConfig.NetworkMode = Object.keys(cfgs)[0];
       }
-      if (c.State.Running) await this.dns.refresh(c).catch(logDns);
       await this.save(c);
       if (c.State.Running) await this.refreshHosts(c);
       await this.dnsSync();
@@ -932,6 +931,3 @@ async function osName(): Promise<string> {
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 
-function logDns(e: unknown): void {
-  process.stderr.write(`berthd: embedded DNS redirect: ${(e as Error).message}\n`);
-}

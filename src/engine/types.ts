@@ -115,6 +115,7 @@ export interface ContainerRecord {
   endpoints: Record<string, EndpointRecord>; // by network name, while running
   ports: PortMapping[];                    // published, while running
   /** While running on a user-defined network: the embedded resolver's upstreams and the gateway 127.0.0.11 goes to. */
-  dns?: { upstreams: string[]; gateway: string | null };
+  /** Set while the container uses the embedded resolver: where its other queries go. */
+  dns?: { upstreams: string[] };
   shimPid?: number;
 }

@@ -1,30 +1,30 @@
-// Inside a container's network namespace: send 127.0.0.11:53 (Docker's embedded DNS address)
-// to the resolver on a network gateway. The packets leave with source 127.0.0.1, so
-// route_localnet lets them route and a masquerade gives them the container's own address,
-// which is how the resolver knows who asks. One exec: a shell in the namespace sets the
-// sysctl and feeds the ruleset to nft.
+// Inside a container's network namespace: Docker's embedded DNS address 127.0.0.11:53 is
+// served by berthd's sockets on 127.0.0.11 at kernel-chosen ports (kernel/nsbind.ts), so a
+// program in the container can still bind port 53 itself. Stateless rules on loopback turn
+// port 53 into the socket's port on the way in and back on the way out; the packets skip
+// conntrack (notrack), which keeps each query to one trip through lo and nothing else.
 import { run } from './exec';
 
 const TABLE = 'ip berth_dns';
 
-export function dnsRedirectScript(gateway: string | null): string {
+export interface DnsPorts { udp: number; tcp: number }
+
+export function dnsRedirectScript(ports: DnsPorts | null): string {
   const reset = `add table ${TABLE}\ndelete table ${TABLE}\n`;
-  if (!gateway) return reset;
+  if (!ports) return reset;
+  // priority raw: before conntrack, so notrack applies to this very packet.
   return `${reset}table ${TABLE} {
   chain output {
-    type nat hook output priority -100; policy accept;
-    ip daddr 127.0.0.11 udp dport 53 dnat to ${gateway}:53
-    ip daddr 127.0.0.11 tcp dport 53 dnat to ${gateway}:53
-  }
-  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    ip saddr 127.0.0.0/8 ip daddr ${gateway} masquerade
+    type filter hook output priority raw; policy accept;
+    ip daddr 127.0.0.11 udp dport 53 notrack udp dport set ${ports.udp}
+    ip saddr 127.0.0.11 udp sport ${ports.udp} notrack udp sport set 53
+    ip daddr 127.0.0.11 tcp dport 53 notrack tcp dport set ${ports.tcp}
+    ip saddr 127.0.0.11 tcp sport ${ports.tcp} notrack tcp sport set 53
   }
 }
 `;
 }
 
-export async function setDnsRedirect(netnsPath: string, gateway: string | null): Promise<void> {
-  await run('nsenter', [`--net=${netnsPath}`, 'sh', '-c',
-    'echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && exec nft -f -'], { input: dnsRedirectScript(gateway) });
+export async function setDnsRedirect(netnsPath: string, ports: DnsPorts | null): Promise<void> {
+  await run('nsenter', [`--net=${netnsPath}`, 'nft', '-f', '-'], { input: dnsRedirectScript(ports) });
 }

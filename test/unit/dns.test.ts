@@ -16,8 +16,8 @@ const web2: DnsContainer = { id: 'd'.repeat(64), name: 'web2', hostname: 'dddddd
 
 test('names resolve only across shared networks, by name, alias, short id, hostname, name.network', () => {
   const t = new NameTable({ containers: [web, app, db] });
-  assert.equal(t.asker('n1', '10.1.0.2'), web);
-  assert.equal(t.asker('n2', '10.1.0.2'), undefined);
+  assert.equal(t.asker(web.id), web);
+  assert.equal(t.asker(web2.id), undefined, 'not running: not in the table');
   for (const n of ['app', 'APP', 'app.', 'bbbbbbbbbbbb', 'app.front']) assert.deepEqual(t.lookup(web, n), ['10.1.0.3'], n);
   assert.deepEqual(t.lookup(web, 'db'), [], 'db shares no network with web');
   assert.deepEqual(t.lookup(app, 'db'), ['10.2.0.4']);
@@ -129,9 +129,11 @@ test('forwarder: question matching, upstream order follows the last answer', () 
 });
 
 test('the in-container redirect ruleset', () => {
-  const s = dnsRedirectScript('10.1.0.1');
-  assert.match(s, /ip daddr 127\.0\.0\.11 udp dport 53 dnat to 10\.1\.0\.1:53/);
-  assert.match(s, /ip daddr 127\.0\.0\.11 tcp dport 53 dnat to 10\.1\.0\.1:53/);
-  assert.match(s, /ip saddr 127\.0\.0\.0\/8 ip daddr 10\.1\.0\.1 masquerade/);
+  const s = dnsRedirectScript({ udp: 40001, tcp: 40002 });
+  assert.match(s, /priority raw/);
+  assert.match(s, /ip daddr 127\.0\.0\.11 udp dport 53 notrack udp dport set 40001\n/);
+  assert.match(s, /ip saddr 127\.0\.0\.11 udp sport 40001 notrack udp sport set 53\n/);
+  assert.match(s, /ip daddr 127\.0\.0\.11 tcp dport 53 notrack tcp dport set 40002\n/);
+  assert.match(s, /ip saddr 127\.0\.0\.11 tcp sport 40002 notrack tcp sport set 53\n/);
   assert.equal(dnsRedirectScript(null), 'add table ip berth_dns\ndelete table ip berth_dns\n');
 });
