@@ -15,6 +15,12 @@ import { bindInNetns } from '../kernel/nsbind';
 
 export const EMBEDDED_DNS = '127.0.0.11';
 
+/** Where a container's other queries go: its --dns servers, else the host's (not loopback). */
+async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
+  const host = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  return upstreams(host, c.HostConfig.Dns ?? []);
+}
+
 export class DnsService {
   private readonly resolver: Resolver;
   private chain: Promise<void> = Promise.resolve();
@@ -32,25 +38,38 @@ export class DnsService {
   }
 
   /**
-   * At start, once the namespace exists: remember the upstreams and open the container's
-   * resolver on 127.0.0.11. Like Docker's, it stays for the container's life, whatever
-   * networks it is later connected to or disconnected from.
+   * At start, once the namespace exists: decide on 127.0.0.11 in resolv.conf (Docker's rule,
+   * usesEmbedded) and open the container's resolver if it is on a user-defined network.
    */
   async attach(c: ContainerRecord): Promise<void> {
-    if (!this.usesEmbedded(c) || !c.netnsPath) { c.dns = undefined; return; }
-    const host = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-    c.dns = { upstreams: upstreams(host, c.HostConfig.Dns ?? []) };
+    c.dns = this.usesEmbedded(c) && c.netnsPath ? { upstreams: await hostUpstreams(c) } : undefined;
     try {
-      await this.open(c);
+      await this.ensure(c);
     } catch (e) {
       c.dns = undefined;
       throw e;
     }
   }
 
-  /** After a daemon restart: the sockets died with the old daemon, so make new ones. */
-  async reattach(c: ContainerRecord): Promise<void> {
-    if (c.dns && c.netnsPath) await this.open(c);
+  /**
+   * Open the container's resolver sockets if it needs them and has none: at start, after a
+   * `network connect` (Docker starts the resolver then too, though resolv.conf stays as it
+   * was) and after a daemon restart (the sockets died with the old daemon). Once open they
+   * stay for the container's life; off user-defined networks it is simply not answered.
+   */
+  async ensure(c: ContainerRecord): Promise<void> {
+    if (this.resolver.serving(c.Id) || !c.netnsPath) return;
+    const kind = parseNetworkMode(c.HostConfig.NetworkMode).kind;
+    if (kind === 'host' || kind === 'container') return;
+    if (!c.dns) {
+      const userDefined = Object.values(c.endpoints ?? {}).some((ep) => {
+        const net = this.nets.find(ep.NetworkID);
+        return !!net && net.Driver === 'bridge' && !net.isDefault;
+      });
+      if (!userDefined) return;
+      c.dns = { upstreams: await hostUpstreams(c), viaConnect: true };
+    }
+    await this.open(c);
   }
 
   /** The container stopped: close its sockets. */
@@ -81,7 +100,10 @@ export class DnsService {
         if (!net || net.isDefault || net.Driver !== 'bridge') return [];
         return [{ networkId: net.Id, networkName: net.Name, ip: ep.IPAddress, aliases: ep.Aliases ?? [] }];
       });
-      if (c.dns) {
+      // Every container on a user-defined network can be found by name; only those with
+      // resolver sockets (c.dns) ever ask. Like Docker's, a container's resolver goes quiet
+      // while it is on no user-defined network (it is not in the table then).
+      if (endpoints.length) {
         view.push({ id: c.Id, name: c.Name, hostname: c.Config.Hostname, endpoints, upstreams: c.dns?.upstreams ?? [] });
       }
     }

@@ -110,7 +110,7 @@ export class Engine implements EngineApi {
       } catch (e) {
         process.stderr.write(`berthd: re-attaching ${c.Name}: ${(e as Error).message}\n`);
       }
-      await this.dns.reattach(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
+      await this.dns.ensure(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
       this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
     } else {
       await this.onExit(c.Id, st.exitCode ?? 255);
@@ -449,7 +449,7 @@ export class Engine implements EngineApi {
       }),
       resolvConf: resolvConf(hostResolv, {
         dns: c.HostConfig.Dns ?? [], dnsSearch: c.HostConfig.DnsSearch ?? [],
-        dnsOptions: c.HostConfig.DnsOptions ?? [], embedded: !!c.dns,
+        dnsOptions: c.HostConfig.DnsOptions ?? [], embedded: !!c.dns && !c.dns.viaConnect,
       }),
       hostname: hostnameFile(c.Config.Hostname),
     };
@@ -839,6 +839,7 @@ export class Engine implements EngineApi {
       if (c.State.Running) await this.sandboxes.connect(c, net, cfg);
       if (c.State.Running) this.networkEvent(net.Id, 'connect', c.Id);
       cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
+      if (c.State.Running) await this.dns.ensure(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
       await this.save(c);
       if (c.State.Running) await this.refreshHosts(c);
       await this.dnsSync();

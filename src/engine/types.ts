@@ -115,7 +115,10 @@ export interface ContainerRecord {
   endpoints: Record<string, EndpointRecord>; // by network name, while running
   ports: PortMapping[];                    // published, while running
   /** While running on a user-defined network: the embedded resolver's upstreams and the gateway 127.0.0.11 goes to. */
-  /** Set while the container uses the embedded resolver: where its other queries go. */
-  dns?: { upstreams: string[] };
+  /**
+   * Set while the container has the embedded resolver: where its other queries go, and
+   * whether it came with a later `network connect` (then resolv.conf does not point at it).
+   */
+  dns?: { upstreams: string[]; viaConnect?: boolean };
   shimPid?: number;
 }

@@ -182,6 +182,28 @@ describe('embedded DNS', { skip }, () => {
     assert.equal(await dnsq('stranger', 'a1', '1', 'udp', gw), 'timeout');
     const host = await sb.sh(`python3 -c ${shq(DNSQ)} a1 1 udp ${gw}`);
     assert.equal(host.stdout.trim(), 'timeout');
+    // On the default bridge nothing serves 127.0.0.11 at all.
+    assert.equal(await dnsq('stranger', 'a1', '1'), 'timeout');
+    // Connected to dn it gets a resolver, as with Docker (resolv.conf stays as it was).
+    await sb.berth(['network', 'connect', 'dn', 'stranger']);
+    assert.equal(await dnsq('stranger', 'a1', '1'), `rcode=0 tc=0 ${await ipOf('a1', 'dn')}`);
+    assert.doesNotMatch((await sb.berth(['exec', 'stranger', 'cat', '/etc/resolv.conf'])).stdout, /127\.0\.0\.11/);
+    await sb.berth(['network', 'disconnect', 'dn', 'stranger']);
+    assert.equal(await dnsq('stranger', 'a1', '1'), 'timeout', 'off user-defined networks it goes quiet');
+  });
+
+  it('a program in the container can serve port 53 itself', async () => {
+    // Our sockets sit on 127.0.0.11 at other ports, so a server binding 0.0.0.0:53 (without
+    // SO_REUSEADDR) starts, answers on the container's address, and 127.0.0.11 still works.
+    const refuser = 'import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(("0.0.0.0", 53))\n' +
+      'while True:\n    q, a = s.recvfrom(512)\n    s.sendto(q[:2] + b"\\x81\\x05" + q[4:], a)\n';
+    await sb.berth(['run', '-d', '--name', 'own53', '--network', 'dn', 'host', 'python3', '-c', refuser]);
+    const own = await ipOf('own53', 'dn');
+    let got = '';
+    for (let i = 0; i < 20 && got !== 'rcode=5 tc=0'; i++) got = await dnsq('py', 'x.example.test', '1', 'udp', own);
+    assert.equal(got, 'rcode=5 tc=0', 'the container\'s own server on port 53');
+    assert.equal(await dnsq('own53', 'a1', '1'), `rcode=0 tc=0 ${await ipOf('a1', 'dn')}`);
+    assert.equal(await dnsq('own53', 'www.example.test', '1', 'tcp'), `rcode=0 tc=0 ${UPSTREAM_IP}`);
   });
 
   it('survives garbage packets and keeps answering', async () => {
