@@ -7,6 +7,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { randomInt } from 'node:crypto';
+import { Outbox } from './outbox';
 
 const HEDGE_MS = 300;
 const DEADLINE_MS = 2500;
@@ -25,9 +26,13 @@ export class Forwarder {
   /** upstream list (joined) → the server that answered last */
   private readonly preferred = new Map<string, string>();
 
+  /** `outbox`: queries to upstreams leave in bursts, like the resolver's replies. */
+  constructor(private readonly outbox = new Outbox()) {}
+
   private sock(): dgram.Socket {
     if (this.socket) return this.socket;
-    const s = dgram.createSocket('udp4');
+    // Upstreams are addresses already: no resolver lookup per send.
+    const s = dgram.createSocket({ type: 'udp4', lookup: ((a: string, _f: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, a, 4)) as never });
     s.on('message', (msg, rinfo) => this.onAnswer(msg, rinfo.address));
     s.on('error', () => undefined);
     s.unref();
@@ -75,7 +80,7 @@ export class Forwarder {
       const send = (n: number) => {
         const server = order[n % order.length];
         p.servers.add(server);
-        this.sock().send(out, 53, server, () => undefined);
+        this.outbox.send(this.sock(), out, 53, server);
         if ((n + 1) * HEDGE_MS < DEADLINE_MS) timers.push(setTimeout(() => send(n + 1), HEDGE_MS));
       };
       send(0);

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { answer, AnswerCache } from './answer';
 import { isDebug } from '../kernel/exec';
 import { Forwarder } from './forwarder';
+import { Outbox } from './outbox';
 import { NameTable, type DnsView } from './records';
 
 const MAX_TCP_MSG = 65535;
@@ -27,10 +28,9 @@ export class Resolver {
   private cache = new AnswerCache();
   private readonly rotation = new Map<string, number>();
   private readonly listeners = new Map<string, Listener>();
-  private readonly forwarder = new Forwarder();
+  private readonly outbox = new Outbox();
+  private readonly forwarder = new Forwarder(this.outbox);
   private tcpConns = 0;
-  /** Replies waiting for the end of this turn of the event loop (see send). */
-  private outbox: Array<{ udp: dgram.Socket; msg: Buffer; port: number; address: string }> = [];
 
   constructor(private readonly log: (msg: string) => void = () => undefined) {}
 
@@ -80,31 +80,14 @@ export class Resolver {
     try {
       const a = answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true, this.cache);
       if (a instanceof Promise) {
-        a.then((r) => { if (r) this.send(udp, r, rinfo.port, rinfo.address); }, (e) => this.log(`embedded DNS: ${(e as Error).message}`));
+        a.then((r) => { if (r) this.outbox.send(udp, r, rinfo.port, rinfo.address); }, (e) => this.log(`embedded DNS: ${(e as Error).message}`));
       } else if (a) {
-        this.send(udp, a, rinfo.port, rinfo.address);
+        this.outbox.send(udp, a, rinfo.port, rinfo.address);
       }
     } catch (e) {
       this.log(`embedded DNS: ${(e as Error).message}`);
     }
   }
-
-  /**
-   * Replies leave together once the queries that arrived in this turn of the event loop are
-   * all answered: a burst wakes the asker once instead of once per reply, and those wake-ups
-   * (one across CPUs each) are what a busy resolver's time mostly goes on.
-   */
-  private send(udp: dgram.Socket, msg: Buffer, port: number, address: string): void {
-    if (this.outbox.push({ udp, msg, port, address }) === 1) setImmediate(this.flush);
-  }
-
-  private readonly flush = (): void => {
-    const out = this.outbox;
-    this.outbox = [];
-    for (const r of out) {
-      try { r.udp.send(r.msg, r.port, r.address); } catch { /* the socket closed meanwhile */ }
-    }
-  };
 
   private serveTcp(containerId: string, sock: net.Socket): void {
     const who = this.table.asker(containerId);
