@@ -26,7 +26,6 @@ let libc: Libc | undefined;
 /** libc through koffi, loaded on first use (tests of pure logic never need it). */
 function load(): Libc {
   if (libc) return libc;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffi = require('koffi');
   const lib = koffi.load('libc.so.6');
   // Port and address stay in network byte order as byte arrays: no host-order arithmetic.
