@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Engine } from '../engine/engine';
 import { createApiServer } from '../api/server';
 import { setDebug } from '../kernel/exec';
+import { raiseOpenFileLimit } from '../kernel/libc';
 
 export interface DaemonFlags {
   dataRoot: string; execRoot: string; host: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
@@ -51,6 +52,8 @@ export async function main(): Promise<void> {
   const socketPath = socketPathOf(flags.host);
   await fs.mkdir(path.dirname(socketPath), { recursive: true });
 
+  const files = raiseOpenFileLimit();
+  if (flags.debug) log(`open files limit: ${files}`);
   const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries });
   await engine.init();
   const server = await createApiServer(engine, { socketPath });

@@ -7,42 +7,10 @@
 // sockets are handed to dgram / net by fd. Everything between the two setns calls is
 // synchronous, so no other JavaScript ever runs inside the container's namespace.
 import { closeSync, openSync } from 'node:fs';
+import { libc as load, type Libc, type SockaddrIn } from './libc';
 
 const CLONE_NEWNET = 0x40000000;
 const AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
-
-interface Libc {
-  setns(fd: number, nstype: number): number;
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, addr: SockaddrIn, len: number): number;
-  listen(fd: number, backlog: number): number;
-  getsockname(fd: number, addr: Partial<SockaddrIn>, len: number[]): number;
-  errno(): number;
-}
-interface SockaddrIn { family: number; port: number[]; addr: number[]; zero: number[] }
-
-let libc: Libc | undefined;
-
-/** libc through koffi, loaded on first use (tests of pure logic never need it). */
-function load(): Libc {
-  if (libc) return libc;
-  const koffi = require('koffi');
-  const lib = koffi.load('libc.so.6');
-  // Port and address stay in network byte order as byte arrays: no host-order arithmetic.
-  koffi.struct('berth_sockaddr_in', {
-    family: 'uint16', port: koffi.array('uint8', 2, 'Array'), addr: koffi.array('uint8', 4, 'Array'),
-    zero: koffi.array('uint8', 8, 'Array'),
-  });
-  libc = {
-    setns: lib.func('int setns(int, int)'),
-    socket: lib.func('int socket(int, int, int)'),
-    bind: lib.func('int bind(int, const berth_sockaddr_in *, uint32)'),
-    listen: lib.func('int listen(int, int)'),
-    getsockname: lib.func('int getsockname(int, _Out_ berth_sockaddr_in *, _Inout_ uint32 *)'),
-    errno: () => koffi.errno(),
-  };
-  return libc;
-}
 
 export interface BoundSocket { fd: number; port: number }
 
