@@ -34,7 +34,7 @@ export class DnsService {
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
     if (mode.kind !== 'network') return false;
     const net = this.nets.find(mode.name);
-    return !!net && net.Driver === 'bridge' && !net.isDefault;
+    return !!net && this.nets.isUserDefined(net);
   }
 
   /**
@@ -64,7 +64,7 @@ export class DnsService {
     if (!c.dns) {
       const userDefined = Object.values(c.endpoints ?? {}).some((ep) => {
         const net = this.nets.find(ep.NetworkID);
-        return !!net && net.Driver === 'bridge' && !net.isDefault;
+        return !!net && this.nets.isUserDefined(net);
       });
       if (!userDefined) return;
       c.dns = { upstreams: await hostUpstreams(c), viaConnect: true };
@@ -97,7 +97,7 @@ export class DnsService {
       if (!c.State.Running || !c.netnsPath) continue;
       const endpoints = Object.values(c.endpoints ?? {}).flatMap((ep) => {
         const net = this.nets.find(ep.NetworkID);
-        if (!net || net.isDefault || net.Driver !== 'bridge') return [];
+        if (!net || !this.nets.isUserDefined(net)) return [];
         return [{ networkId: net.Id, networkName: net.Name, ip: ep.IPAddress, aliases: ep.Aliases ?? [] }];
       });
       // Every container on a user-defined network can be found by name; only those with

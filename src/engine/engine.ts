@@ -345,7 +345,7 @@ export class Engine implements EngineApi {
     }
     for (const [name, cfg] of Object.entries(endpoints)) {
       const net = this.networks.get(name);
-      if (mode.kind !== 'network' && net.Driver === 'bridge') {
+      if (mode.kind !== 'network' && net.Driver !== 'host' && net.Driver !== 'null') {
         throw badRequest('conflicting options: network mode and endpoint configuration');
       }
       const ip = cfg?.IPAMConfig?.IPv4Address;

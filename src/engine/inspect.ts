@@ -9,6 +9,7 @@ export interface ContainerPaths { root: string; logPath: string }
 /** NetworkSettings.Ports: every exposed port, with its host bindings while running. */
 export function portsMap(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
   const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  if (c.State.Running && c.noPortMap) return out;
   for (const key of Object.keys(c.Config.ExposedPorts ?? {})) out[key] = null;
   if (!c.State.Running) return out;
   for (const m of c.ports ?? []) {
@@ -112,6 +113,7 @@ export function containerJson(c: ContainerRecord, paths: ContainerPaths, imageId
 export function portsList(c: ContainerRecord): Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> {
   const out: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> = [];
   const published = new Set<string>();
+  if (c.State.Running && c.noPortMap) return out;
   if (c.State.Running) {
     for (const m of c.ports ?? []) {
       for (let i = 0; i < m.count; i++) {

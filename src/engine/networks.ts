@@ -2,6 +2,8 @@
 // objects through the driver. Endpoints (a container on a network) live in sandbox.ts.
 import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
 import type { BridgeDriver } from './drivers/bridge';
+import { LowerDriver, checkLowerOptions, type LowerKind, type LowerNetworkSpec } from './drivers/macvlan';
+import { linkExists } from '../kernel/ip';
 import type { Store } from '../store/store';
 import { ApiError, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
 import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from './ipam';
@@ -28,6 +30,8 @@ export class Networks {
   private readonly byId = new Map<string, NetworkRecord>();
   private readonly allocators = new Map<string, Allocator>();
 
+  private readonly lower = { macvlan: new LowerDriver('macvlan'), ipvlan: new LowerDriver('ipvlan') };
+
   constructor(private readonly store: Store, private readonly bridge: BridgeDriver,
               private readonly defaults: NetworkDefaults) {}
 
@@ -39,7 +43,29 @@ export class Networks {
     if (!this.findByName('bridge')) await this.createDefaultBridge();
     for (const n of this.byId.values()) {
       if (n.Driver === 'bridge') await this.bridge.createNetwork(this.spec(n));
+      const lower = this.lowerOf(n);
+      if (lower) await lower.createNetwork(this.lowerSpec(n)).catch((e) => process.stderr.write(`berthd: network ${n.Name}: ${(e as Error).message}\n`));
     }
+  }
+
+  /** The macvlan/ipvlan driver of a network, or undefined for other drivers. */
+  lowerOf(n: NetworkRecord): LowerDriver | undefined {
+    return n.Driver === 'macvlan' || n.Driver === 'ipvlan' ? this.lower[n.Driver] : undefined;
+  }
+
+  lowerSpec(n: NetworkRecord): LowerNetworkSpec {
+    const kind = n.Driver as LowerKind;
+    return {
+      id: n.Id, kind, parent: n.parent!, createdParent: !!n.createdParent,
+      mode: kind === 'macvlan' ? n.Options.macvlan_mode || 'bridge' : n.Options.ipvlan_mode || 'l2',
+      flag: n.Options.ipvlan_flag || 'bridge',
+      mtu: n.Options[OPT_MTU] ? Number(n.Options[OPT_MTU]) : 1500,
+    };
+  }
+
+  /** A user-defined network whose containers get the embedded resolver (Docker's rule). */
+  isUserDefined(n: NetworkRecord): boolean {
+    return !n.isDefault && (n.Driver === 'bridge' || n.Driver === 'macvlan' || n.Driver === 'ipvlan');
   }
 
   private async createDefaultBridge(): Promise<void> {
@@ -66,7 +92,7 @@ export class Networks {
 
   private index(n: NetworkRecord): void {
     this.byId.set(n.Id, n);
-    if (n.Driver === 'bridge') {
+    if (n.IPAM.Config.length) {
       const alloc = new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id });
       this.allocators.set(n.Id, alloc);
     }
@@ -136,13 +162,16 @@ export class Networks {
     if (driver === 'host' || driver === 'null') {
       throw forbidden(`only one instance of "${driver}" network is allowed`);
     }
-    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
+    if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw notFound(`plugin "${driver}" not found`);
     if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
 
     const options: Record<string, string> = { ...(body.Options ?? {}) };
     const id = newId();
-    const bridgeName = options[OPT_BRIDGE_NAME] || `br-${id.slice(0, 12)}`;
-    validateBridgeOptions(options, bridgeName, this.list());
+    const isBridge = driver === 'bridge';
+    const bridgeName = isBridge ? options[OPT_BRIDGE_NAME] || `br-${id.slice(0, 12)}` : undefined;
+    if (isBridge) validateBridgeOptions(options, bridgeName!, this.list());
+    const lowerOpts = isBridge ? undefined : checkLowerOptions(driver, id, options,
+      this.list().map((n) => ({ id: n.Id, kind: n.Driver, parent: n.parent })), linkExists);
 
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
@@ -156,7 +185,7 @@ export class Networks {
       Id: id,
       Name: name,
       Created: nowRfc3339(),
-      Driver: 'bridge',
+      Driver: driver,
       Scope: 'local',
       EnableIPv6: false,
       Internal: !!body.Internal,
@@ -164,18 +193,21 @@ export class Networks {
       IPAM: { Driver: 'default', Options: body.IPAM?.Options ?? {}, Config: [cfg] },
       Options: options,
       Labels: body.Labels ?? {},
-      bridgeName,
+      ...(bridgeName ? { bridgeName } : {}),
+      ...(lowerOpts ? { parent: lowerOpts.parent, createdParent: lowerOpts.make !== 'none' } : {}),
       userSubnet: !!want.Subnet,
     };
-    const spec = this.spec(rec);
+    const lower = this.lowerOf(rec);
     try {
-      await this.bridge.createNetwork(spec);
+      if (lower) await lower.createNetwork(this.lowerSpec(rec));
+      else await this.bridge.createNetwork(this.spec(rec));
       await this.save(rec);
     } catch (e) {
       // Nothing half-made: take down whatever the driver managed to build.
       this.byId.delete(id);
       this.allocators.delete(id);
-      await this.bridge.deleteNetwork(spec, { recycle: false }).catch(() => undefined);
+      if (lower) await lower.deleteNetwork(this.lowerSpec(rec)).catch(() => undefined);
+      else await this.bridge.deleteNetwork(this.spec(rec), { recycle: false }).catch(() => undefined);
       await this.store.delete(KIND, id).catch(() => undefined);
       throw e;
     }
@@ -191,7 +223,9 @@ export class Networks {
     if (inUse(n)) {
       throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
     }
-    await this.bridge.deleteNetwork(this.spec(n));
+    const lower = this.lowerOf(n);
+    if (lower) await lower.deleteNetwork(this.lowerSpec(n));
+    else await this.bridge.deleteNetwork(this.spec(n));
     await this.store.delete(KIND, n.Id);
     this.byId.delete(n.Id);
     this.allocators.delete(n.Id);
@@ -199,7 +233,7 @@ export class Networks {
 
   /** May a container ask for this address on this network (--ip, connect --ip)? Docker's checks, in its order. */
   checkRequestedIp(n: NetworkRecord, ip: string): void {
-    if (n.isDefault || n.Driver !== 'bridge') {
+    if (!this.isUserDefined(n)) {
       throw badRequest('user specified IP address is supported on user defined networks only');
     }
     if (!n.userSubnet) {

@@ -71,8 +71,11 @@ export class Sandboxes {
     }
     const undo = new Undo();
     try {
-      // Ports first: a port that is taken fails the start before anything is made.
-      const wanted = mode.kind === 'network' ? this.reservePorts(c, undo) : [];
+      // Ports first: a port that is taken fails the start before anything is made. Only a
+      // bridge network publishes ports (on macvlan/ipvlan, as with Docker, -p does nothing).
+      const publishes = mode.kind === 'network' && this.nets.get(mode.name).Driver === 'bridge';
+      const wanted = publishes ? this.reservePorts(c, undo) : [];
+      c.noPortMap = mode.kind === 'network' && !publishes ? true : undefined;
       const ns = this.netnsPath(c.Id);
       await createNetns(ns);
       undo.add(() => deleteNetns(ns));
@@ -110,6 +113,7 @@ export class Sandboxes {
       for (const p of c.ports) this.releasePort(p);
     }
     c.ports = [];
+    c.noPortMap = undefined;
     for (const [name, ep] of Object.entries(c.endpoints ?? {})) {
       await this.removeEndpoint(c, name, ep).catch(logErr(`detach ${name}`));
     }
@@ -126,7 +130,7 @@ export class Sandboxes {
       const net = this.nets.find(ep.NetworkID) ?? this.nets.find(name);
       if (!net) continue;
       this.nets.allocator(net).reserve(ep.IPAddress);
-      await this.bridge.attach(this.nets.spec(net), this.endpointSpec(c, net, ep, ep.ifname === 'eth0'));
+      await this.attachLink(net, this.endpointSpec(c, net, ep, ep.ifname === 'eth0'));
     }
     for (const p of c.ports ?? []) {
       for (let i = 0; i < p.count; i++) this.hostPorts.reserve(p.proto, p.hostIp, p.hostPort + i);
@@ -160,7 +164,7 @@ export class Sandboxes {
   }
 
   private async addEndpoint(c: ContainerRecord, net: NetworkRecord, cfg: any, undo: Undo, primary: boolean): Promise<void> {
-    if (net.Driver !== 'bridge') {
+    if (net.Driver === 'host' || net.Driver === 'null') {
       throw badRequest(`container cannot be disconnected from host network or connected to host network`);
     }
     if (c.endpoints[net.Name]) throw forbidden(`endpoint with name ${c.Name} already exists in network ${net.Name}`);
@@ -184,14 +188,25 @@ export class Sandboxes {
       Links: null,
       IPAMConfig: wantIp ? { IPv4Address: wantIp } : null,
       ifname: `eth${n}`,
-      hostIfname: `veth${randomBytes(4).toString('hex').slice(0, 7)}`,
+      hostIfname: net.Driver === 'bridge' ? `veth${randomBytes(4).toString('hex').slice(0, 7)}` : '',
     };
     const hasDefaultRoute = Object.values(c.endpoints).some((e) => e.ifname === 'eth0' && !this.isInternal(e));
     const spec = this.endpointSpec(c, net, ep, !hasDefaultRoute && !net.Internal);
-    await this.bridge.attach(this.nets.spec(net), spec);
-    undo.add(() => this.bridge.detach(this.nets.spec(net), spec));
+    await this.attachLink(net, spec);
+    undo.add(() => this.detachLink(net, spec));
     c.endpoints[net.Name] = ep;
     undo.add(() => { delete c.endpoints[net.Name]; });
+  }
+
+  /** The container's interface on `net`, made by the network's driver. */
+  private attachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
+    const lower = this.nets.lowerOf(net);
+    return lower ? lower.attach(this.nets.lowerSpec(net), spec) : this.bridge.attach(this.nets.spec(net), spec);
+  }
+
+  private detachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
+    const lower = this.nets.lowerOf(net);
+    return lower ? lower.detach(this.nets.lowerSpec(net), spec) : this.bridge.detach(this.nets.spec(net), spec);
   }
 
   private isInternal(ep: EndpointRecord): boolean {
@@ -201,7 +216,7 @@ export class Sandboxes {
   private async removeEndpoint(c: ContainerRecord, name: string, ep: EndpointRecord): Promise<void> {
     const net = this.nets.find(ep.NetworkID);
     if (net) {
-      await this.bridge.detach(this.nets.spec(net), this.endpointSpec(c, net, ep, false));
+      await this.detachLink(net, this.endpointSpec(c, net, ep, false));
       this.nets.allocator(net).release(ep.IPAddress);
     }
     delete c.endpoints[name];

@@ -69,7 +69,7 @@ export interface NetworkRecord {
   Id: string;
   Name: string;
   Created: string;          // RFC 3339 with nanoseconds, as Docker prints
-  Driver: 'bridge' | 'host' | 'null';
+  Driver: 'bridge' | 'host' | 'null' | 'macvlan' | 'ipvlan';
   Scope: 'local';
   EnableIPv6: boolean;
   Internal: boolean;
@@ -78,6 +78,8 @@ export interface NetworkRecord {
   Options: Record<string, string>;
   Labels: Record<string, string>;
   bridgeName?: string;      // bridge driver only
+  parent?: string;          // macvlan/ipvlan: the host interface containers sit on
+  createdParent?: boolean;  // macvlan/ipvlan: berth made that parent (VLAN or private link)
   userSubnet?: boolean;     // --subnet was given (only then may containers ask for an --ip)
   isDefault?: boolean;      // the network called "bridge"
 }
@@ -114,6 +116,8 @@ export interface ContainerRecord {
   netnsPath: string | null;               // while running: the netns file (own, host's, or another container's)
   endpoints: Record<string, EndpointRecord>; // by network name, while running
   ports: PortMapping[];                    // published, while running
+  /** Running on a network that publishes no ports (macvlan/ipvlan): Ports is {} as in Docker. */
+  noPortMap?: boolean;
   /** While running on a user-defined network: the embedded resolver's upstreams and the gateway 127.0.0.11 goes to. */
   /**
    * Set while the container has the embedded resolver: where its other queries go, and

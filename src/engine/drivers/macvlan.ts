@@ -1,0 +1,152 @@
+// The macvlan and ipvlan drivers: a container's interface is a sub-interface of a host
+// interface (the "parent"), so it sits directly on the parent's network: its own MAC with
+// macvlan, the parent's MAC with ipvlan. No bridge, no NAT, no published ports (like Docker,
+// -p is accepted and does nothing). The interface is made straight inside the container's
+// namespace (`ip link add link PARENT ... netns NS`), named eth<N> there.
+//
+// The parent: `-o parent=eth0`; `-o parent=eth0.10` makes VLAN 10 on eth0 if it does not exist
+// (and removes it with the network); no parent gives the network a private parent of its own,
+// so its containers reach only each other (Docker uses a dummy link "dm-<id>"; where the kernel
+// has no dummy links, a veth pair whose other end stays unused does the same).
+import type { EndpointSpec, NetworkDriver } from '../types';
+import { badRequest, ApiError } from '../errors';
+import { ipBatch, linkExists } from '../../kernel/ip';
+import { run } from '../../kernel/exec';
+
+export type LowerKind = 'macvlan' | 'ipvlan';
+
+export interface LowerNetworkSpec {
+  id: string;
+  kind: LowerKind;
+  parent: string;
+  mode: string;            // macvlan: bridge|private|vepa|passthru; ipvlan: l2|l3|l3s
+  flag: string;            // ipvlan only: bridge|private|vepa
+  createdParent: boolean;  // berth made the parent (VLAN sub-interface or private link)
+  mtu: number;
+}
+
+const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'];
+const IPVLAN_MODES = ['l2', 'l3', 'l3s'];
+const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'];
+
+/** Docker's name for a network's private parent: "dm-" (macvlan) or "di-" (ipvlan) + 12 hex of its id. */
+export function privateParentName(kind: LowerKind, networkId: string): string {
+  return `${kind === 'macvlan' ? 'dm' : 'di'}-${networkId.slice(0, 12)}`;
+}
+
+/**
+ * Check a new network's driver options, Docker's way and with Docker's messages. Pure: what
+ * exists on the host and which networks use which parent come in as arguments.
+ * Returns the parent to use and whether berth has to make it.
+ */
+export function checkLowerOptions(kind: LowerKind, networkId: string, opts: Record<string, string>,
+  others: Array<{ id: string; kind: string; parent?: string }>, exists: (ifname: string) => boolean,
+): { parent: string; mode: string; flag: string; make: 'none' | 'vlan' | 'private' } {
+  let mode: string, flag = '';
+  if (kind === 'macvlan') {
+    mode = opts.macvlan_mode || 'bridge';
+    if (!MACVLAN_MODES.includes(mode)) {
+      throw badRequest(`requested macvlan mode '${mode}' is not valid, 'bridge' mode is the macvlan driver default`);
+    }
+  } else {
+    mode = opts.ipvlan_mode || 'l2';
+    if (!IPVLAN_MODES.includes(mode)) {
+      throw badRequest(`requested ipvlan mode '${mode}' is not valid, 'l2' mode is the ipvlan driver default`);
+    }
+    flag = opts.ipvlan_flag || 'bridge';
+    if (!IPVLAN_FLAGS.includes(flag)) {
+      throw badRequest(`requested ipvlan flag '${flag}' is not valid, 'bridge' is the ipvlan driver default`);
+    }
+  }
+  let parent = opts.parent || '';
+  let make: 'none' | 'vlan' | 'private' = 'none';
+  if (!parent) {
+    parent = privateParentName(kind, networkId);
+    make = 'private';
+  } else {
+    if (parent === 'lo') throw badRequest(`loopback interface is not a valid ${kind} parent link`);
+    if (!/^[a-zA-Z0-9_.@-]{1,15}$/.test(parent)) throw badRequest(`invalid parent interface name ${JSON.stringify(parent)}`);
+    if (!exists(parent)) {
+      const vlan = /^(.+)\.(\d+)$/.exec(parent);
+      if (!vlan || Number(vlan[2]) < 1 || Number(vlan[2]) > 4094) {
+        throw badRequest(`invalid subinterface vlan name ${parent}, example formatting is eth0.10`);
+      }
+      if (!exists(vlan[1])) throw badRequest(`-o parent interface was not found on the host: ${vlan[1]}`);
+      make = 'vlan';
+    }
+  }
+  const taken = others.find((n) => n.parent === parent && n.id !== networkId);
+  if (taken) throw badRequest(`network ${privateParentName(kind, taken.id)} is already using parent interface ${parent}`);
+  return { parent, mode, flag, make };
+}
+
+export class LowerDriver implements Pick<NetworkDriver, 'name'> {
+  readonly name: string;
+  constructor(readonly kind: LowerKind) { this.name = kind; }
+
+  /** Make the parent if the network needs one of its own; idempotent (daemon restarts). */
+  async createNetwork(net: LowerNetworkSpec): Promise<void> {
+    if (!net.createdParent || linkExists(net.parent)) return;
+    const vlan = /^(.+)\.(\d+)$/.exec(net.parent);
+    if (vlan && !net.parent.startsWith('dm-') && !net.parent.startsWith('di-')) {
+      await ipBatch([`link add link ${vlan[1]} name ${net.parent} type vlan id ${vlan[2]}`, `link set dev ${net.parent} up`])
+        .catch((e) => { throw unsupported(e, `802.1q VLAN sub-interfaces (${net.parent})`); });
+      return;
+    }
+    // A private parent: a dummy link, or where the kernel has none a veth pair (its peer is
+    // never used; it only gives the parent a carrier).
+    const peer = `${net.parent.slice(0, 14)}p`;
+    try {
+      await ipBatch([`link add ${net.parent} mtu ${net.mtu} type dummy`, `link set dev ${net.parent} up`]);
+    } catch {
+      await ipBatch([`link add ${net.parent} mtu ${net.mtu} type veth peer name ${peer} mtu ${net.mtu}`,
+        `link set dev ${peer} up`, `link set dev ${net.parent} up`]);
+    }
+  }
+
+  async deleteNetwork(net: LowerNetworkSpec): Promise<void> {
+    if (net.createdParent && linkExists(net.parent)) await run('ip', ['link', 'del', net.parent], { allowFail: true });
+  }
+
+  /** The container's sub-interface, made inside its namespace, addressed and up; idempotent. */
+  async attach(net: LowerNetworkSpec, ep: EndpointSpec): Promise<void> {
+    if (!linkExists(net.parent)) throw new ApiError(500, `parent interface ${net.parent} of network ${ep.networkId.slice(0, 12)} was not found on the host`);
+    const exists = await run('nsenter', [`--net=${ep.netnsPath}`, 'ip', 'link', 'show', 'dev', ep.ifname], { allowFail: true });
+    if (exists.code === 0) return;
+    const type = net.kind === 'macvlan'
+      ? `address ${ep.mac} type macvlan mode ${net.mode}`
+      : `type ipvlan mode ${net.mode} ${net.flag}`;
+    await ipBatch([`link add link ${net.parent} name ${ep.ifname} netns ${ep.netnsPath} mtu ${ep.mtu} ${type}`])
+      .catch((e) => { throw unsupported(e, `${net.kind} interfaces`); });
+    const inside = [
+      'link set dev lo up',
+      `addr add ${ep.address}/${ep.prefixLen} brd + dev ${ep.ifname}`,
+      `link set dev ${ep.ifname} addrgenmode none`,
+      `link set dev ${ep.ifname} up`,
+    ];
+    if (ep.defaultRoute) {
+      // ipvlan l3: the parent routes, there is no gateway to ARP for.
+      inside.push(net.kind === 'ipvlan' && net.mode !== 'l2'
+        ? `route add default dev ${ep.ifname}` : `route add default via ${ep.gateway} dev ${ep.ifname}`);
+    }
+    try {
+      await ipBatch(inside, ep.netnsPath);
+    } catch (e) {
+      await ipBatch([`link del dev ${ep.ifname}`], ep.netnsPath).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async detach(_net: LowerNetworkSpec, ep: EndpointSpec): Promise<void> {
+    await ipBatch([`link del dev ${ep.ifname}`], ep.netnsPath).catch(() => undefined);
+  }
+}
+
+/** A kernel without the link type answers "Unknown device type": say what is missing. */
+function unsupported(e: unknown, what: string): Error {
+  const msg = (e as Error).message;
+  if (/Unknown device type|Operation not supported|not supported/i.test(msg)) {
+    return new ApiError(500, `this kernel does not support ${what}`);
+  }
+  return e as Error;
+}
