@@ -38,4 +38,5 @@ test('one network per parent', () => {
   assert.throws(() => checkLowerOptions('macvlan', ID, { parent: 'eth0' }, [other], host('eth0')),
     /network dm-1234567890ab is already using parent interface eth0/);
   assert.doesNotThrow(() => checkLowerOptions('macvlan', ID, { parent: 'eth1' }, [other], host('eth0', 'eth1')));
+  assert.doesNotThrow(() => checkLowerOptions('ipvlan', ID, { parent: 'eth0' }, [other], host('eth0')), 'per driver, as in Docker');
 });

@@ -75,7 +75,8 @@ export function checkLowerOptions(kind: LowerKind, networkId: string, opts: Reco
       make = 'vlan';
     }
   }
-  const taken = others.find((n) => n.parent === parent && n.id !== networkId);
+  // (Docker checks within one driver: macvlan networks among themselves, ipvlan likewise.)
+  const taken = others.find((n) => n.kind === kind && n.parent === parent && n.id !== networkId);
   if (taken) throw badRequest(`network ${privateParentName(kind, taken.id)} is already using parent interface ${parent}`);
   return { parent, mode, flag, make };
 }
