@@ -290,6 +290,21 @@ route('DELETE', '/images/{name*}', async (ctx) => {
 // ------------------------------------------------------------------------------ networks
 
 route('GET', '/networks', async (ctx) => ctx.reply.json(200, await ctx.engine.listNetworks(parseFilters(ctx.query.get('filters')))));
+route('POST', '/swarm/init', async (ctx) => {
+  const body = await jsonBody(ctx);
+  ctx.reply.json(200, await ctx.engine.swarmInit(body ?? {}));
+});
+route('POST', '/swarm/join', async (ctx) => {
+  await ctx.engine.swarmJoin((await jsonBody(ctx)) ?? {});
+  ctx.reply.json(200, null);
+});
+route('POST', '/swarm/leave', async (ctx) => {
+  const f = ctx.query.get('force');
+  await ctx.engine.swarmLeave(f === '1' || f === 'true');
+  ctx.reply.json(200, null);
+});
+route('GET', '/swarm', async (ctx) => ctx.reply.json(200, ctx.engine.swarmJson()));
+
 route('POST', '/networks/create', async (ctx) => {
   const body = await jsonBody(ctx);
   if (!body || typeof body !== 'object') throw badRequest('invalid JSON: empty request body');

@@ -5,6 +5,7 @@ import { describeError, Exit } from './errors';
 import * as C from './containers';
 import { cmdInspect } from './inspect';
 import * as N from './networks';
+import * as SW from './swarm';
 import * as I from './images';
 import { cmdInfo, cmdVersion, CLI_VERSION } from './system';
 import { collect } from './runopts';
@@ -296,6 +297,21 @@ function makeProgram(state: State): Command {
   sub(network, 'disconnect <network> <container>', 'Disconnect a container from a network',
     () => (net: string, ctr: string, o: any) => N.cmdNetworkDisconnect(state.client(), net, ctr, o))
     .option('-f, --force', 'Force the container to disconnect from a network');
+
+  // ------------------------------------------------------------- swarm (overlay networks)
+  const swarm = program.command('swarm').description('Manage Swarm').helpOption('--help', 'Print usage')
+    .exitOverride().configureOutput({ writeErr: () => undefined });
+  sub(swarm, 'init', 'Initialize a swarm', () => (o: any) => SW.cmdSwarmInit(state.client(), o))
+    .option('--advertise-addr <string>', 'Advertised address (format: "<ip|interface>[:port]")')
+    .option('--listen-addr <node-addr>', 'Listen address (format: "<ip|interface>[:port]")');
+  sub(swarm, 'join <host:port>', 'Join a swarm as a node and/or manager', () => (addr: string, o: any) => SW.cmdSwarmJoin(state.client(), addr, o))
+    .option('--token <string>', 'Token for entry into the swarm')
+    .option('--advertise-addr <string>', 'Advertised address (format: "<ip|interface>[:port]")')
+    .option('--listen-addr <node-addr>', 'Listen address (format: "<ip|interface>[:port]")');
+  sub(swarm, 'join-token <role>', 'Manage join tokens', () => (role: string, o: any) => SW.cmdSwarmJoinToken(state.client(), role, o))
+    .option('-q, --quiet', 'Only display token');
+  sub(swarm, 'leave', 'Leave the swarm', () => (o: any) => SW.cmdSwarmLeave(state.client(), o))
+    .option('-f, --force', 'Force this node to leave the swarm, ignoring warnings');
 
   // ------------------------------------------------------------- system
   sub(program, 'version', 'Show the berth version information', () => (o: any) => cmdVersion(state.client(), o))

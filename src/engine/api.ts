@@ -74,4 +74,9 @@ export interface EngineApi {
   pruneNetworks(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] }>;
   connectNetwork(ref: string, body: { Container: string; EndpointConfig?: any }): Promise<void>;
   disconnectNetwork(ref: string, body: { Container: string; Force?: boolean }): Promise<void>;
+  // swarm (the cluster behind overlay networks)
+  swarmInit(body: any): Promise<string>;
+  swarmJoin(body: any): Promise<void>;
+  swarmLeave(force: boolean): Promise<void>;
+  swarmJson(): any;
 }

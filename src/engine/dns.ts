@@ -91,8 +91,9 @@ export class DnsService {
   }
 
   /** Send the resolver a new snapshot of the running containers (serialized, never throws). */
-  sync(containers: Iterable<ContainerRecord>): Promise<void> {
-    const view: DnsContainer[] = [];
+  sync(containers: Iterable<ContainerRecord>, remote: DnsContainer[] = []): Promise<void> {
+    // Containers on the cluster's other hosts (overlay networks) can be found by name too.
+    const view: DnsContainer[] = [...remote];
     for (const c of containers) {
       if (!c.State.Running || !c.netnsPath) continue;
       const endpoints = Object.values(c.endpoints ?? {}).flatMap((ep) => {

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
 import type { ContainerRecord } from './types';
 import { normalizeRef } from '../runtime/refs';
-import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage } from './errors';
+import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden } from './errors';
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes, parseNetworkMode } from './sandbox';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
@@ -15,6 +15,10 @@ import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
 import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
 import { BridgeDriver } from './drivers/bridge';
+import { OverlayDriver, overlayBridge, type OverlaySpec } from './drivers/overlay';
+import { Cluster } from '../cluster/cluster';
+import type { ClusterState } from '../cluster/state';
+import type { DnsContainer } from '../dns/records';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
@@ -52,6 +56,8 @@ export class Engine implements EngineApi {
   readonly networks: Networks;
   private readonly sandboxes: Sandboxes;
   private readonly dns: DnsService;
+  private readonly overlay = new OverlayDriver();
+  readonly cluster: Cluster;
   readonly events = new EventBus();
   /** Running execs, for resizing their terminal. */
   private readonly execProcs = new Map<string, { resize(h: number, w: number): Promise<void> }>();
@@ -70,6 +76,33 @@ export class Engine implements EngineApi {
     this.networks = new Networks(this.store, this.bridge, opts);
     this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
     this.dns = new DnsService(this.networks, (m) => process.stderr.write(`berthd: ${m}\n`));
+    this.cluster = new Cluster(path.join(opts.dataRoot, 'cluster'), (s) => this.onCluster(s), () => this.networks.usedSubnetsForOverlay());
+    this.sandboxes.overlay = {
+      driver: this.overlay,
+      spec: (net) => this.overlaySpec(net.Id, net.vni ?? 0),
+      nodeId: () => this.cluster.nodeId,
+      addEndpoint: (r) => this.cluster.addEndpoint(r),
+      removeEndpoint: (id) => this.cluster.removeEndpoint(id),
+    };
+  }
+
+  /** An overlay network on this host: its VNI, this host's address and the other hosts'. */
+  private overlaySpec(id: string, vni: number): OverlaySpec {
+    const self = this.cluster.config;
+    const nodes = this.cluster.current?.nodes ?? [];
+    return { id, vni, local: self?.advertiseAddr ?? '', peers: nodes.filter((n) => n.id !== self?.nodeId).map((n) => n.addr) };
+  }
+
+  /** The cluster state changed: overlay networks (records, bridges, VXLAN peers) and names follow. */
+  private async onCluster(s: ClusterState | null): Promise<void> {
+    const nets = s?.networks ?? [];
+    this.networks.syncOverlay(nets);
+    for (const n of nets) {
+      await this.overlay.ensure(this.overlaySpec(n.id, n.vni)).catch((e) => process.stderr.write(`berthd: overlay ${n.name}: ${(e as Error).message}\n`));
+    }
+    const keep = new Set(nets.map((n) => overlayBridge(n.id)));
+    for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));
+    await this.dnsSync();
   }
 
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
@@ -79,6 +112,7 @@ export class Engine implements EngineApi {
     await this.bridge.init();
     await this.publisher.init();
     await this.networks.restore();
+    await this.cluster.load();
     for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
     for (const c of this.containers.values()) await this.adopt(c);
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!);
@@ -99,7 +133,23 @@ export class Engine implements EngineApi {
   }
 
   /** The embedded resolver answers from the containers as they are now. */
-  private dnsSync(): Promise<void> { return this.dns.sync(this.containers.values()); }
+  private dnsSync(): Promise<void> { return this.dns.sync(this.containers.values(), this.remoteNames()); }
+
+  /** Containers on other hosts of the cluster, by their overlay endpoints (for the resolver). */
+  private remoteNames(): DnsContainer[] {
+    const s = this.cluster.current;
+    if (!s) return [];
+    const byContainer = new Map<string, DnsContainer>();
+    for (const e of s.endpoints) {
+      if (e.nodeId === this.cluster.nodeId) continue;
+      const net = s.networks.find((n) => n.id === e.networkId);
+      if (!net) continue;
+      let c = byContainer.get(e.containerId);
+      if (!c) { c = { id: e.containerId, name: e.name, hostname: e.hostname, endpoints: [], upstreams: [] }; byContainer.set(e.containerId, c); }
+      c.endpoints.push({ networkId: net.id, networkName: net.name, ip: e.ip, aliases: e.aliases });
+    }
+    return [...byContainer.values()];
+  }
 
   private async adopt(c: ContainerRecord): Promise<void> {
     if (!c.State.Running) return;
@@ -196,7 +246,7 @@ export class Engine implements EngineApi {
       Images: this.images.list().length,
       Driver: 'overlay',
       DriverStatus: [],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['berth-file'] },
+      Plugins: { Volume: [], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['berth-file'] },
       MemoryLimit: false,
       SwapLimit: false,
       IPv4Forwarding: true,
@@ -227,6 +277,44 @@ export class Engine implements EngineApi {
       SecurityOptions: [],
       Warnings: [],
       DefaultAddressPools: [],
+      Swarm: this.swarmInfo(),
+    };
+  }
+
+  /** /info's Swarm section, as the docker CLI reads it. */
+  private swarmInfo(): any {
+    const cfg = this.cluster.config;
+    const s = this.cluster.current;
+    if (!cfg) {
+      return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+    }
+    const manager = s?.nodes.find((n) => n.id === s.managerNodeId);
+    return {
+      NodeID: cfg.nodeId, NodeAddr: cfg.advertiseAddr, LocalNodeState: 'active', ControlAvailable: cfg.role === 'manager', Error: '',
+      RemoteManagers: [{ NodeID: s?.managerNodeId ?? '', Addr: manager ? `${manager.addr}:2377` : cfg.managerAddr }],
+      Nodes: s?.nodes.length ?? 0, Managers: 1,
+      ...(cfg.role === 'manager' ? { Cluster: this.swarmJson() } : {}),
+    };
+  }
+
+  async swarmInit(body: any): Promise<string> { return this.cluster.init(body ?? {}); }
+  async swarmJoin(body: any): Promise<void> { await this.cluster.join(body ?? {}); }
+
+  async swarmLeave(force: boolean): Promise<void> {
+    const onOverlay = [...this.containers.values()].some((c) => c.State.Running &&
+      Object.values(c.endpoints ?? {}).some((e) => this.networks.find(e.NetworkID)?.Driver === 'overlay'));
+    if (onOverlay && !force) throw new ApiError(503, 'containers of this node are attached to overlay networks: stop them first, or use --force');
+    await this.cluster.leave(force);
+  }
+
+  /** GET /swarm (managers only, as in Docker). */
+  swarmJson(): any {
+    const cfg = this.cluster.config;
+    if (!cfg || cfg.role !== 'manager') throw new ApiError(503, NOT_IN_SWARM);
+    return {
+      ID: cfg.clusterId, Version: { Index: this.cluster.current?.version ?? 0 }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
+      Spec: { Name: 'default', Labels: {} }, JoinTokens: { Worker: cfg.token, Manager: cfg.token },
+      DefaultAddrPool: ['10.0.0.0/8'], SubnetSize: 24, DataPathPort: 4789,
     };
   }
 
@@ -766,6 +854,12 @@ export class Engine implements EngineApi {
   // ---------------------------------------------------------------- networks
 
   async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
+    if (body?.Driver === 'overlay') {
+      if (!this.cluster.config) throw new ApiError(503, NOT_IN_SWARM);
+      const o = await this.cluster.createNetwork(await this.networks.overlayRequest(body));
+      this.networkEvent(o.id, 'create');
+      return { Id: o.id, Warning: '' };
+    }
     const r = await this.networks.create(body);
     this.networkEvent(r.Id, 'create');
     return r;
@@ -786,7 +880,14 @@ export class Engine implements EngineApi {
 
   async removeNetwork(ref: string): Promise<void> {
     const n = this.networks.get(ref);
-    await this.networks.remove(ref, (x) => this.networkInUse(x.Id, x.Name));
+    if (n.Driver === 'overlay') {
+      if (this.networkInUse(n.Id, n.Name)) {
+        throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
+      }
+      await this.cluster.removeNetwork(n.Id);
+    } else {
+      await this.networks.remove(ref, (x) => this.networkInUse(x.Id, x.Name));
+    }
     this.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
 
@@ -802,7 +903,7 @@ export class Engine implements EngineApi {
     const deleted: string[] = [];
     const all = [...this.containers.values()];
     for (const n of this.networks.list()) {
-      if (this.networks.isPredefined(n) || this.networkInUse(n.Id, n.Name)) continue;
+      if (this.networks.isPredefined(n) || n.Driver === 'overlay' || this.networkInUse(n.Id, n.Name)) continue;
       // Docker's prune also keeps networks that a (stopped) container is configured for.
       if (all.some((c) => c.HostConfig.NetworkMode === n.Name || c.HostConfig.NetworkMode === n.Id ||
         Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {}).includes(n.Name))) continue;
@@ -887,6 +988,7 @@ export class Engine implements EngineApi {
   /** Stop serving: containers keep running (live restore); only timers and watchers end. */
   async close(): Promise<void> {
     this.dns.close();
+    this.cluster.close();
     await this.bridge.settle();
     await this.runtime.close?.();
   }
@@ -929,6 +1031,8 @@ async function osName(): Promise<string> {
   const txt = await fs.readFile('/etc/os-release', 'utf8').catch(() => '');
   return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(txt)?.[1] ?? 'Linux';
 }
+
+const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 

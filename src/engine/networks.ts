@@ -4,6 +4,7 @@ import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
 import type { BridgeDriver } from './drivers/bridge';
 import { LowerDriver, checkLowerOptions, type LowerKind, type LowerNetworkSpec } from './drivers/macvlan';
 import { linkExists } from '../kernel/ip';
+import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
 import { ApiError, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
 import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from './ipam';
@@ -65,8 +66,49 @@ export class Networks {
 
   /** A user-defined network whose containers get the embedded resolver (Docker's rule). */
   isUserDefined(n: NetworkRecord): boolean {
-    return !n.isDefault && (n.Driver === 'bridge' || n.Driver === 'macvlan' || n.Driver === 'ipvlan');
+    return !n.isDefault && (n.Driver === 'bridge' || n.Driver === 'macvlan' || n.Driver === 'ipvlan' || n.Driver === 'overlay');
   }
+
+  /**
+   * The cluster's overlay networks, as this node sees them now: records for each (kept in
+   * memory only; the cluster state is where they live), none for those that are gone.
+   */
+  syncOverlay(nets: OverlayNetwork[]): void {
+    const want = new Map(nets.map((n) => [n.id, n]));
+    for (const n of [...this.byId.values()]) {
+      if (n.Driver === 'overlay' && !want.has(n.Id)) this.byId.delete(n.Id);
+    }
+    for (const o of nets) {
+      this.byId.set(o.id, {
+        Id: o.id, Name: o.name, Created: o.created, Driver: 'overlay', Scope: 'swarm', EnableIPv6: false,
+        Internal: o.internal, Attachable: o.attachable,
+        IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: o.subnet, Gateway: o.gateway, ...(o.ipRange ? { IPRange: o.ipRange } : {}) }] },
+        Options: o.options, Labels: o.labels, vni: o.vni, userSubnet: true,
+      });
+    }
+  }
+
+  /** Checks a new overlay network against this node's own networks (names, subnets in use). */
+  async overlayRequest(body: any): Promise<NetworkRequest> {
+    const name = typeof body?.Name === 'string' ? body.Name : '';
+    validateNetworkName(name);
+    if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+    if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
+    const ipamIn: any[] = body.IPAM?.Config ?? [];
+    if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
+    const options: Record<string, string> = { ...(body.Options ?? {}) };
+    if ('encrypted' in options) {
+      throw badRequest('encrypted overlay networks need IPsec (xfrm), which berth does not provide yet: create the network without --opt encrypted');
+    }
+    const want = ipamIn[0] ?? {};
+    return {
+      id: newId(), name, created: nowRfc3339(), subnet: want.Subnet || undefined, gateway: want.Gateway || undefined,
+      ipRange: want.IPRange || undefined, attachable: !!body.Attachable, internal: !!body.Internal,
+      labels: body.Labels ?? {}, options,
+    };
+  }
+
+  async usedSubnetsForOverlay(): Promise<string[]> { return this.usedSubnets(); }
 
   private async createDefaultBridge(): Promise<void> {
     let cfg: IpamConfigRecord;
@@ -92,7 +134,8 @@ export class Networks {
 
   private index(n: NetworkRecord): void {
     this.byId.set(n.Id, n);
-    if (n.IPAM.Config.length) {
+    // (overlay addresses are handed out by the cluster's manager)
+    if (n.IPAM.Config.length && n.Driver !== 'overlay') {
       const alloc = new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id });
       this.allocators.set(n.Id, alloc);
     }

@@ -14,6 +14,8 @@ import { newId, shortId } from '../util/ids';
 import { createNetns, deleteNetns } from '../kernel/netns';
 import { boundPorts } from '../kernel/procnet';
 import { randomBytes } from 'node:crypto';
+import type { OverlayDriver, OverlaySpec } from './drivers/overlay';
+import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
 
 export type NetMode =
   | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; ref: string }
@@ -46,8 +48,18 @@ class Undo {
 
 const EPHEMERAL: [number, number] = [32768, 60999];
 
+/** What the sandboxes need from the cluster for overlay endpoints (engine/engine.ts wires it). */
+export interface OverlayHooks {
+  driver: OverlayDriver;
+  spec(net: NetworkRecord): OverlaySpec;
+  nodeId(): string;
+  addEndpoint(req: EndpointRequest): Promise<OverlayEndpoint>;
+  removeEndpoint(id: string): Promise<void>;
+}
+
 export class Sandboxes {
   readonly hostPorts = new HostPortAllocator();
+  overlay: OverlayHooks | null = null;
 
   constructor(private readonly nets: Networks, private readonly bridge: BridgeDriver,
               private readonly publisher: PortPublisher, private readonly execRoot: string) {}
@@ -129,7 +141,7 @@ export class Sandboxes {
     for (const [name, ep] of Object.entries(c.endpoints ?? {})) {
       const net = this.nets.find(ep.NetworkID) ?? this.nets.find(name);
       if (!net) continue;
-      this.nets.allocator(net).reserve(ep.IPAddress);
+      if (net.Driver !== 'overlay') this.nets.allocator(net).reserve(ep.IPAddress);
       await this.attachLink(net, this.endpointSpec(c, net, ep, ep.ifname === 'eth0'));
     }
     for (const p of c.ports ?? []) {
@@ -168,18 +180,35 @@ export class Sandboxes {
       throw badRequest(`container cannot be disconnected from host network or connected to host network`);
     }
     if (c.endpoints[net.Name]) throw forbidden(`endpoint with name ${c.Name} already exists in network ${net.Name}`);
-    const alloc = this.nets.allocator(net);
     const wantIp: string | undefined = cfg?.IPAMConfig?.IPv4Address || undefined;
-    if (wantIp) this.nets.checkRequestedIp(net, wantIp);
-    const ip = alloc.allocate(wantIp);
-    undo.add(() => alloc.release(ip));
+    const endpointId = newId();
+    let ip: string;
+    if (net.Driver === 'overlay') {
+      // Addresses on an overlay network come from the cluster's manager, for every host.
+      if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
+      if (!net.Attachable) {
+        throw forbidden(`Could not attach to network ${net.Name}: rpc error: code = PermissionDenied desc = network ${net.Name} not manually attachable`);
+      }
+      const hooks = this.overlay;
+      const remote = await hooks.addEndpoint({
+        id: endpointId, networkId: net.Id, nodeId: hooks.nodeId(), containerId: c.Id, name: c.Name.replace(/^\//, ''),
+        hostname: c.Config.Hostname, aliases: Array.isArray(cfg?.Aliases) ? cfg.Aliases : [], ip: wantIp, mac: '',
+      });
+      ip = remote.ip;
+      undo.add(() => hooks.removeEndpoint(endpointId));
+    } else {
+      const alloc = this.nets.allocator(net);
+      if (wantIp) this.nets.checkRequestedIp(net, wantIp);
+      ip = alloc.allocate(wantIp);
+      undo.add(() => alloc.release(ip));
+    }
     const used = new Set(Object.values(c.endpoints).map((e) => e.ifname));
     let n = 0;
     while (used.has(`eth${n}`)) n++;
     const mac = cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || macFromIp(ip);
     const ep: EndpointRecord = {
       NetworkID: net.Id,
-      EndpointID: newId(),
+      EndpointID: endpointId,
       IPAddress: ip,
       IPPrefixLen: Number(net.IPAM.Config[0].Subnet.split('/')[1]),
       Gateway: net.IPAM.Config[0].Gateway,
@@ -188,7 +217,7 @@ export class Sandboxes {
       Links: null,
       IPAMConfig: wantIp ? { IPv4Address: wantIp } : null,
       ifname: `eth${n}`,
-      hostIfname: net.Driver === 'bridge' ? `veth${randomBytes(4).toString('hex').slice(0, 7)}` : '',
+      hostIfname: net.Driver === 'bridge' || net.Driver === 'overlay' ? `veth${randomBytes(4).toString('hex').slice(0, 7)}` : '',
     };
     const hasDefaultRoute = Object.values(c.endpoints).some((e) => e.ifname === 'eth0' && !this.isInternal(e));
     const spec = this.endpointSpec(c, net, ep, !hasDefaultRoute && !net.Internal);
@@ -200,11 +229,16 @@ export class Sandboxes {
 
   /** The container's interface on `net`, made by the network's driver. */
   private attachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
+    if (net.Driver === 'overlay') {
+      if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
+      return this.overlay.driver.attach(this.overlay.spec(net), spec);
+    }
     const lower = this.nets.lowerOf(net);
     return lower ? lower.attach(this.nets.lowerSpec(net), spec) : this.bridge.attach(this.nets.spec(net), spec);
   }
 
   private detachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
+    if (net.Driver === 'overlay') return this.overlay ? this.overlay.driver.detach(spec) : Promise.resolve();
     const lower = this.nets.lowerOf(net);
     return lower ? lower.detach(this.nets.lowerSpec(net), spec) : this.bridge.detach(this.nets.spec(net), spec);
   }
@@ -217,7 +251,8 @@ export class Sandboxes {
     const net = this.nets.find(ep.NetworkID);
     if (net) {
       await this.detachLink(net, this.endpointSpec(c, net, ep, false));
-      this.nets.allocator(net).release(ep.IPAddress);
+      if (net.Driver === 'overlay') await this.overlay?.removeEndpoint(ep.EndpointID);
+      else this.nets.allocator(net).release(ep.IPAddress);
     }
     delete c.endpoints[name];
   }

@@ -69,8 +69,8 @@ export interface NetworkRecord {
   Id: string;
   Name: string;
   Created: string;          // RFC 3339 with nanoseconds, as Docker prints
-  Driver: 'bridge' | 'host' | 'null' | 'macvlan' | 'ipvlan';
-  Scope: 'local';
+  Driver: 'bridge' | 'host' | 'null' | 'macvlan' | 'ipvlan' | 'overlay';
+  Scope: 'local' | 'swarm';
   EnableIPv6: boolean;
   Internal: boolean;
   Attachable: boolean;
@@ -80,6 +80,7 @@ export interface NetworkRecord {
   bridgeName?: string;      // bridge driver only
   parent?: string;          // macvlan/ipvlan: the host interface containers sit on
   createdParent?: boolean;  // macvlan/ipvlan: berth made that parent (VLAN or private link)
+  vni?: number;             // overlay: the VXLAN id (the network itself lives in the cluster state)
   userSubnet?: boolean;     // --subnet was given (only then may containers ask for an --ip)
   isDefault?: boolean;      // the network called "bridge"
 }

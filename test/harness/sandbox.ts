@@ -371,6 +371,19 @@ export class Sandbox {
     return check(`sh -c ${shq(cmd)}`, r, opts.allowFail);
   }
 
+  /**
+   * A cable between two sandbox hosts (for multi-host tests): a veth pair, one end named
+   * `ifname` in each, addressed `addrA`/`addrB` (/24) and up. Made straight inside the two
+   * sandboxes' network namespaces: it never exists in the machine's own.
+   */
+  static async link(a: Sandbox, b: Sandbox, ifname: string, addrA: string, addrB: string): Promise<void> {
+    const r = await exec('ip', ['link', 'add', ifname, 'netns', `/proc/${a.holderPid}/ns/net`, 'type', 'veth',
+      'peer', 'name', ifname, 'netns', `/proc/${b.holderPid}/ns/net`]);
+    check(`ip link add ${ifname} (between sandboxes)`, r, false);
+    await a.sh(`ip addr add ${addrA}/24 dev ${ifname} && ip link set ${ifname} up`);
+    await b.sh(`ip addr add ${addrB}/24 dev ${ifname} && ip link set ${ifname} up`);
+  }
+
   /** A shell command on the "outside" machine (10.99.0.2), across the veth from the host. */
   async outside(cmd: string, opts: RunOpts = {}): Promise<Result> {
     const argv = ['-t', String(this.holderPid), ...NS_FLAGS, '--',

@@ -144,6 +144,10 @@ export class FakeEngine implements EngineApi {
   async pruneNetworks() { return { NetworksDeleted: ['mynet'] }; }
   async connectNetwork(ref: string, body: any) { this.calls.push(['connect', ref, body]); }
   async disconnectNetwork(ref: string, body: any) { this.calls.push(['disconnect', ref, body]); }
+  async swarmInit(body: any): Promise<string> { this.calls.push(['swarmInit', body]); return 'node1'; }
+  async swarmJoin(body: any) { this.calls.push(['swarmJoin', body]); }
+  async swarmLeave(force: boolean) { this.calls.push(['swarmLeave', force]); }
+  swarmJson(): any { throw new ApiError(503, 'This node is not a swarm manager.'); }
 }
 
 let dir: string;

@@ -1,0 +1,361 @@
+// Several berthd hosts as one cluster, for overlay networks: `swarm init` makes a node the
+// manager, `swarm join --token T MANAGER:2377` adds a worker. The manager keeps the cluster
+// state (state.ts) and serves it over HTTP on its advertised address, port 2377; every change
+// (a network, a container endpoint) goes through it, and every node follows the state by
+// long-polling it and builds its overlay networks from it. Requests carry the join token.
+//
+// The control traffic is plain HTTP on the hosts' network: run it on a network you trust
+// (Docker encrypts it with mutual TLS; berth does not yet).
+import * as http from 'node:http';
+import * as os from 'node:os';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ApiError } from '../engine/errors';
+import * as S from './state';
+
+export const CLUSTER_PORT = 2377;
+const POLL_WAIT_MS = 20_000;
+
+export interface ClusterConfig {
+  role: 'manager' | 'worker';
+  nodeId: string;
+  clusterId: string;
+  advertiseAddr: string;
+  managerAddr: string;       // "ip:port"
+  token: string;
+  createdAt: string;
+}
+
+const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+const ALREADY = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
+
+export class Cluster {
+  private cfg: ClusterConfig | null = null;
+  private state: S.ClusterState | null = null;
+  private server: http.Server | null = null;
+  private readonly waiters = new Set<() => void>();
+  private polling: AbortController | null = null;
+
+  /** `onChange`: the node's overlay networks and names follow the state (called in order). */
+  constructor(private readonly dir: string, private readonly onChange: (s: S.ClusterState | null) => Promise<void>,
+              private readonly usedSubnets: () => Promise<string[]> = async () => []) {}
+
+  get config(): ClusterConfig | null { return this.cfg; }
+  get current(): S.ClusterState | null { return this.state; }
+  get nodeId(): string { return this.cfg?.nodeId ?? ''; }
+
+  /** At daemon start: take up the role this node had. */
+  async load(): Promise<void> {
+    const cfg = await readJson<ClusterConfig>(path.join(this.dir, 'config.json'));
+    if (!cfg) return;
+    this.cfg = cfg;
+    // A worker starts from its last copy, so its containers keep their overlay networks even
+    // while the manager is away, and takes the manager's newer state when it answers.
+    this.state = await readJson<S.ClusterState>(path.join(this.dir, 'state.json'));
+    if (cfg.role === 'manager') {
+      if (!this.state) this.state = S.emptyState(cfg.clusterId, this.self());
+      await this.listen().catch((e) => process.stderr.write(`berthd: cluster: cannot listen on ${cfg.advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}\n`));
+    } else {
+      this.follow();
+    }
+    if (this.state) await this.changed();
+  }
+
+  async init(body: { AdvertiseAddr?: string; ListenAddr?: string }): Promise<string> {
+    if (this.cfg) throw new ApiError(503, ALREADY);
+    const advertiseAddr = chooseAdvertise(body.AdvertiseAddr || body.ListenAddr);
+    const nodeId = randomId(25);
+    const clusterId = randomId(25);
+    this.cfg = {
+      role: 'manager', nodeId, clusterId, advertiseAddr, managerAddr: `${advertiseAddr}:${CLUSTER_PORT}`,
+      token: `SWMTKN-1-${randomBytes(25).toString('hex')}-${randomBytes(13).toString('hex').slice(0, 25)}`,
+      createdAt: new Date().toISOString(),
+    };
+    this.state = S.emptyState(clusterId, this.self());
+    try {
+      await this.listen();
+      await this.save();
+    } catch (e) {
+      this.server?.close();
+      this.server = null;
+      this.cfg = null;
+      this.state = null;
+      throw new ApiError(400, `cannot listen on ${advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}`);
+    }
+    await this.changed();
+    return nodeId;
+  }
+
+  async join(body: { RemoteAddrs?: string[]; JoinToken?: string; AdvertiseAddr?: string; ListenAddr?: string }): Promise<void> {
+    if (this.cfg) throw new ApiError(503, ALREADY);
+    const remote = body.RemoteAddrs?.[0];
+    if (!remote) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
+    if (!body.JoinToken) throw new ApiError(400, 'invalid join token');
+    const managerAddr = remote.includes(':') ? remote : `${remote}:${CLUSTER_PORT}`;
+    const advertiseAddr = chooseAdvertise(body.AdvertiseAddr || body.ListenAddr);
+    const nodeId = randomId(25);
+    const r = await call<{ state: S.ClusterState }>(managerAddr, body.JoinToken, 'POST', '/cluster/join',
+      { id: nodeId, addr: advertiseAddr, hostname: os.hostname() });
+    this.cfg = {
+      role: 'worker', nodeId, clusterId: r.state.clusterId, advertiseAddr, managerAddr, token: body.JoinToken,
+      createdAt: new Date().toISOString(),
+    };
+    await this.save();
+    await this.adopt(r.state);
+    this.follow();
+  }
+
+  async leave(force: boolean): Promise<void> {
+    if (!this.cfg) throw new ApiError(503, 'This node is not part of a swarm');
+    if (this.cfg.role === 'manager') {
+      if (!force) {
+        throw new ApiError(503, 'You are attempting to leave the swarm on a node that is participating as a manager. ' +
+          'Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message. ');
+      }
+      this.server?.close();
+      this.server = null;
+      for (const w of this.waiters) w();
+    } else {
+      this.polling?.abort();
+      this.polling = null;
+      await call(this.cfg.managerAddr, this.cfg.token, 'POST', '/cluster/leave', { id: this.cfg.nodeId }).catch(() => undefined);
+    }
+    this.cfg = null;
+    this.state = null;
+    await fs.rm(this.dir, { recursive: true, force: true });
+    await this.onChange(null);
+  }
+
+  close(): void {
+    this.polling?.abort();
+    this.server?.close();
+    for (const w of this.waiters) w();
+  }
+
+  // ---------------------------------------------------------------- changes, from any node
+
+  async createNetwork(req: S.NetworkRequest): Promise<S.OverlayNetwork> {
+    const s = await this.change('POST', '/cluster/networks', req, async (st) => S.addNetwork(st, req, await this.usedSubnets()));
+    return s.networks.find((n) => n.id === req.id)!;
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    await this.change('DELETE', `/cluster/networks/${id}`, undefined, async (st) => S.removeNetwork(st, id));
+  }
+
+  async addEndpoint(req: S.EndpointRequest): Promise<S.OverlayEndpoint> {
+    const s = await this.change('POST', '/cluster/endpoints', req, async (st) => S.addEndpoint(st, req).state);
+    return s.endpoints.find((e) => e.id === req.id)!;
+  }
+
+  async removeEndpoint(id: string): Promise<void> {
+    await this.change('DELETE', `/cluster/endpoints/${id}`, undefined, async (st) => S.removeEndpoint(st, id));
+  }
+
+  /** The manager changes its state; a worker asks the manager and takes the state it answers. */
+  private async change(method: string, url: string, body: unknown, f: (s: S.ClusterState) => Promise<S.ClusterState>): Promise<S.ClusterState> {
+    if (!this.cfg || !this.state) throw new ApiError(503, NOT_IN_SWARM);
+    if (this.cfg.role === 'manager') return this.apply(await f(this.state));
+    const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, method, url, body);
+    await this.adopt(r.state);
+    return r.state;
+  }
+
+  // ---------------------------------------------------------------- the manager
+
+  private self(): S.ClusterNode {
+    return { id: this.cfg!.nodeId, addr: this.cfg!.advertiseAddr, hostname: os.hostname() };
+  }
+
+  private async apply(next: S.ClusterState): Promise<S.ClusterState> {
+    if (next === this.state) return next;
+    this.state = next;
+    await this.save();
+    for (const w of [...this.waiters]) w();
+    await this.changed();
+    return next;
+  }
+
+  private listen(): Promise<void> {
+    const server = http.createServer((req, res) => { void this.serve(req, res); });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(CLUSTER_PORT, this.cfg!.advertiseAddr, () => { server.off('error', reject); resolve(); });
+    });
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (!this.cfg || !this.state || req.headers['x-berth-token'] !== this.cfg.token) {
+        return reply(401, { message: 'invalid join token' });
+      }
+      const url = new URL(req.url ?? '/', 'http://manager');
+      const body = req.method === 'POST' ? await readBody(req) : undefined;
+      const m = (method: string, re: RegExp) => req.method === method ? re.exec(url.pathname) : null;
+      let hit: RegExpExecArray | null;
+      if ((hit = m('GET', /^\/cluster\/state$/))) {
+        const after = Number(url.searchParams.get('after') ?? 0);
+        if (this.state.version <= after) await this.waitChange(POLL_WAIT_MS);
+        return reply(200, { state: this.state });
+      }
+      if ((hit = m('POST', /^\/cluster\/join$/))) {
+        const b = body as S.ClusterNode;
+        if (typeof b?.id !== 'string' || typeof b?.addr !== 'string') return reply(400, { message: 'a node id and address are required' });
+        return reply(200, { state: await this.apply(S.addNode(this.state, { id: b.id, addr: b.addr, hostname: String(b.hostname ?? '') })) });
+      }
+      if ((hit = m('POST', /^\/cluster\/leave$/))) {
+        return reply(200, { state: await this.apply(S.removeNode(this.state, String((body as any)?.id ?? ''))) });
+      }
+      if ((hit = m('POST', /^\/cluster\/networks$/))) {
+        return reply(200, { state: await this.apply(S.addNetwork(this.state, body as S.NetworkRequest)) });
+      }
+      if ((hit = m('DELETE', /^\/cluster\/networks\/([0-9a-f]{64})$/))) {
+        return reply(200, { state: await this.apply(S.removeNetwork(this.state, hit[1])) });
+      }
+      if ((hit = m('POST', /^\/cluster\/endpoints$/))) {
+        return reply(200, { state: await this.apply(S.addEndpoint(this.state, body as S.EndpointRequest).state) });
+      }
+      if ((hit = m('DELETE', /^\/cluster\/endpoints\/([0-9a-f]{64})$/))) {
+        return reply(200, { state: await this.apply(S.removeEndpoint(this.state, hit[1])) });
+      }
+      return reply(404, { message: 'page not found' });
+    } catch (e) {
+      const status = e instanceof ApiError ? e.status : 400;
+      return reply(status, { message: (e as Error).message });
+    }
+  }
+
+  private waitChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(t); this.waiters.delete(done); resolve(); };
+      const t = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  // ---------------------------------------------------------------- a worker
+
+  /** Long-poll the manager for each new state, for as long as this node is a worker. */
+  private follow(): void {
+    const ac = new AbortController();
+    this.polling = ac;
+    void (async () => {
+      // After a restart: register again (the manager keeps this node's endpoints).
+      let registered = false;
+      while (!ac.signal.aborted && this.cfg) {
+        try {
+          if (!registered) {
+            const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, 'POST', '/cluster/join',
+              { id: this.cfg.nodeId, addr: this.cfg.advertiseAddr, hostname: os.hostname() }, ac.signal);
+            registered = true;
+            await this.adopt(r.state);
+          }
+          const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, 'GET',
+            `/cluster/state?after=${this.state?.version ?? 0}`, undefined, ac.signal, POLL_WAIT_MS + 10_000);
+          await this.adopt(r.state);
+        } catch {
+          if (!ac.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+  }
+
+  private async adopt(s: S.ClusterState): Promise<void> {
+    if (this.state && s.version <= this.state.version && s.clusterId === this.state.clusterId) return;
+    this.state = s;
+    if (this.cfg) await this.save().catch(() => undefined);
+    await this.changed();
+  }
+
+  private chain: Promise<void> = Promise.resolve();
+  /** Hand the new state to the node, one change after another. */
+  private changed(): Promise<void> {
+    const s = this.state;
+    this.chain = this.chain.then(() => this.onChange(s)).catch((e) => {
+      process.stderr.write(`berthd: cluster: ${(e as Error).message}\n`);
+    });
+    return this.chain;
+  }
+
+  private async save(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    await writeJson(path.join(this.dir, 'config.json'), this.cfg);
+    if (this.state) await writeJson(path.join(this.dir, 'state.json'), this.state);
+  }
+}
+
+/** The address to advertise: the one given, or the host's only global IPv4 address. */
+function chooseAdvertise(given?: string): string {
+  if (given) {
+    const ip = given.replace(/:\d+$/, '');
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new ApiError(400, `advertise address must be a non-zero IP address or network interface (with optional port number): ${given}`);
+    return ip;
+  }
+  const addrs = Object.values(os.networkInterfaces()).flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
+  if (addrs.length === 1) return addrs[0];
+  if (!addrs.length) throw new ApiError(400, 'could not find the system\'s IP address - specify one with --advertise-addr');
+  throw new ApiError(400, `could not choose an IP address to advertise since this system has multiple addresses (${addrs.join(' and ')}) - specify one with --advertise-addr`);
+}
+
+function randomId(n: number): string {
+  const abc = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(n)].map((b) => abc[b % abc.length]).join('');
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch { return null; }
+}
+
+async function writeJson(file: string, v: unknown): Promise<void> {
+  await fs.writeFile(`${file}.tmp`, JSON.stringify(v));
+  await fs.rename(`${file}.tmp`, file);
+}
+
+function readBody(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 1 << 20) { reject(new ApiError(413, 'request too large')); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      try { resolve(chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {}); } catch { reject(new ApiError(400, 'invalid JSON')); }
+    });
+    req.on('error', reject);
+  });
+}
+
+/** One request to the manager; its error message and status come back as an ApiError. */
+function call<T>(addr: string, token: string, method: string, url: string, body?: unknown, signal?: AbortSignal, timeoutMs = 10_000): Promise<T> {
+  const [host, port] = addr.split(':');
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request({
+      host, port: Number(port || CLUSTER_PORT), method, path: url, signal, timeout: timeoutMs,
+      headers: { 'x-berth-token': token, ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let v: any;
+        try { v = JSON.parse(Buffer.concat(chunks).toString() || '{}'); } catch { v = {}; }
+        if (res.statusCode === 200) resolve(v as T);
+        else reject(new ApiError(res.statusCode === 401 ? 400 : (res.statusCode ?? 500), v.message ?? `manager answered ${res.statusCode}`));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`the manager at ${addr} did not answer`)));
+    req.on('error', (e) => reject(e instanceof ApiError ? e : new ApiError(503, `cannot reach the manager at ${addr}: ${e.message}`)));
+    if (data) req.write(data);
+    req.end();
+  });
+}

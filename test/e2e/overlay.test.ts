@@ -1,0 +1,97 @@
+// Overlay networks across two hosts: two sandboxes, each with its own berthd, joined by a
+// cable (10.77.0.1 ⇄ 10.77.0.2) as the hosts' network. `swarm init` on one, `swarm join` on
+// the other; an overlay network made on either is seen by both; containers on the two hosts
+// reach each other by address and by name; Docker's errors where Docker has them.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sandbox } from '../harness/sandbox';
+
+const skip = Sandbox.skipReason();
+const WGET = 'timeout 5 wget -qO-';
+const A_ADDR = '10.77.0.1', B_ADDR = '10.77.0.2';
+
+async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  let v = await f();
+  for (let i = 0; i < 100 && !ok(v); i++) { await new Promise((r) => setTimeout(r, 100)); v = await f(); }
+  assert.ok(ok(v), `${what}: last ${JSON.stringify(v)}`);
+  return v;
+}
+
+describe('overlay networks across two hosts', { skip }, () => {
+  let a: Sandbox, b: Sandbox;
+
+  before(async () => {
+    [a, b] = await Promise.all([Sandbox.start(), Sandbox.start()]);
+    await Promise.all([a.importBusybox(), b.importBusybox()]);
+    await Sandbox.link(a, b, 'ul0', A_ADDR, B_ADDR);
+  });
+  after(async () => { await Promise.all([a?.cleanup(), b?.cleanup()]); });
+
+  it('without a swarm, Docker\'s error', async () => {
+    const r = await b.berth(['network', 'create', '-d', 'overlay', 'x'], { allowFail: true });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /This node is not a swarm manager\. Use "docker swarm init" or "docker swarm join"/);
+  });
+
+  it('swarm init on one host, swarm join on the other', async () => {
+    const init = (await a.berth(['swarm', 'init', '--advertise-addr', A_ADDR])).stdout;
+    assert.match(init, /^Swarm initialized: current node \(\w+\) is now a manager\.\n/);
+    const token = (await a.berth(['swarm', 'join-token', '-q', 'worker'])).stdout.trim();
+    assert.match(token, /^SWMTKN-1-/);
+    assert.ok(init.includes(`berth swarm join --token ${token} ${A_ADDR}:2377`));
+    const bad = await b.berth(['swarm', 'join', '--token', 'SWMTKN-1-wrong', `${A_ADDR}:2377`, '--advertise-addr', B_ADDR], { allowFail: true });
+    assert.notEqual(bad.code, 0, 'a wrong token is refused');
+    assert.equal((await b.berth(['swarm', 'join', '--token', token, `${A_ADDR}:2377`, '--advertise-addr', B_ADDR])).stdout,
+      'This node joined a swarm as a worker.\n');
+    assert.equal((await b.berth(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'active');
+  });
+
+  it('an overlay network made on the manager is seen on the worker', async () => {
+    await a.berth(['network', 'create', '-d', 'overlay', '--attachable', 'ov']);
+    const line = await until(async () => (await b.berth(['network', 'ls', '--filter', 'name=ov', '--format', '{{.Name}} {{.Driver}} {{.Scope}}'])).stdout.trim(),
+      (s) => s === 'ov overlay swarm', 'ov on the worker');
+    assert.equal(line, 'ov overlay swarm');
+    assert.equal(await b.inspect('ov', '{{(index .IPAM.Config 0).Subnet}}', 'network'), '10.0.1.0/24');
+  });
+
+  it('containers on the two hosts reach each other by address and by name', async () => {
+    await a.berth(['run', '-d', '--name', 'c1', '--network', 'ov', 'busybox', 'sh', '-c', 'echo across > /www/index.html; exec httpd -f -p 80 -h /www']);
+    await b.berth(['run', '-d', '--name', 'c2', '--network', 'ov', 'busybox', 'sleep', '1000']);
+    const ip1 = await a.inspect('c1', '{{(index .NetworkSettings.Networks "ov").IPAddress}}');
+    const ip2 = await b.inspect('c2', '{{(index .NetworkSettings.Networks "ov").IPAddress}}');
+    assert.match(ip1, /^10\.0\.1\.\d+$/);
+    assert.match(ip2, /^10\.0\.1\.\d+$/);
+    assert.notEqual(ip1, ip2, 'one address space for the whole cluster');
+    const page = await until(async () => (await b.berth(['exec', 'c2', 'sh', '-c', `${WGET} http://${ip1}/`], { allowFail: true })).stdout,
+      (s) => s === 'across\n', 'c2 → c1 by address');
+    assert.equal(page, 'across\n');
+    assert.equal((await b.berth(['exec', 'c2', 'sh', '-c', `${WGET} http://c1/`])).stdout, 'across\n', 'by name, across hosts');
+    assert.equal((await a.berth(['exec', 'c1', 'ping', '-c1', '-W2', 'c2'])).code, 0);
+    assert.equal((await a.berth(['exec', 'c1', 'cat', '/sys/class/net/eth0/mtu'])).stdout.trim(), '1450');
+  });
+
+  it('Docker\'s errors: not attachable, in use on another host, encrypted', async () => {
+    await a.berth(['network', 'create', '-d', 'overlay', 'ov2']);
+    const r = await a.berth(['run', '-d', '--name', 'xx', '--network', 'ov2', 'busybox', 'true'], { allowFail: true });
+    assert.match(r.stderr, /network ov2 not manually attachable/);
+    const rm = await a.berth(['network', 'rm', 'ov'], { allowFail: true });
+    assert.match(rm.stderr, /has active endpoints/, 'c2 on the other host still uses it');
+    const enc = await a.berth(['network', 'create', '-d', 'overlay', '--opt', 'encrypted', 'ov3'], { allowFail: true });
+    assert.match(enc.stderr, /encrypted overlay networks need IPsec/);
+    await a.berth(['rm', '-f', 'xx']).catch(() => undefined);
+    await b.berth(['network', 'rm', 'ov2']);
+  });
+
+  it('removing the containers and the network cleans both hosts; leave', async () => {
+    await a.berth(['rm', '-f', 'c1']);
+    await b.berth(['rm', '-f', 'c2']);
+    await until(async () => (await a.berth(['network', 'rm', 'ov'], { allowFail: true })).code, (c) => c === 0, 'network rm ov');
+    await until(async () => (await b.sh('ip -o link show | grep -c " vx-\\| ov-" || true')).stdout.trim(), (s) => s === '0', 'overlay devices gone on b');
+    assert.equal((await a.sh('ip -o link show | grep -c " vx-\\| ov-" || true')).stdout.trim(), '0');
+    assert.equal((await b.berth(['swarm', 'leave'])).stdout, 'Node left the swarm.\n');
+    const lf = await a.berth(['swarm', 'leave'], { allowFail: true });
+    assert.match(lf.stderr, /Use `--force` to ignore this message/);
+    await a.berth(['swarm', 'leave', '--force']);
+    assert.equal((await a.berth(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'inactive');
+  });
+});
