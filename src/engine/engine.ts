@@ -115,7 +115,8 @@ export class Engine implements EngineApi {
     await this.cluster.load();
     for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
     for (const c of this.containers.values()) await this.adopt(c);
-    const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!);
+    const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
+      .concat(this.networks.list().filter((n) => n.Driver === 'overlay').map((n) => overlayBridge(n.Id)));
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
     await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
     await this.sweepNetns();

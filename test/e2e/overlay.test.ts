@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { Sandbox } from '../harness/sandbox';
 
 const skip = Sandbox.skipReason();
-const WGET = 'timeout 5 wget -qO-';
+const WGET = 'timeout 3 wget -qO-';
 const A_ADDR = '10.77.0.1', B_ADDR = '10.77.0.2';
 
 async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
   let v = await f();
-  for (let i = 0; i < 100 && !ok(v); i++) { await new Promise((r) => setTimeout(r, 100)); v = await f(); }
+  for (let i = 0; i < 40 && !ok(v); i++) { await new Promise((r) => setTimeout(r, 100)); v = await f(); }
   assert.ok(ok(v), `${what}: last ${JSON.stringify(v)}`);
   return v;
 }
@@ -68,6 +68,17 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.equal((await b.berth(['exec', 'c2', 'sh', '-c', `${WGET} http://c1/`])).stdout, 'across\n', 'by name, across hosts');
     assert.equal((await a.berth(['exec', 'c1', 'ping', '-c1', '-W2', 'c2'])).code, 0);
     assert.equal((await a.berth(['exec', 'c1', 'cat', '/sys/class/net/eth0/mtu'])).stdout.trim(), '1450');
+  });
+
+  it('both daemons restart: containers keep talking, new ones join', async () => {
+    await b.restartDaemon();
+    await a.restartDaemon();
+    assert.equal((await until(async () => (await b.berth(['exec', 'c2', 'sh', '-c', `${WGET} http://c1/`], { allowFail: true })).stdout,
+      (s) => s === 'across\n', 'c2 → c1 after restarts')), 'across\n');
+    await b.berth(['run', '-d', '--name', 'c3', '--network', 'ov', 'busybox', 'sleep', '1000']);
+    assert.equal((await until(async () => (await b.berth(['exec', 'c3', 'sh', '-c', `${WGET} http://c1/`], { allowFail: true })).stdout,
+      (s) => s === 'across\n', 'c3 → c1')), 'across\n');
+    await b.berth(['rm', '-f', 'c3']);
   });
 
   it('Docker\'s errors: not attachable, in use on another host, encrypted', async () => {
