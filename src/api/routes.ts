@@ -304,6 +304,8 @@ route('POST', '/swarm/leave', async (ctx) => {
   ctx.reply.json(200, null);
 });
 route('GET', '/swarm', async (ctx) => ctx.reply.json(200, ctx.engine.swarmJson()));
+route('GET', '/nodes', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNodes()));
+route('GET', '/nodes/{id}', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNode(ctx.params[0])));
 
 route('POST', '/networks/create', async (ctx) => {
   const body = await jsonBody(ctx);

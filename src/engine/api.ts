@@ -79,4 +79,6 @@ export interface EngineApi {
   swarmJoin(body: any): Promise<void>;
   swarmLeave(force: boolean): Promise<void>;
   swarmJson(): any;
+  swarmNodes(): any[];
+  swarmNode(ref: string): any;
 }

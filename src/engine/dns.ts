@@ -97,6 +97,7 @@ export class DnsService {
     for (const c of containers) {
       if (!c.State.Running || !c.netnsPath) continue;
       const endpoints = Object.values(c.endpoints ?? {}).flatMap((ep) => {
+        if (ep.hidden) return [];
         const net = this.nets.find(ep.NetworkID);
         if (!net || !this.nets.isUserDefined(net)) return [];
         return [{ networkId: net.Id, networkName: net.Name, ip: ep.IPAddress, aliases: ep.Aliases ?? [] }];

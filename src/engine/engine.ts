@@ -308,6 +308,26 @@ export class Engine implements EngineApi {
     await this.cluster.leave(force);
   }
 
+  /** GET /nodes (managers only): the cluster's hosts, in Docker's shape. */
+  swarmNodes(): any[] {
+    const cfg = this.cluster.config;
+    const s = this.cluster.current;
+    if (!cfg || cfg.role !== 'manager' || !s) throw new ApiError(503, NOT_IN_SWARM);
+    return s.nodes.map((n) => ({
+      ID: n.id, Version: { Index: s.version }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
+      Spec: { Labels: {}, Role: n.id === s.managerNodeId ? 'manager' : 'worker', Availability: 'active' },
+      Description: { Hostname: n.hostname, Platform: { Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(), OS: 'linux' }, Engine: { EngineVersion: BERTH_VERSION } },
+      Status: { State: 'ready', Addr: n.addr },
+      ...(n.id === s.managerNodeId ? { ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${n.addr}:2377` } } : {}),
+    }));
+  }
+
+  swarmNode(ref: string): any {
+    const n = this.swarmNodes().find((x) => x.ID === ref || x.Description.Hostname === ref || (ref.length >= 1 && x.ID.startsWith(ref)));
+    if (!n) throw notFound(`node ${ref} not found`);
+    return n;
+  }
+
   /** GET /swarm (managers only, as in Docker). */
   swarmJson(): any {
     const cfg = this.cluster.config;
@@ -529,7 +549,7 @@ export class Engine implements EngineApi {
       const read = (f: string) => fs.readFile(path.join(root, f), 'utf8').catch(() => '');
       return { hosts: await read('hosts'), resolvConf: await read('resolv.conf'), hostname: await read('hostname') };
     }
-    const addresses = Object.values(c.endpoints).map((e) => e.IPAddress);
+    const addresses = Object.values(c.endpoints).filter((e) => !e.hidden).map((e) => e.IPAddress);
     const links = (c.HostConfig.Links ?? []).map((l: string) => this.linkEntry(l)).filter(Boolean);
     return {
       hosts: hostsFile({

@@ -49,7 +49,7 @@ export function networksJson(c: ContainerRecord, isDefaultBridge: (name: string)
   const names = new Set<string>();
   if (!mode.startsWith('container:')) names.add(mode === 'default' ? 'bridge' : mode);
   for (const n of Object.keys(cfgs)) names.add(n);
-  for (const n of Object.keys(c.endpoints ?? {})) names.add(n);
+  for (const [n, ep] of Object.entries(c.endpoints ?? {})) if (!ep.hidden) names.add(n);
   for (const name of names) {
     // Docker adds the short id as an alias on user-defined networks (not on the default bridge).
     const extra = isDefaultBridge(name) || name === 'host' || name === 'none' ? [] : [shortId(c.Id)];

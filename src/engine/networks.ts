@@ -18,6 +18,7 @@ const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
 const OPT_ICC = 'com.docker.network.bridge.enable_icc';
 const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
 const OPT_MTU = 'com.docker.network.driver.mtu';
+export const GWBRIDGE = 'docker_gwbridge';
 const OPT_DEFAULT = 'com.docker.network.bridge.default_bridge';
 const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
 const PREDEFINED = new Set(['bridge', 'host', 'none']);
@@ -87,6 +88,24 @@ export class Networks {
       });
     }
   }
+
+  /**
+   * docker_gwbridge, made on first use as Docker does: the bridge that gives containers on
+   * overlay networks a way out (NAT through the host), with no traffic between them.
+   */
+  async gatewayBridge(): Promise<NetworkRecord> {
+    const found = this.findByName(GWBRIDGE);
+    if (found) return found;
+    // Two containers starting at once make it once.
+    this.makingGw ??= this.create({
+      Name: GWBRIDGE, Driver: 'bridge',
+      Options: { [OPT_ICC]: 'false', [OPT_MASQ]: 'true', [OPT_BRIDGE_NAME]: GWBRIDGE },
+    }).finally(() => { this.makingGw = null; });
+    await this.makingGw;
+    return this.findByName(GWBRIDGE)!;
+  }
+
+  private makingGw: Promise<unknown> | null = null;
 
   /** Checks a new overlay network against this node's own networks (names, subnets in use). */
   async overlayRequest(body: any): Promise<NetworkRequest> {

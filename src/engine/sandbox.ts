@@ -103,6 +103,7 @@ export class Sandboxes {
           const cfg = cfgs[name] ?? cfgs[mode.name] ?? cfgs[net.Id] ?? {};
           await this.addEndpoint(c, net, cfg, undo, name === primary.Name);
         }
+        await this.addGatewayIfNeeded(c, undo);
         const ep = c.endpoints[primary.Name];
         const mappings = wanted.map((w) => ({ ...w, containerIp: ep.IPAddress, bridgeName: primary.bridgeName! }));
         if (mappings.length) {
@@ -175,7 +176,20 @@ export class Sandboxes {
     await this.removeEndpoint(c, net.Name, ep);
   }
 
-  private async addEndpoint(c: ContainerRecord, net: NetworkRecord, cfg: any, undo: Undo, primary: boolean): Promise<void> {
+  /**
+   * A container on overlay networks only gets a way out through docker_gwbridge (eth<N>, the
+   * default route), as with Docker: overlay networks have no gateway of their own.
+   */
+  private async addGatewayIfNeeded(c: ContainerRecord, undo: Undo): Promise<void> {
+    const eps = Object.values(c.endpoints);
+    const nets = eps.map((e) => this.nets.find(e.NetworkID)).filter((n): n is NetworkRecord => !!n);
+    if (!nets.some((n) => n.Driver === 'overlay' && !n.Internal)) return;
+    if (nets.some((n) => n.Driver !== 'overlay' && !n.Internal)) return;
+    const gw = await this.nets.gatewayBridge();
+    await this.addEndpoint(c, gw, {}, undo, false, true);
+  }
+
+  private async addEndpoint(c: ContainerRecord, net: NetworkRecord, cfg: any, undo: Undo, primary: boolean, hidden = false): Promise<void> {
     if (net.Driver === 'host' || net.Driver === 'null') {
       throw badRequest(`container cannot be disconnected from host network or connected to host network`);
     }
@@ -218,8 +232,11 @@ export class Sandboxes {
       IPAMConfig: wantIp ? { IPv4Address: wantIp } : null,
       ifname: `eth${n}`,
       hostIfname: net.Driver === 'bridge' || net.Driver === 'overlay' ? `veth${randomBytes(4).toString('hex').slice(0, 7)}` : '',
+      ...(hidden ? { hidden: true } : {}),
     };
-    const hasDefaultRoute = Object.values(c.endpoints).some((e) => e.ifname === 'eth0' && !this.isInternal(e));
+    // (an overlay network has no gateway: it never gives the default route)
+    const hasDefaultRoute = Object.values(c.endpoints).some((e) => e.ifname === 'eth0' && !this.isInternal(e) &&
+      this.nets.find(e.NetworkID)?.Driver !== 'overlay');
     const spec = this.endpointSpec(c, net, ep, !hasDefaultRoute && !net.Internal);
     await this.attachLink(net, spec);
     undo.add(() => this.detachLink(net, spec));

@@ -97,6 +97,8 @@ export interface EndpointRecord {
   IPAMConfig: { IPv4Address?: string } | null;
   ifname: string;
   hostIfname: string;
+  /** The way out of a container on overlay networks only (docker_gwbridge): not shown, no names. */
+  hidden?: boolean;
 }
 
 export interface ContainerRecord {

@@ -70,6 +70,15 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.equal((await a.berth(['exec', 'c1', 'cat', '/sys/class/net/eth0/mtu'])).stdout.trim(), '1450');
   });
 
+  it('an overlay container gets out through docker_gwbridge, as with Docker', async () => {
+    const whoami = await a.outsideWhoami();
+    // NAT through host a: the outside machine sees a's address.
+    assert.equal((await a.berth(['exec', 'c1', 'sh', '-c', `${WGET} ${whoami}/cgi-bin/ip`])).stdout.trim(), '10.99.0.1');
+    assert.equal(await a.inspect('c1', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'), 'ov', 'only the overlay network shows');
+    assert.match((await a.berth(['network', 'ls', '--format', '{{.Name}} {{.Driver}}'])).stdout, /^docker_gwbridge bridge$/m);
+    assert.match((await a.berth(['exec', 'c1', 'ip', 'route'])).stdout, /^default via 172\.\d+\.0\.1 dev eth1/m);
+  });
+
   it('both daemons restart: containers keep talking, new ones join', async () => {
     await b.restartDaemon();
     await a.restartDaemon();

@@ -148,6 +148,8 @@ export class FakeEngine implements EngineApi {
   async swarmJoin(body: any) { this.calls.push(['swarmJoin', body]); }
   async swarmLeave(force: boolean) { this.calls.push(['swarmLeave', force]); }
   swarmJson(): any { throw new ApiError(503, 'This node is not a swarm manager.'); }
+  swarmNodes(): any[] { throw new ApiError(503, 'This node is not a swarm manager.'); }
+  swarmNode(): any { throw new ApiError(503, 'This node is not a swarm manager.'); }
 }
 
 let dir: string;
