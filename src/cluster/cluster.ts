@@ -214,13 +214,29 @@ export class Cluster {
         return reply(200, { state: await this.apply(S.removeNode(this.state, String((body as any)?.id ?? ''))) });
       }
       if ((hit = m('POST', /^\/cluster\/networks$/))) {
-        return reply(200, { state: await this.apply(S.addNetwork(this.state, body as S.NetworkRequest)) });
+        const b = body as S.NetworkRequest;
+        if (!isId(b?.id) || typeof b.name !== 'string' || !b.name) return reply(400, { message: 'a network id and name are required' });
+        const clean: S.NetworkRequest = {
+          id: b.id, name: b.name, created: String(b.created ?? new Date().toISOString()),
+          subnet: str(b.subnet), gateway: str(b.gateway), ipRange: str(b.ipRange),
+          attachable: !!b.attachable, internal: !!b.internal, labels: strMap(b.labels), options: strMap(b.options),
+        };
+        return reply(200, { state: await this.apply(S.addNetwork(this.state, clean)) });
       }
       if ((hit = m('DELETE', /^\/cluster\/networks\/([0-9a-f]{64})$/))) {
         return reply(200, { state: await this.apply(S.removeNetwork(this.state, hit[1])) });
       }
       if ((hit = m('POST', /^\/cluster\/endpoints$/))) {
-        return reply(200, { state: await this.apply(S.addEndpoint(this.state, body as S.EndpointRequest).state) });
+        const b = body as S.EndpointRequest;
+        if (!isId(b?.id) || !isId(b.networkId) || !isId(b.containerId) || typeof b.nodeId !== 'string') {
+          return reply(400, { message: 'an endpoint needs ids of its own, its network, its container and its node' });
+        }
+        const clean: S.EndpointRequest = {
+          id: b.id, networkId: b.networkId, nodeId: b.nodeId, containerId: b.containerId, name: String(b.name ?? ''),
+          hostname: String(b.hostname ?? ''), aliases: Array.isArray(b.aliases) ? b.aliases.map(String) : [],
+          mac: String(b.mac ?? ''), ...(b.ip ? { ip: String(b.ip) } : {}),
+        };
+        return reply(200, { state: await this.apply(S.addEndpoint(this.state, clean).state) });
       }
       if ((hit = m('DELETE', /^\/cluster\/endpoints\/([0-9a-f]{64})$/))) {
         return reply(200, { state: await this.apply(S.removeEndpoint(this.state, hit[1])) });
@@ -303,6 +319,14 @@ function chooseAdvertise(given?: string): string {
   if (addrs.length === 1) return addrs[0];
   if (!addrs.length) throw new ApiError(400, 'could not find the system\'s IP address - specify one with --advertise-addr');
   throw new ApiError(400, `could not choose an IP address to advertise since this system has multiple addresses (${addrs.join(' and ')}) - specify one with --advertise-addr`);
+}
+
+const isId = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+function strMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out[k] = String(x);
+  return out;
 }
 
 function randomId(n: number): string {

@@ -46,6 +46,17 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.equal((await b.berth(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'active');
   });
 
+  it('the manager\'s port refuses strangers and garbage, and keeps serving', async () => {
+    const token = (await a.berth(['swarm', 'join-token', '-q', 'worker'])).stdout.trim();
+    const code = async (args: string) => (await b.sh(`curl -s -o /dev/null -w '%{http_code}' ${args}`)).stdout;
+    assert.equal(await code(`-X POST http://${A_ADDR}:2377/cluster/networks -d '{"name":"evil"}'`), '401');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST http://${A_ADDR}:2377/cluster/networks -d 'not json'`), '400');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST http://${A_ADDR}:2377/cluster/networks -d '{"name":"x"}'`), '400');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST http://${A_ADDR}:2377/cluster/endpoints -d '[1,2]'`), '400');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' http://${A_ADDR}:2377/nope`), '404');
+    assert.equal((await a.berth(['network', 'ls', '-q', '--filter', 'driver=overlay'])).stdout, '', 'nothing was made');
+  });
+
   it('an overlay network made on the manager is seen on the worker', async () => {
     await a.berth(['network', 'create', '-d', 'overlay', '--attachable', 'ov']);
     const line = await until(async () => (await b.berth(['network', 'ls', '--filter', 'name=ov', '--format', '{{.Name}} {{.Driver}} {{.Scope}}'])).stdout.trim(),
