@@ -129,4 +129,21 @@ describe('the docker CLI against berthd', { skip }, () => {
     assert.match((await dk(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout, /bb:copy/);
     assert.match((await dk(['rmi', 'bb:copy'])).stdout, /Untagged: bb:copy/);
   });
+
+  it('the seeds\' overlay and macvlan commands: swarm init, network create -d overlay --attachable, node ls, swarm leave', async () => {
+    assert.match((await dk(['swarm', 'init', '--advertise-addr', HOST_ADDR])).stdout, /^Swarm initialized: current node \(\w+\) is now a manager\./);
+    assert.match((await dk(['swarm', 'join-token', 'worker'])).stdout, new RegExp(`docker swarm join --token SWMTKN-1-\\S+ ${HOST_ADDR.replace(/\./g, '\\.')}:2377`));
+    assert.match((await dk(['node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'])).stdout, /^\S+ Ready Leader\n$/);
+    await dk(['network', 'create', '-d', 'overlay', '--attachable', 'my-overlay-net']);
+    assert.equal((await dk(['network', 'ls', '--filter', 'driver=overlay', '--format', '{{.Name}} {{.Scope}}'])).stdout, 'my-overlay-net swarm\n');
+    assert.match((await dk(['run', '--rm', '--network', 'my-overlay-net', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout, /inet 10\.0\.1\.\d+\/24/);
+    const enc = await dk(['network', 'create', '--opt', 'encrypted', '--driver', 'overlay', '--attachable', 'my-net2'], { allowFail: true });
+    assert.match(enc.stderr, /encrypted overlay networks need IPsec/);
+    await dk(['network', 'rm', 'my-overlay-net']);
+    assert.match((await dk(['swarm', 'leave'], { allowFail: true })).stderr, /Use `--force` to ignore this message/);
+    await dk(['swarm', 'leave', '--force']);
+    await dk(['network', 'create', '-d', 'macvlan', '--subnet', '10.99.0.0/24', '--ip-range', '10.99.0.192/27', '-o', 'parent=eth0', 'lan']);
+    assert.match((await dk(['run', '--rm', '--network', 'lan', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout, /inet 10\.99\.0\.19\d\/24/);
+    await dk(['network', 'rm', 'lan']);
+  });
 });
