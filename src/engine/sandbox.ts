@@ -84,8 +84,10 @@ export class Sandboxes {
     const undo = new Undo();
     try {
       // Ports first: a port that is taken fails the start before anything is made. Only a
-      // bridge network publishes ports (on macvlan/ipvlan, as with Docker, -p does nothing).
-      const publishes = mode.kind === 'network' && this.nets.get(mode.name).Driver === 'bridge';
+      // bridge network publishes ports, or an overlay one through docker_gwbridge (on
+      // macvlan/ipvlan, as with Docker, -p does nothing).
+      const primaryNet = mode.kind === 'network' ? this.nets.get(mode.name) : undefined;
+      const publishes = primaryNet?.Driver === 'bridge' || (primaryNet?.Driver === 'overlay' && !primaryNet.Internal);
       const wanted = publishes ? this.reservePorts(c, undo) : [];
       c.noPortMap = mode.kind === 'network' && !publishes ? true : undefined;
       const ns = this.netnsPath(c.Id);
@@ -104,8 +106,12 @@ export class Sandboxes {
           await this.addEndpoint(c, net, cfg, undo, name === primary.Name);
         }
         await this.addGatewayIfNeeded(c, undo);
-        const ep = c.endpoints[primary.Name];
-        const mappings = wanted.map((w) => ({ ...w, containerIp: ep.IPAddress, bridgeName: primary.bridgeName! }));
+        // Ports of a container on an overlay network are published on its docker_gwbridge side.
+        const gw = Object.entries(c.endpoints).find(([, e]) => e.hidden);
+        const target = primary.Driver !== 'overlay' ? { net: primary, ep: c.endpoints[primary.Name] }
+          : gw ? { net: this.nets.get(gw[0]), ep: gw[1] } : null;
+        if (!target) for (const w of wanted) this.releasePort({ ...w, containerIp: '', bridgeName: '' });
+        const mappings = target ? wanted.map((w) => ({ ...w, containerIp: target.ep.IPAddress, bridgeName: target.net.bridgeName! })) : [];
         if (mappings.length) {
           await this.publisher.publish(mappings);
           undo.add(() => this.publisher.unpublish(mappings));

@@ -88,6 +88,11 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.equal(await a.inspect('c1', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'), 'ov', 'only the overlay network shows');
     assert.match((await a.berth(['network', 'ls', '--format', '{{.Name}} {{.Driver}}'])).stdout, /^docker_gwbridge bridge$/m);
     assert.match((await a.berth(['exec', 'c1', 'ip', 'route'])).stdout, /^default via 172\.\d+\.0\.1 dev eth1/m);
+    // -p publishes through docker_gwbridge, as with Docker.
+    await a.berth(['run', '-d', '--name', 'pub', '--network', 'ov', '-p', '8089:80', 'busybox', 'sh', '-c', 'echo published > /www/index.html; exec httpd -f -p 80 -h /www']);
+    assert.equal((await a.waitFor('curl -sf http://10.99.0.1:8089/', 'pub')).stdout, 'published\n');
+    assert.equal((await a.outside('curl -s --max-time 5 http://10.99.0.1:8089/')).stdout, 'published\n');
+    await a.berth(['rm', '-f', 'pub']);
   });
 
   it('both daemons restart: containers keep talking, new ones join', async () => {
