@@ -306,6 +306,11 @@ route('POST', '/swarm/leave', async (ctx) => {
 route('GET', '/swarm', async (ctx) => ctx.reply.json(200, ctx.engine.swarmJson()));
 route('GET', '/nodes', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNodes()));
 route('GET', '/nodes/{id}', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNode(ctx.params[0])));
+route('DELETE', '/nodes/{id}', async (ctx) => {
+  const f = ctx.query.get('force');
+  await ctx.engine.swarmNodeRemove(ctx.params[0], f === '1' || f === 'true');
+  ctx.reply.json(200, null);
+});
 
 route('POST', '/networks/create', async (ctx) => {
   const body = await jsonBody(ctx);

@@ -313,6 +313,14 @@ function makeProgram(state: State): Command {
   sub(swarm, 'leave', 'Leave the swarm', () => (o: any) => SW.cmdSwarmLeave(state.client(), o))
     .option('-f, --force', 'Force this node to leave the swarm, ignoring warnings');
 
+  const node = program.command('node').description('Manage Swarm nodes').helpOption('--help', 'Print usage')
+    .exitOverride().configureOutput({ writeErr: () => undefined });
+  sub(node, 'ls', 'List nodes in the swarm', () => (o: any) => SW.cmdNodeLs(state.client(), o), ['list'])
+    .option('-q, --quiet', 'Only display IDs')
+    .option('--format <string>', 'Pretty-print nodes using a Go template');
+  sub(node, 'rm <nodes...>', 'Remove one or more nodes from the swarm', () => (ns: string[], o: any) => SW.cmdNodeRm(state.client(), ns, o), ['remove'])
+    .option('-f, --force', 'Force remove a node from the swarm');
+
   // ------------------------------------------------------------- system
   sub(program, 'version', 'Show the berth version information', () => (o: any) => cmdVersion(state.client(), o))
     .option('-f, --format <string>', 'Format output using a custom template');

@@ -2,6 +2,7 @@
 // docker CLI's words.
 import { Client } from './client';
 import { stdio, type Io } from './containers';
+import { renderRows } from './format';
 
 export async function cmdSwarmInit(client: Client, o: { advertiseAddr?: string; listenAddr?: string }, io: Io = stdio): Promise<number> {
   const nodeId = await client.json('POST', '/swarm/init', { body: { AdvertiseAddr: o.advertiseAddr ?? '', ListenAddr: o.listenAddr ?? '0.0.0.0:2377' } });
@@ -32,5 +33,33 @@ export async function cmdSwarmJoinToken(client: Client, role: string, o: { quiet
 export async function cmdSwarmLeave(client: Client, o: { force?: boolean }, io: Io = stdio): Promise<number> {
   await client.request('POST', '/swarm/leave', { query: { force: o.force ? 1 : undefined } });
   io.out('Node left the swarm.\n');
+  return 0;
+}
+
+const NODE_HEADERS: Record<string, string> = {
+  ID: 'ID', Hostname: 'HOSTNAME', Status: 'STATUS', Availability: 'AVAILABILITY', ManagerStatus: 'MANAGER STATUS',
+  EngineVersion: 'ENGINE VERSION', Self: 'SELF',
+};
+const NODE_DEFAULT = '{{.ID}} {{if .Self}}*{{else}} {{end}}\t{{.Hostname}}\t{{.Status}}\t{{.Availability}}\t{{.ManagerStatus}}\t{{.EngineVersion}}';
+const title = (s: string) => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
+export async function cmdNodeLs(client: Client, o: { quiet?: boolean; format?: string }, io: Io = stdio): Promise<number> {
+  const nodes: any[] = await client.json('GET', '/nodes');
+  const self = (await client.json('GET', '/info')).Swarm?.NodeID;
+  if (o.quiet) { io.out(nodes.map((n) => n.ID + '\n').join('')); return 0; }
+  const rows = nodes.map((n) => ({
+    ID: n.ID, Self: n.ID === self, Hostname: n.Description?.Hostname ?? '', Status: title(n.Status?.State ?? ''),
+    Availability: title(n.Spec?.Availability ?? ''), ManagerStatus: n.ManagerStatus?.Leader ? 'Leader' : '',
+    EngineVersion: n.Description?.Engine?.EngineVersion ?? '',
+  }));
+  io.out(renderRows(rows, { format: o.format ?? 'table', defaultTable: NODE_DEFAULT, headers: NODE_HEADERS }));
+  return 0;
+}
+
+export async function cmdNodeRm(client: Client, nodes: string[], o: { force?: boolean }, io: Io = stdio): Promise<number> {
+  for (const n of nodes) {
+    await client.request('DELETE', `/nodes/${encodeURIComponent(n)}`, { query: { force: o.force ? 1 : undefined } });
+    io.out(n + '\n');
+  }
   return 0;
 }

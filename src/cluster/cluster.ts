@@ -16,6 +16,8 @@ import * as S from './state';
 
 export const CLUSTER_PORT = 2377;
 const POLL_WAIT_MS = 20_000;
+/** A worker not heard from for this long is shown as down (it polls at least every 20 s). */
+const NODE_DOWN_MS = 45_000;
 
 export interface ClusterConfig {
   role: 'manager' | 'worker';
@@ -36,6 +38,8 @@ export class Cluster {
   private server: http.Server | null = null;
   private readonly waiters = new Set<() => void>();
   private polling: AbortController | null = null;
+  /** Manager: when each node last asked for anything (workers ask at least every 20 s). */
+  private readonly lastSeen = new Map<string, number>();
 
   /** `onChange`: the node's overlay networks and names follow the state (called in order). */
   constructor(private readonly dir: string, private readonly onChange: (s: S.ClusterState | null) => Promise<void>,
@@ -133,6 +137,25 @@ export class Cluster {
     for (const w of this.waiters) w();
   }
 
+  /** Manager: whether a node has been heard from lately (the manager itself always has). */
+  nodeReady(id: string): boolean {
+    if (id === this.cfg?.nodeId) return true;
+    return Date.now() - (this.lastSeen.get(id) ?? 0) < NODE_DOWN_MS;
+  }
+
+  /** Manager: forget a node that is gone for good (`node rm`); its endpoints go with it. */
+  async removeNode(id: string, force: boolean): Promise<void> {
+    if (!this.cfg || this.cfg.role !== 'manager' || !this.state) throw new ApiError(503, NOT_IN_SWARM);
+    if (id === this.cfg.nodeId) {
+      throw new ApiError(400, `rpc error: code = FailedPrecondition desc = node ${id} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`);
+    }
+    if (this.nodeReady(id) && !force) {
+      throw new ApiError(400, `rpc error: code = FailedPrecondition desc = node ${id} is not down and can't be removed`);
+    }
+    await this.apply(S.removeNode(this.state, id));
+    this.lastSeen.delete(id);
+  }
+
   // ---------------------------------------------------------------- changes, from any node
 
   async createNetwork(req: S.NetworkRequest): Promise<S.OverlayNetwork> {
@@ -157,7 +180,7 @@ export class Cluster {
   private async change(method: string, url: string, body: unknown, f: (s: S.ClusterState) => Promise<S.ClusterState>): Promise<S.ClusterState> {
     if (!this.cfg || !this.state) throw new ApiError(503, NOT_IN_SWARM);
     if (this.cfg.role === 'manager') return this.apply(await f(this.state));
-    const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, method, url, body);
+    const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, method, url, body, undefined, 10_000, this.cfg.nodeId);
     await this.adopt(r.state);
     return r.state;
   }
@@ -178,6 +201,7 @@ export class Cluster {
   }
 
   private listen(): Promise<void> {
+    for (const n of this.state?.nodes ?? []) this.lastSeen.set(n.id, Date.now());
     const server = http.createServer((req, res) => { void this.serve(req, res); });
     this.server = server;
     return new Promise((resolve, reject) => {
@@ -196,6 +220,8 @@ export class Cluster {
       if (!this.cfg || !this.state || req.headers['x-berth-token'] !== this.cfg.token) {
         return reply(401, { message: 'invalid join token' });
       }
+      const from = req.headers['x-berth-node'];
+      if (typeof from === 'string') this.lastSeen.set(from, Date.now());
       const url = new URL(req.url ?? '/', 'http://manager');
       const body = req.method === 'POST' ? await readBody(req) : undefined;
       const m = (method: string, re: RegExp) => req.method === method ? re.exec(url.pathname) : null;
@@ -274,7 +300,7 @@ export class Cluster {
             await this.adopt(r.state);
           }
           const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, 'GET',
-            `/cluster/state?after=${this.state?.version ?? 0}`, undefined, ac.signal, POLL_WAIT_MS + 10_000);
+            `/cluster/state?after=${this.state?.version ?? 0}`, undefined, ac.signal, POLL_WAIT_MS + 10_000, this.cfg.nodeId);
           await this.adopt(r.state);
         } catch {
           if (!ac.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
@@ -360,13 +386,13 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
 }
 
 /** One request to the manager; its error message and status come back as an ApiError. */
-function call<T>(addr: string, token: string, method: string, url: string, body?: unknown, signal?: AbortSignal, timeoutMs = 10_000): Promise<T> {
+function call<T>(addr: string, token: string, method: string, url: string, body?: unknown, signal?: AbortSignal, timeoutMs = 10_000, node = ''): Promise<T> {
   const [host, port] = addr.split(':');
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = http.request({
       host, port: Number(port || CLUSTER_PORT), method, path: url, signal, timeout: timeoutMs,
-      headers: { 'x-berth-token': token, ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
+      headers: { 'x-berth-token': token, ...(node ? { 'x-berth-node': node } : {}), ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

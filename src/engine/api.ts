@@ -81,4 +81,5 @@ export interface EngineApi {
   swarmJson(): any;
   swarmNodes(): any[];
   swarmNode(ref: string): any;
+  swarmNodeRemove(ref: string, force: boolean): Promise<void>;
 }

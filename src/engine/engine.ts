@@ -317,9 +317,13 @@ export class Engine implements EngineApi {
       ID: n.id, Version: { Index: s.version }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
       Spec: { Labels: {}, Role: n.id === s.managerNodeId ? 'manager' : 'worker', Availability: 'active' },
       Description: { Hostname: n.hostname, Platform: { Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(), OS: 'linux' }, Engine: { EngineVersion: BERTH_VERSION } },
-      Status: { State: 'ready', Addr: n.addr },
+      Status: { State: this.cluster.nodeReady(n.id) ? 'ready' : 'down', Addr: n.addr },
       ...(n.id === s.managerNodeId ? { ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${n.addr}:2377` } } : {}),
     }));
+  }
+
+  async swarmNodeRemove(ref: string, force: boolean): Promise<void> {
+    await this.cluster.removeNode(this.swarmNode(ref).ID, force);
   }
 
   swarmNode(ref: string): any {

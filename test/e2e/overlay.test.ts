@@ -44,6 +44,12 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.equal((await b.berth(['swarm', 'join', '--token', token, `${A_ADDR}:2377`, '--advertise-addr', B_ADDR])).stdout,
       'This node joined a swarm as a worker.\n');
     assert.equal((await b.berth(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'active');
+    const nodes = (await a.berth(['node', 'ls', '--format', '{{.Self}} {{.Status}} {{.ManagerStatus}}'])).stdout;
+    assert.deepEqual(nodes.trim().split('\n').sort(), ['false Ready', 'true Ready Leader']);
+    const bId = (await b.berth(['info', '--format', '{{.Swarm.NodeID}}'])).stdout.trim();
+    const rm = await a.berth(['node', 'rm', bId], { allowFail: true });
+    assert.match(rm.stderr, new RegExp(`node ${bId} is not down and can't be removed`));
+    assert.match((await b.berth(['node', 'ls'], { allowFail: true })).stderr, /This node is not a swarm manager/, 'workers cannot list nodes');
   });
 
   it('the manager\'s port refuses strangers and garbage, and keeps serving', async () => {

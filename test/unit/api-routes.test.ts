@@ -150,6 +150,7 @@ export class FakeEngine implements EngineApi {
   swarmJson(): any { throw new ApiError(503, 'This node is not a swarm manager.'); }
   swarmNodes(): any[] { throw new ApiError(503, 'This node is not a swarm manager.'); }
   swarmNode(): any { throw new ApiError(503, 'This node is not a swarm manager.'); }
+  async swarmNodeRemove(): Promise<void> { throw new ApiError(503, 'This node is not a swarm manager.'); }
 }
 
 let dir: string;
