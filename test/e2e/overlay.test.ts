@@ -112,6 +112,23 @@ describe('overlay networks across two hosts', { skip }, () => {
     await b.berth(['rm', '-f', 'c3']);
   });
 
+  it('aliases and network connect work across hosts too', async () => {
+    await a.berth(['run', '-d', '--name', 'c4', '--network', 'ov', '--network-alias', 'svc', 'busybox', 'sh', '-c', 'echo aliased > /www/index.html; exec httpd -f -p 80 -h /www']);
+    assert.equal((await until(async () => (await b.berth(['exec', 'c2', 'sh', '-c', `${WGET} http://svc/`], { allowFail: true })).stdout,
+      (s) => s === 'aliased\n', 'c2 → svc')), 'aliased\n');
+    // A container on the default bridge of host b, connected to ov while it runs.
+    await b.berth(['run', '-d', '--name', 'late', 'busybox', 'sleep', '1000']);
+    await b.berth(['network', 'connect', 'ov', 'late']);
+    assert.match(await b.inspect('late', '{{(index .NetworkSettings.Networks "ov").IPAddress}}'), /^10\.0\.1\.\d+$/);
+    // (by address: its resolv.conf stays the host's, as with Docker)
+    const ip4 = await a.inspect('c4', '{{(index .NetworkSettings.Networks "ov").IPAddress}}');
+    assert.equal((await until(async () => (await b.berth(['exec', 'late', 'sh', '-c', `${WGET} http://${ip4}/`], { allowFail: true })).stdout,
+      (s) => s === 'aliased\n', 'late → c4')), 'aliased\n');
+    await b.berth(['network', 'disconnect', 'ov', 'late']);
+    await a.berth(['rm', '-f', 'c4']);
+    await b.berth(['rm', '-f', 'late']);
+  });
+
   it('Docker\'s errors: not attachable, in use on another host, encrypted', async () => {
     await a.berth(['network', 'create', '-d', 'overlay', 'ov2']);
     const r = await a.berth(['run', '-d', '--name', 'xx', '--network', 'ov2', 'busybox', 'true'], { allowFail: true });
