@@ -900,7 +900,11 @@ export class Engine implements EngineApi {
   }
 
   async inspectNetwork(ref: string): Promise<any> {
-    return networkJson(this.networks.get(ref), [...this.containers.values()]);
+    const n = this.networks.get(ref);
+    const out = networkJson(n, [...this.containers.values()]);
+    // Docker lists the hosts of an overlay network as its peers.
+    if (n.Driver === 'overlay') out.Peers = (this.cluster.current?.nodes ?? []).map((p) => ({ Name: p.hostname, IP: p.addr }));
+    return out;
   }
 
   async removeNetwork(ref: string): Promise<void> {

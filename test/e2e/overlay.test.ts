@@ -69,6 +69,7 @@ describe('overlay networks across two hosts', { skip }, () => {
       (s) => s === 'ov overlay swarm', 'ov on the worker');
     assert.equal(line, 'ov overlay swarm');
     assert.equal(await b.inspect('ov', '{{(index .IPAM.Config 0).Subnet}}', 'network'), '10.0.1.0/24');
+    assert.equal(await b.inspect('ov', '{{range .Peers}}{{.IP}} {{end}}', 'network'), `${A_ADDR} ${B_ADDR}`);
   });
 
   it('containers on the two hosts reach each other by address and by name', async () => {
