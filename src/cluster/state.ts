@@ -3,7 +3,7 @@
 // only one to change it; every node holds a copy and builds its overlay networks, and the
 // names its resolver answers, from that copy. Pure: changes are functions from state to state.
 import { Allocator } from '../engine/ipam/allocator';
-import { validateIpamConfig, overlaps, tryParseSubnet, POOLS_EXHAUSTED } from '../engine/ipam';
+import { validateIpamConfig, overlaps, tryParseSubnet, macFromIp, POOLS_EXHAUSTED } from '../engine/ipam';
 import { badRequest, conflict, forbidden, notFound } from '../engine/errors';
 
 export interface ClusterNode { id: string; addr: string; hostname: string }
@@ -16,6 +16,7 @@ export interface OverlayNetwork {
   gateway: string;
   ipRange?: string;
   vni: number;
+  userSubnet?: boolean;     // --subnet given: containers may ask for an --ip (Docker's rule)
   attachable: boolean;
   internal: boolean;
   labels: Record<string, string>;
@@ -79,7 +80,7 @@ export function addNetwork(s: ClusterState, r: NetworkRequest, used: string[] = 
   while (s.networks.some((n) => n.vni === vni)) vni++;
   const net: OverlayNetwork = {
     id: r.id, name: r.name, created: r.created, subnet: cfg.Subnet, gateway: cfg.Gateway, vni,
-    ...(cfg.IPRange ? { ipRange: cfg.IPRange } : {}),
+    ...(cfg.IPRange ? { ipRange: cfg.IPRange } : {}), userSubnet: !!r.subnet,
     attachable: r.attachable, internal: r.internal, labels: r.labels,
     options: { ...r.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) },
   };
@@ -110,7 +111,8 @@ export function addEndpoint(s: ClusterState, r: EndpointRequest): { state: Clust
   for (const e of s.endpoints) if (e.networkId === n.id) alloc.reserve(e.ip);
   if (r.ip) alloc.check(r.ip);
   const ip = alloc.allocate(r.ip);
-  const endpoint = { ...r, ip };
+  // Every host needs the MAC (its VXLAN forwarding entries are made from this state).
+  const endpoint = { ...r, ip, mac: r.mac || macFromIp(ip) };
   return { state: bump({ ...s, endpoints: [...s.endpoints.filter((e) => e.id !== r.id), endpoint] }), endpoint };
 }
 

@@ -90,7 +90,11 @@ export class Engine implements EngineApi {
   private overlaySpec(id: string, vni: number): OverlaySpec {
     const self = this.cluster.config;
     const nodes = this.cluster.current?.nodes ?? [];
-    return { id, vni, local: self?.advertiseAddr ?? '', peers: nodes.filter((n) => n.id !== self?.nodeId).map((n) => n.addr) };
+    const hosts = new Map(nodes.map((n) => [n.id, n.addr]));
+    const remote = (this.cluster.current?.endpoints ?? [])
+      .filter((e) => e.networkId === id && e.nodeId !== self?.nodeId && hosts.has(e.nodeId) && e.mac)
+      .map((e) => ({ mac: e.mac, host: hosts.get(e.nodeId)! }));
+    return { id, vni, local: self?.advertiseAddr ?? '', peers: nodes.filter((n) => n.id !== self?.nodeId).map((n) => n.addr), remote };
   }
 
   /** The cluster state changed: overlay networks (records, bridges, VXLAN peers) and names follow. */

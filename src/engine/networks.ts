@@ -84,7 +84,7 @@ export class Networks {
         Id: o.id, Name: o.name, Created: o.created, Driver: 'overlay', Scope: 'swarm', EnableIPv6: false,
         Internal: o.internal, Attachable: o.attachable,
         IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: o.subnet, Gateway: o.gateway, ...(o.ipRange ? { IPRange: o.ipRange } : {}) }] },
-        Options: o.options, Labels: o.labels, vni: o.vni, userSubnet: true,
+        Options: o.options, Labels: o.labels, vni: o.vni, userSubnet: !!o.userSubnet,
       });
     }
   }
@@ -301,7 +301,9 @@ export class Networks {
     if (!n.userSubnet) {
       throw badRequest('user specified IP address is supported only when connecting to networks with user configured subnets');
     }
-    this.allocator(n).check(ip);
+    // (overlay addresses are the manager's; here only the address itself is checked)
+    if (n.Driver === 'overlay') new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id }).check(ip);
+    else this.allocator(n).check(ip);
   }
 
   isPredefined(n: NetworkRecord): boolean {

@@ -203,6 +203,7 @@ export class Sandboxes {
     const wantIp: string | undefined = cfg?.IPAMConfig?.IPv4Address || undefined;
     const endpointId = newId();
     let ip: string;
+    let overlayMac = '';
     if (net.Driver === 'overlay') {
       // Addresses on an overlay network come from the cluster's manager, for every host.
       if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
@@ -212,9 +213,11 @@ export class Sandboxes {
       const hooks = this.overlay;
       const remote = await hooks.addEndpoint({
         id: endpointId, networkId: net.Id, nodeId: hooks.nodeId(), containerId: c.Id, name: c.Name.replace(/^\//, ''),
-        hostname: c.Config.Hostname, aliases: Array.isArray(cfg?.Aliases) ? cfg.Aliases : [], ip: wantIp, mac: '',
+        hostname: c.Config.Hostname, aliases: Array.isArray(cfg?.Aliases) ? cfg.Aliases : [], ip: wantIp,
+        mac: cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || '',
       });
       ip = remote.ip;
+      overlayMac = remote.mac;
       undo.add(() => hooks.removeEndpoint(endpointId));
     } else {
       const alloc = this.nets.allocator(net);
@@ -225,7 +228,7 @@ export class Sandboxes {
     const used = new Set(Object.values(c.endpoints).map((e) => e.ifname));
     let n = 0;
     while (used.has(`eth${n}`)) n++;
-    const mac = cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || macFromIp(ip);
+    const mac = overlayMac || cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || macFromIp(ip);
     const ep: EndpointRecord = {
       NetworkID: net.Id,
       EndpointID: endpointId,

@@ -130,6 +130,28 @@ describe('overlay networks across two hosts', { skip }, () => {
     await b.berth(['rm', '-f', 'late']);
   });
 
+  it('an address that moves to the other host (same address, same MAC) is found there at once', async () => {
+    const r = await a.berth(['run', '-d', '--name', 'xy', '--network', 'ov', '--ip', '10.0.1.200', 'busybox', 'true'], { allowFail: true });
+    assert.match(r.stderr, /user specified IP address is supported only when connecting to networks with user configured subnets/);
+    await a.berth(['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.0.9.0/24', 'ovs']);
+    await until(async () => (await b.berth(['network', 'ls', '-q', '--filter', 'name=ovs'])).stdout.trim(), (s) => s !== '', 'ovs on b');
+    await a.berth(['run', '-d', '--name', 'pa', '--network', 'ovs', 'busybox', 'sleep', '1000']);
+    await b.berth(['run', '-d', '--name', 'pb', '--network', 'ovs', 'busybox', 'sleep', '1000']);
+    const httpd = (text: string) => ['sh', '-c', `echo ${text} > /www/index.html; exec httpd -f -p 80 -h /www`];
+    await a.berth(['run', '-d', '--name', 'mover', '--network', 'ovs', '--ip', '10.0.9.200', 'busybox', ...httpd('on-a')]);
+    assert.equal((await until(async () => (await b.berth(['exec', 'pb', 'sh', '-c', `${WGET} http://10.0.9.200/`], { allowFail: true })).stdout,
+      (s) => s === 'on-a\n', 'pb → mover on a')), 'on-a\n');
+    await a.berth(['rm', '-f', 'mover']);
+    await b.berth(['run', '-d', '--name', 'mover', '--network', 'ovs', '--ip', '10.0.9.200', 'busybox', ...httpd('on-b')]);
+    // Host b forwarded that MAC to host a a moment ago: it must now deliver it locally at once,
+    // on the first try (a learned entry would send it to a for minutes), and a must follow too.
+    assert.equal((await b.berth(['exec', 'pb', 'sh', '-c', `${WGET} http://10.0.9.200/`], { allowFail: true })).stdout, 'on-b\n');
+    assert.equal((await a.berth(['exec', 'pa', 'sh', '-c', `${WGET} http://10.0.9.200/`], { allowFail: true })).stdout, 'on-b\n');
+    await b.berth(['rm', '-f', 'mover', 'pb']);
+    await a.berth(['rm', '-f', 'pa']);
+    await until(async () => (await a.berth(['network', 'rm', 'ovs'], { allowFail: true })).code, (c) => c === 0, 'network rm ovs');
+  });
+
   it('Docker\'s errors: not attachable, in use on another host, encrypted', async () => {
     await a.berth(['network', 'create', '-d', 'overlay', 'ov2']);
     const r = await a.berth(['run', '-d', '--name', 'xx', '--network', 'ov2', 'busybox', 'true'], { allowFail: true });

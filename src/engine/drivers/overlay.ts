@@ -3,8 +3,11 @@
 // VXLAN device ("vx-<id>", the network's VNI, UDP 4789 from the host's advertised address)
 // as one of its ports; containers join the bridge with a veth, as on a bridge network.
 // Broadcasts (ARP) go to every other host (one all-zero FDB entry per peer, head-end
-// replication, no multicast needed); the VXLAN device learns which host has which MAC from
-// what it receives. The VXLAN header takes 50 bytes, so interfaces get an MTU of 1450.
+// replication, no multicast needed). Which host has which container MAC comes from the
+// cluster state as static FDB entries, not from learning: a container that goes and comes
+// back elsewhere with the same address (and so the same MAC) is found there at once, not
+// after the five minutes a learned entry takes to age out. The VXLAN header takes 50 bytes,
+// so interfaces get an MTU of 1450.
 import type { EndpointSpec } from '../types';
 import { ipBatch, linkExists } from '../../kernel/ip';
 import { run } from '../../kernel/exec';
@@ -12,12 +15,14 @@ import { run } from '../../kernel/exec';
 export const OVERLAY_MTU = 1450;
 const VXLAN_PORT = 4789;
 const ALIAS = 'berth:overlay';
+const ZERO_MAC = '00:00:00:00:00:00';
 
 export interface OverlaySpec {
   id: string;
   vni: number;
   local: string;        // this host's advertised address
   peers: string[];      // the other hosts' advertised addresses
+  remote: Array<{ mac: string; host: string }>;   // containers on other hosts
 }
 
 export const overlayBridge = (id: string) => `ov-${id.slice(0, 12)}`;
@@ -32,15 +37,29 @@ export class OverlayDriver {
       lines.push(`link add name ${br} mtu ${OVERLAY_MTU} type bridge`, `link set dev ${br} alias ${ALIAS}`, `link set dev ${br} up`);
     }
     if (!linkExists(vx)) {
-      lines.push(`link add ${vx} mtu ${OVERLAY_MTU} type vxlan id ${net.vni} local ${net.local} dstport ${VXLAN_PORT} learning`,
-        `link set dev ${vx} alias ${ALIAS} master ${br} up`);
+      // Neither the VXLAN device nor the bridge learns what is behind the VXLAN port: both
+      // are told, below, from the cluster state.
+      lines.push(`link add ${vx} mtu ${OVERLAY_MTU} type vxlan id ${net.vni} local ${net.local} dstport ${VXLAN_PORT} nolearning`,
+        `link set dev ${vx} alias ${ALIAS} master ${br} up`, `link set dev ${vx} type bridge_slave learning off`);
     }
     await ipBatch(lines);
-    const have = new Set(await this.floodPeers(vx));
-    const want = new Set(net.peers);
+    const entries = await this.fdb(vx);
     const fdb: string[] = [];
-    for (const p of want) if (!have.has(p)) fdb.push(`fdb append 00:00:00:00:00:00 dev ${vx} dst ${p}`);
-    for (const p of have) if (!want.has(p)) fdb.push(`fdb del 00:00:00:00:00:00 dev ${vx} dst ${p}`);
+    const flood = new Set(entries.filter((e) => e.mac === ZERO_MAC && e.dst).map((e) => e.dst!));
+    const want = new Set(net.peers);
+    for (const p of want) if (!flood.has(p)) fdb.push(`fdb append ${ZERO_MAC} dev ${vx} dst ${p}`);
+    for (const p of flood) if (!want.has(p)) fdb.push(`fdb del ${ZERO_MAC} dev ${vx} dst ${p}`);
+    // Remote MACs: where the VXLAN device sends them (self) and that the bridge sends them to
+    // the VXLAN port (master).
+    const where = new Map(net.remote.map((r) => [r.mac.toLowerCase(), r.host]));
+    const have = new Map(entries.filter((e) => e.mac !== ZERO_MAC && e.dst).map((e) => [e.mac.toLowerCase(), e.dst!]));
+    const onPort = new Set(entries.filter((e) => !e.dst && e.master).map((e) => e.mac.toLowerCase()));
+    for (const [mac, host] of where) {
+      if (have.get(mac) !== host) fdb.push(`fdb replace ${mac} dev ${vx} dst ${host} self permanent`);
+      if (!onPort.has(mac)) fdb.push(`fdb replace ${mac} dev ${vx} master static`);
+    }
+    for (const mac of have.keys()) if (!where.has(mac)) fdb.push(`fdb del ${mac} dev ${vx} self`);
+    for (const mac of onPort) if (!where.has(mac)) fdb.push(`fdb del ${mac} dev ${vx} master`);
     if (fdb.length) await run('bridge', ['-batch', '-'], { input: fdb.join('\n') + '\n' });
   }
 
@@ -83,9 +102,11 @@ export class OverlayDriver {
     if (linkExists(ep.hostIfname)) await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
   }
 
-  private async floodPeers(vx: string): Promise<string[]> {
+  /** The VXLAN device's entries: where it sends MACs (dst), and the bridge's entries on its port (master). */
+  private async fdb(vx: string): Promise<Array<{ mac: string; dst?: string; master?: string }>> {
     const r = await run('bridge', ['-j', 'fdb', 'show', 'dev', vx], { allowFail: true });
-    const entries = JSON.parse(r.stdout || '[]') as Array<{ mac: string; dst?: string }>;
-    return entries.filter((e) => e.mac === '00:00:00:00:00:00' && e.dst).map((e) => e.dst!);
+    const entries = JSON.parse(r.stdout || '[]') as Array<{ mac: string; dst?: string; master?: string; flags?: string[] }>;
+    // (the bridge's own entry for the VXLAN device's MAC is not ours to manage)
+    return entries.filter((e) => e.dst || (e.master && !(e.flags ?? []).includes('self') && (e as any).state !== 'permanent'));
   }
 }
