@@ -15,7 +15,7 @@ import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
 import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
 import { BridgeDriver } from './drivers/bridge';
-import { OverlayDriver, overlayBridge, type OverlaySpec } from './drivers/overlay';
+import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
 import { Cluster } from '../cluster/cluster';
 import type { ClusterState } from '../cluster/state';
 import type { DnsContainer } from '../dns/records';
@@ -120,7 +120,7 @@ export class Engine implements EngineApi {
     for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
     for (const c of this.containers.values()) await this.adopt(c);
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
-      .concat(this.networks.list().filter((n) => n.Driver === 'overlay').map((n) => overlayBridge(n.Id)));
+      .concat(this.networks.list().filter((n) => n.Driver === 'overlay').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]));
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
     await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
     await this.sweepNetns();

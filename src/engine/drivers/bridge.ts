@@ -117,12 +117,12 @@ export class BridgeDriver implements NetworkDriver {
     if (linkExists(ep.hostIfname)) await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
   }
 
-  /** Remove bridges and veths berth made for networks or containers that no longer exist. */
+  /** Remove bridges (overlay VXLAN devices too) and veths berth made for networks or containers that no longer exist. */
   async cleanupStale(keep: { bridges: string[]; hostIfnames: string[] }): Promise<void> {
     const bridges = new Set(keep.bridges);
     const veths = new Set(keep.hostIfnames);
     const stale = (await listLinks()).filter((l) => l.ifalias?.startsWith(ALIAS_PREFIX) &&
-      ((l.kind === 'bridge' && !bridges.has(l.ifname)) || (l.kind === 'veth' && !veths.has(l.ifname))));
+      (((l.kind === 'bridge' || l.kind === 'vxlan') && !bridges.has(l.ifname)) || (l.kind === 'veth' && !veths.has(l.ifname))));
     await ipBatch(stale.map((l) => `link del dev ${l.ifname}`)).catch(() => undefined);
   }
 }
