@@ -152,7 +152,7 @@ export class Cluster {
     if (this.nodeReady(id) && !force) {
       throw new ApiError(400, `rpc error: code = FailedPrecondition desc = node ${id} is not down and can't be removed`);
     }
-    await this.apply(S.removeNode(this.state, id));
+    await this.serialized(() => this.apply(S.removeNode(this.state!, id)));
     this.lastSeen.delete(id);
   }
 
@@ -179,7 +179,7 @@ export class Cluster {
   /** The manager changes its state; a worker asks the manager and takes the state it answers. */
   private async change(method: string, url: string, body: unknown, f: (s: S.ClusterState) => Promise<S.ClusterState>): Promise<S.ClusterState> {
     if (!this.cfg || !this.state) throw new ApiError(503, NOT_IN_SWARM);
-    if (this.cfg.role === 'manager') return this.apply(await f(this.state));
+    if (this.cfg.role === 'manager') return this.serialized(async () => this.apply(await f(this.state!)));
     const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, method, url, body, undefined, 10_000, this.cfg.nodeId);
     await this.adopt(r.state);
     return r.state;
@@ -189,6 +189,14 @@ export class Cluster {
 
   private self(): S.ClusterNode {
     return { id: this.cfg!.nodeId, addr: this.cfg!.advertiseAddr, hostname: os.hostname() };
+  }
+
+  private lock: Promise<unknown> = Promise.resolve();
+  /** Manager: one change of the state at a time (each reads the state the last one left). */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
   }
 
   private async apply(next: S.ClusterState): Promise<S.ClusterState> {
@@ -234,10 +242,10 @@ export class Cluster {
       if ((hit = m('POST', /^\/cluster\/join$/))) {
         const b = body as S.ClusterNode;
         if (typeof b?.id !== 'string' || typeof b?.addr !== 'string') return reply(400, { message: 'a node id and address are required' });
-        return reply(200, { state: await this.apply(S.addNode(this.state, { id: b.id, addr: b.addr, hostname: String(b.hostname ?? '') })) });
+        return reply(200, { state: await this.serialized(() => this.apply(S.addNode(this.state!, { id: b.id, addr: b.addr, hostname: String(b.hostname ?? '') }))) });
       }
       if ((hit = m('POST', /^\/cluster\/leave$/))) {
-        return reply(200, { state: await this.apply(S.removeNode(this.state, String((body as any)?.id ?? ''))) });
+        return reply(200, { state: await this.serialized(() => this.apply(S.removeNode(this.state!, String((body as any)?.id ?? '')))) });
       }
       if ((hit = m('POST', /^\/cluster\/networks$/))) {
         const b = body as S.NetworkRequest;
@@ -247,10 +255,10 @@ export class Cluster {
           subnet: str(b.subnet), gateway: str(b.gateway), ipRange: str(b.ipRange),
           attachable: !!b.attachable, internal: !!b.internal, labels: strMap(b.labels), options: strMap(b.options),
         };
-        return reply(200, { state: await this.apply(S.addNetwork(this.state, clean)) });
+        return reply(200, { state: await this.serialized(() => this.apply(S.addNetwork(this.state!, clean))) });
       }
       if ((hit = m('DELETE', /^\/cluster\/networks\/([0-9a-f]{64})$/))) {
-        return reply(200, { state: await this.apply(S.removeNetwork(this.state, hit[1])) });
+        return reply(200, { state: await this.serialized(() => this.apply(S.removeNetwork(this.state!, hit![1]))) });
       }
       if ((hit = m('POST', /^\/cluster\/endpoints$/))) {
         const b = body as S.EndpointRequest;
@@ -262,10 +270,10 @@ export class Cluster {
           hostname: String(b.hostname ?? ''), aliases: Array.isArray(b.aliases) ? b.aliases.map(String) : [],
           mac: String(b.mac ?? ''), ...(b.ip ? { ip: String(b.ip) } : {}),
         };
-        return reply(200, { state: await this.apply(S.addEndpoint(this.state, clean).state) });
+        return reply(200, { state: await this.serialized(() => this.apply(S.addEndpoint(this.state!, clean).state)) });
       }
       if ((hit = m('DELETE', /^\/cluster\/endpoints\/([0-9a-f]{64})$/))) {
-        return reply(200, { state: await this.apply(S.removeEndpoint(this.state, hit[1])) });
+        return reply(200, { state: await this.serialized(() => this.apply(S.removeEndpoint(this.state!, hit![1]))) });
       }
       return reply(404, { message: 'page not found' });
     } catch (e) {

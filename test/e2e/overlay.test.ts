@@ -88,6 +88,14 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.equal((await a.berth(['exec', 'c1', 'cat', '/sys/class/net/eth0/mtu'])).stdout.trim(), '1450');
   });
 
+  it('containers started at the same moment on both hosts get different addresses', async () => {
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+    await Promise.all(names.map((n, i) => (i % 2 ? b : a).berth(['run', '-d', '--name', n, '--network', 'ov', 'busybox', 'sleep', '1000'])));
+    const ips = await Promise.all(names.map((n, i) => (i % 2 ? b : a).inspect(n, '{{(index .NetworkSettings.Networks "ov").IPAddress}}')));
+    assert.equal(new Set(ips).size, names.length, ips.join(' '));
+    await Promise.all([a.berth(['rm', '-f', 'p1', 'p3', 'p5']), b.berth(['rm', '-f', 'p2', 'p4', 'p6'])]);
+  });
+
   it('an overlay container gets out through docker_gwbridge, as with Docker', async () => {
     const whoami = await a.outsideWhoami();
     // NAT through host a: the outside machine sees a's address.
