@@ -2,17 +2,18 @@
 // manager, `swarm join --token T MANAGER:2377` adds a worker. The manager keeps the cluster
 // state (state.ts) and serves it over HTTP on its advertised address, port 2377; every change
 // (a network, a container endpoint) goes through it, and every node follows the state by
-// long-polling it and builds its overlay networks from it. Requests carry the join token.
-//
-// The control traffic is plain HTTP on the hosts' network: run it on a network you trust
-// (Docker encrypts it with mutual TLS; berth does not yet).
+// long-polling it and builds its overlay networks from it. Requests carry the join token, over
+// TLS: the token names the manager's certificate (tls.ts), so the secret never goes to anyone
+// else. (Docker goes further with mutual TLS, a certificate per node; berth does not yet.)
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../engine/errors';
 import * as S from './state';
+import { certDigest, fetchManagerCert, loadManagerCert, makeManagerCert, tokenDigest } from './tls';
 
 export const CLUSTER_PORT = 2377;
 const POLL_WAIT_MS = 20_000;
@@ -26,6 +27,7 @@ export interface ClusterConfig {
   advertiseAddr: string;
   managerAddr: string;       // "ip:port"
   token: string;
+  managerCert: string;       // PEM: the manager's certificate, as checked against the token
   createdAt: string;
 }
 
@@ -35,7 +37,7 @@ const ALREADY = 'This node is already part of a swarm. Use "docker swarm leave" 
 export class Cluster {
   private cfg: ClusterConfig | null = null;
   private state: S.ClusterState | null = null;
-  private server: http.Server | null = null;
+  private server: https.Server | null = null;
   private readonly waiters = new Set<() => void>();
   private polling: AbortController | null = null;
   /** Manager: when each node last asked for anything (workers ask at least every 20 s). */
@@ -71,9 +73,10 @@ export class Cluster {
     const advertiseAddr = chooseAdvertise(body.AdvertiseAddr || body.ListenAddr);
     const nodeId = randomId(25);
     const clusterId = randomId(25);
+    const mc = await makeManagerCert(this.dir);
     this.cfg = {
       role: 'manager', nodeId, clusterId, advertiseAddr, managerAddr: `${advertiseAddr}:${CLUSTER_PORT}`,
-      token: `SWMTKN-1-${randomBytes(25).toString('hex')}-${randomBytes(13).toString('hex').slice(0, 25)}`,
+      token: `SWMTKN-1-${certDigest(mc.cert)}-${randomId(25)}`, managerCert: mc.cert,
       createdAt: new Date().toISOString(),
     };
     this.state = S.emptyState(clusterId, this.self());
@@ -85,6 +88,7 @@ export class Cluster {
       this.server = null;
       this.cfg = null;
       this.state = null;
+      await fs.rm(this.dir, { recursive: true, force: true });
       throw new ApiError(400, `cannot listen on ${advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}`);
     }
     await this.changed();
@@ -99,10 +103,16 @@ export class Cluster {
     const managerAddr = remote.includes(':') ? remote : `${remote}:${CLUSTER_PORT}`;
     const advertiseAddr = chooseAdvertise(body.AdvertiseAddr || body.ListenAddr);
     const nodeId = randomId(25);
-    const r = await call<{ state: S.ClusterState }>(managerAddr, body.JoinToken, 'POST', '/cluster/join',
-      { id: nodeId, addr: advertiseAddr, hostname: os.hostname() });
+    const digest = tokenDigest(body.JoinToken);
+    if (!digest) throw new ApiError(400, 'invalid join token');
+    const [host, port] = managerAddr.split(':');
+    const managerCert = await fetchManagerCert(host, Number(port), digest).catch((e) => {
+      throw new ApiError(503, `cannot join the swarm at ${managerAddr}: ${(e as Error).message}`);
+    });
+    const manager = { addr: managerAddr, token: body.JoinToken, ca: managerCert };
+    const r = await call<{ state: S.ClusterState }>(manager, 'POST', '/cluster/join', { id: nodeId, addr: advertiseAddr, hostname: os.hostname() });
     this.cfg = {
-      role: 'worker', nodeId, clusterId: r.state.clusterId, advertiseAddr, managerAddr, token: body.JoinToken,
+      role: 'worker', nodeId, clusterId: r.state.clusterId, advertiseAddr, managerAddr, token: body.JoinToken, managerCert,
       createdAt: new Date().toISOString(),
     };
     await this.save();
@@ -123,7 +133,7 @@ export class Cluster {
     } else {
       this.polling?.abort();
       this.polling = null;
-      await call(this.cfg.managerAddr, this.cfg.token, 'POST', '/cluster/leave', { id: this.cfg.nodeId }).catch(() => undefined);
+      await call(this.manager(), 'POST', '/cluster/leave', { id: this.cfg.nodeId }).catch(() => undefined);
     }
     this.cfg = null;
     this.state = null;
@@ -180,7 +190,7 @@ export class Cluster {
   private async change(method: string, url: string, body: unknown, f: (s: S.ClusterState) => Promise<S.ClusterState>): Promise<S.ClusterState> {
     if (!this.cfg || !this.state) throw new ApiError(503, NOT_IN_SWARM);
     if (this.cfg.role === 'manager') return this.serialized(async () => this.apply(await f(this.state!)));
-    const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, method, url, body, undefined, 10_000, this.cfg.nodeId);
+    const r = await call<{ state: S.ClusterState }>(this.manager(), method, url, body, { node: this.cfg.nodeId });
     await this.adopt(r.state);
     return r.state;
   }
@@ -208,9 +218,11 @@ export class Cluster {
     return next;
   }
 
-  private listen(): Promise<void> {
+  private async listen(): Promise<void> {
     for (const n of this.state?.nodes ?? []) this.lastSeen.set(n.id, Date.now());
-    const server = http.createServer((req, res) => { void this.serve(req, res); });
+    const mc = await loadManagerCert(this.dir);
+    if (!mc) throw new Error('the manager\'s certificate is missing');
+    const server = https.createServer({ key: mc.key, cert: mc.cert }, (req, res) => { void this.serve(req, res); });
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -302,19 +314,23 @@ export class Cluster {
       while (!ac.signal.aborted && this.cfg) {
         try {
           if (!registered) {
-            const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, 'POST', '/cluster/join',
-              { id: this.cfg.nodeId, addr: this.cfg.advertiseAddr, hostname: os.hostname() }, ac.signal);
+            const r = await call<{ state: S.ClusterState }>(this.manager(), 'POST', '/cluster/join',
+              { id: this.cfg.nodeId, addr: this.cfg.advertiseAddr, hostname: os.hostname() }, { signal: ac.signal, node: this.cfg.nodeId });
             registered = true;
             await this.adopt(r.state);
           }
-          const r = await call<{ state: S.ClusterState }>(this.cfg.managerAddr, this.cfg.token, 'GET',
-            `/cluster/state?after=${this.state?.version ?? 0}`, undefined, ac.signal, POLL_WAIT_MS + 10_000, this.cfg.nodeId);
+          const r = await call<{ state: S.ClusterState }>(this.manager(), 'GET', `/cluster/state?after=${this.state?.version ?? 0}`,
+            undefined, { signal: ac.signal, timeoutMs: POLL_WAIT_MS + 10_000, node: this.cfg.nodeId });
           await this.adopt(r.state);
         } catch {
           if (!ac.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
         }
       }
     })();
+  }
+
+  private manager(): Peer {
+    return { addr: this.cfg!.managerAddr, token: this.cfg!.token, ca: this.cfg!.managerCert };
   }
 
   private async adopt(s: S.ClusterState): Promise<void> {
@@ -393,13 +409,22 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
   });
 }
 
-/** One request to the manager; its error message and status come back as an ApiError. */
-function call<T>(addr: string, token: string, method: string, url: string, body?: unknown, signal?: AbortSignal, timeoutMs = 10_000, node = ''): Promise<T> {
-  const [host, port] = addr.split(':');
+interface Peer { addr: string; token: string; ca: string }
+
+/**
+ * One request to the manager, over TLS with its certificate pinned (the name in it is not
+ * checked: the pin is the check); its error message and status come back as an ApiError.
+ */
+function call<T>(peer: Peer, method: string, url: string, body?: unknown,
+  opts: { signal?: AbortSignal; timeoutMs?: number; node?: string } = {}): Promise<T> {
+  const [host, port] = peer.addr.split(':');
+  const { signal, timeoutMs = 10_000, node = '' } = opts;
+  const token = peer.token, addr = peer.addr;
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request({
+    const req = https.request({
       host, port: Number(port || CLUSTER_PORT), method, path: url, signal, timeout: timeoutMs,
+      ca: peer.ca, checkServerIdentity: () => undefined,
       headers: { 'x-berth-token': token, ...(node ? { 'x-berth-node': node } : {}), ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
     }, (res) => {
       const chunks: Buffer[] = [];

@@ -40,7 +40,15 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.match(token, /^SWMTKN-1-/);
     assert.ok(init.includes(`berth swarm join --token ${token} ${A_ADDR}:2377`));
     const bad = await b.berth(['swarm', 'join', '--token', 'SWMTKN-1-wrong', `${A_ADDR}:2377`, '--advertise-addr', B_ADDR], { allowFail: true });
-    assert.notEqual(bad.code, 0, 'a wrong token is refused');
+    assert.match(bad.stderr, /invalid join token/, 'a malformed token is refused');
+    // The token names the manager's certificate: a token for another manager is refused before
+    // its secret is sent, and a wrong secret is refused by the manager.
+    const [, digest, secret] = /^SWMTKN-1-([0-9a-f]{64})-(\w+)$/.exec(token)!;
+    const otherCert = await b.berth(['swarm', 'join', '--token', `SWMTKN-1-${'0'.repeat(64)}-${secret}`, `${A_ADDR}:2377`, '--advertise-addr', B_ADDR], { allowFail: true });
+    assert.match(otherCert.stderr, /the manager's certificate does not match the join token/);
+    const wrongSecret = await b.berth(['swarm', 'join', '--token', `SWMTKN-1-${digest}-x${secret.slice(1)}`, `${A_ADDR}:2377`, '--advertise-addr', B_ADDR], { allowFail: true });
+    assert.match(wrongSecret.stderr, /invalid join token/);
+    assert.equal((await b.berth(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'inactive');
     assert.equal((await b.berth(['swarm', 'join', '--token', token, `${A_ADDR}:2377`, '--advertise-addr', B_ADDR])).stdout,
       'This node joined a swarm as a worker.\n');
     assert.equal((await b.berth(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'active');
@@ -54,12 +62,12 @@ describe('overlay networks across two hosts', { skip }, () => {
 
   it('the manager\'s port refuses strangers and garbage, and keeps serving', async () => {
     const token = (await a.berth(['swarm', 'join-token', '-q', 'worker'])).stdout.trim();
-    const code = async (args: string) => (await b.sh(`curl -s -o /dev/null -w '%{http_code}' ${args}`)).stdout;
-    assert.equal(await code(`-X POST http://${A_ADDR}:2377/cluster/networks -d '{"name":"evil"}'`), '401');
-    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST http://${A_ADDR}:2377/cluster/networks -d 'not json'`), '400');
-    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST http://${A_ADDR}:2377/cluster/networks -d '{"name":"x"}'`), '400');
-    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST http://${A_ADDR}:2377/cluster/endpoints -d '[1,2]'`), '400');
-    assert.equal(await code(`-H 'x-berth-token: ${token}' http://${A_ADDR}:2377/nope`), '404');
+    const code = async (args: string) => (await b.sh(`curl -sk -o /dev/null -w '%{http_code}' ${args}`)).stdout;
+    assert.equal(await code(`-X POST https://${A_ADDR}:2377/cluster/networks -d '{"name":"evil"}'`), '401');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST https://${A_ADDR}:2377/cluster/networks -d 'not json'`), '400');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST https://${A_ADDR}:2377/cluster/networks -d '{"name":"x"}'`), '400');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' -X POST https://${A_ADDR}:2377/cluster/endpoints -d '[1,2]'`), '400');
+    assert.equal(await code(`-H 'x-berth-token: ${token}' https://${A_ADDR}:2377/nope`), '404');
     assert.equal((await a.berth(['network', 'ls', '-q', '--filter', 'driver=overlay'])).stdout, '', 'nothing was made');
   });
 
