@@ -15,10 +15,7 @@ import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
 import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
 import { BridgeDriver } from './drivers/bridge';
-import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
-import { Cluster } from '../cluster/cluster';
-import type { ClusterState } from '../cluster/state';
-import type { DnsContainer } from '../dns/records';
+import { Swarm, NOT_IN_SWARM } from './swarm';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
@@ -56,8 +53,7 @@ export class Engine implements EngineApi {
   readonly networks: Networks;
   private readonly sandboxes: Sandboxes;
   private readonly dns: DnsService;
-  private readonly overlay = new OverlayDriver();
-  readonly cluster: Cluster;
+  private readonly swarm: Swarm;
   readonly events = new EventBus();
   /** Running execs, for resizing their terminal. */
   private readonly execProcs = new Map<string, { resize(h: number, w: number): Promise<void> }>();
@@ -76,37 +72,8 @@ export class Engine implements EngineApi {
     this.networks = new Networks(this.store, this.bridge, opts);
     this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
     this.dns = new DnsService(this.networks, (m) => process.stderr.write(`berthd: ${m}\n`));
-    this.cluster = new Cluster(path.join(opts.dataRoot, 'cluster'), (s) => this.onCluster(s), () => this.networks.usedSubnetsForOverlay());
-    this.sandboxes.overlay = {
-      driver: this.overlay,
-      spec: (net) => this.overlaySpec(net.Id, net.vni ?? 0),
-      nodeId: () => this.cluster.nodeId,
-      addEndpoint: (r) => this.cluster.addEndpoint(r),
-      removeEndpoint: (id) => this.cluster.removeEndpoint(id),
-    };
-  }
-
-  /** An overlay network on this host: its VNI, this host's address and the other hosts'. */
-  private overlaySpec(id: string, vni: number): OverlaySpec {
-    const self = this.cluster.config;
-    const nodes = this.cluster.current?.nodes ?? [];
-    const hosts = new Map(nodes.map((n) => [n.id, n.addr]));
-    const remote = (this.cluster.current?.endpoints ?? [])
-      .filter((e) => e.networkId === id && e.nodeId !== self?.nodeId && hosts.has(e.nodeId) && e.mac)
-      .map((e) => ({ mac: e.mac, host: hosts.get(e.nodeId)! }));
-    return { id, vni, local: self?.advertiseAddr ?? '', peers: nodes.filter((n) => n.id !== self?.nodeId).map((n) => n.addr), remote };
-  }
-
-  /** The cluster state changed: overlay networks (records, bridges, VXLAN peers) and names follow. */
-  private async onCluster(s: ClusterState | null): Promise<void> {
-    const nets = s?.networks ?? [];
-    this.networks.syncOverlay(nets);
-    for (const n of nets) {
-      await this.overlay.ensure(this.overlaySpec(n.id, n.vni)).catch((e) => process.stderr.write(`berthd: overlay ${n.name}: ${(e as Error).message}\n`));
-    }
-    const keep = new Set(nets.map((n) => overlayBridge(n.id)));
-    for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));
-    await this.dnsSync();
+    this.swarm = new Swarm(opts.dataRoot, this.networks, BERTH_VERSION, () => this.dnsSync());
+    this.sandboxes.overlay = this.swarm.hooks();
   }
 
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
@@ -116,11 +83,11 @@ export class Engine implements EngineApi {
     await this.bridge.init();
     await this.publisher.init();
     await this.networks.restore();
-    await this.cluster.load();
+    await this.swarm.cluster.load();
     for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
     for (const c of this.containers.values()) await this.adopt(c);
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
-      .concat(this.networks.list().filter((n) => n.Driver === 'overlay').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]));
+      .concat(this.swarm.devices());
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
     await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
     await this.sweepNetns();
@@ -138,23 +105,7 @@ export class Engine implements EngineApi {
   }
 
   /** The embedded resolver answers from the containers as they are now. */
-  private dnsSync(): Promise<void> { return this.dns.sync(this.containers.values(), this.remoteNames()); }
-
-  /** Containers on other hosts of the cluster, by their overlay endpoints (for the resolver). */
-  private remoteNames(): DnsContainer[] {
-    const s = this.cluster.current;
-    if (!s) return [];
-    const byContainer = new Map<string, DnsContainer>();
-    for (const e of s.endpoints) {
-      if (e.nodeId === this.cluster.nodeId) continue;
-      const net = s.networks.find((n) => n.id === e.networkId);
-      if (!net) continue;
-      let c = byContainer.get(e.containerId);
-      if (!c) { c = { id: e.containerId, name: e.name, hostname: e.hostname, endpoints: [], upstreams: [] }; byContainer.set(e.containerId, c); }
-      c.endpoints.push({ networkId: net.id, networkName: net.name, ip: e.ip, aliases: e.aliases });
-    }
-    return [...byContainer.values()];
-  }
+  private dnsSync(): Promise<void> { return this.dns.sync(this.containers.values(), this.swarm.remoteNames()); }
 
   private async adopt(c: ContainerRecord): Promise<void> {
     if (!c.State.Running) return;
@@ -282,70 +233,26 @@ export class Engine implements EngineApi {
       SecurityOptions: [],
       Warnings: [],
       DefaultAddressPools: [],
-      Swarm: this.swarmInfo(),
+      Swarm: this.swarm.info(),
     };
   }
 
-  /** /info's Swarm section, as the docker CLI reads it. */
-  private swarmInfo(): any {
-    const cfg = this.cluster.config;
-    const s = this.cluster.current;
-    if (!cfg) {
-      return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
-    }
-    const manager = s?.nodes.find((n) => n.id === s.managerNodeId);
-    return {
-      NodeID: cfg.nodeId, NodeAddr: cfg.advertiseAddr, LocalNodeState: 'active', ControlAvailable: cfg.role === 'manager', Error: '',
-      RemoteManagers: [{ NodeID: s?.managerNodeId ?? '', Addr: manager ? `${manager.addr}:2377` : cfg.managerAddr }],
-      Nodes: s?.nodes.length ?? 0, Managers: 1,
-      ...(cfg.role === 'manager' ? { Cluster: this.swarmJson() } : {}),
-    };
-  }
+  // ---------------------------------------------------------------- swarm (engine/swarm.ts)
 
-  async swarmInit(body: any): Promise<string> { return this.cluster.init(body ?? {}); }
-  async swarmJoin(body: any): Promise<void> { await this.cluster.join(body ?? {}); }
+  async swarmInit(body: any): Promise<string> { return this.swarm.cluster.init(body ?? {}); }
+  async swarmJoin(body: any): Promise<void> { await this.swarm.cluster.join(body ?? {}); }
 
   async swarmLeave(force: boolean): Promise<void> {
     const onOverlay = [...this.containers.values()].some((c) => c.State.Running &&
       Object.values(c.endpoints ?? {}).some((e) => this.networks.find(e.NetworkID)?.Driver === 'overlay'));
     if (onOverlay && !force) throw new ApiError(503, 'containers of this node are attached to overlay networks: stop them first, or use --force');
-    await this.cluster.leave(force);
+    await this.swarm.cluster.leave(force);
   }
 
-  /** GET /nodes (managers only): the cluster's hosts, in Docker's shape. */
-  swarmNodes(): any[] {
-    const cfg = this.cluster.config;
-    const s = this.cluster.current;
-    if (!cfg || cfg.role !== 'manager' || !s) throw new ApiError(503, NOT_IN_SWARM);
-    return s.nodes.map((n) => ({
-      ID: n.id, Version: { Index: s.version }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
-      Spec: { Labels: {}, Role: n.id === s.managerNodeId ? 'manager' : 'worker', Availability: 'active' },
-      Description: { Hostname: n.hostname, Platform: { Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(), OS: 'linux' }, Engine: { EngineVersion: BERTH_VERSION } },
-      Status: { State: this.cluster.nodeReady(n.id) ? 'ready' : 'down', Addr: n.addr },
-      ...(n.id === s.managerNodeId ? { ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${n.addr}:2377` } } : {}),
-    }));
-  }
-
-  async swarmNodeRemove(ref: string, force: boolean): Promise<void> {
-    await this.cluster.removeNode(this.swarmNode(ref).ID, force);
-  }
-
-  swarmNode(ref: string): any {
-    const n = this.swarmNodes().find((x) => x.ID === ref || x.Description.Hostname === ref || (ref.length >= 1 && x.ID.startsWith(ref)));
-    if (!n) throw notFound(`node ${ref} not found`);
-    return n;
-  }
-
-  /** GET /swarm (managers only, as in Docker). */
-  swarmJson(): any {
-    const cfg = this.cluster.config;
-    if (!cfg || cfg.role !== 'manager') throw new ApiError(503, NOT_IN_SWARM);
-    return {
-      ID: cfg.clusterId, Version: { Index: this.cluster.current?.version ?? 0 }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
-      Spec: { Name: 'default', Labels: {} }, JoinTokens: { Worker: cfg.token, Manager: cfg.token },
-      DefaultAddrPool: ['10.0.0.0/8'], SubnetSize: 24, DataPathPort: 4789,
-    };
-  }
+  swarmJson(): any { return this.swarm.json(); }
+  swarmNodes(): any[] { return this.swarm.nodes(); }
+  swarmNode(ref: string): any { return this.swarm.node(ref); }
+  async swarmNodeRemove(ref: string, force: boolean): Promise<void> { await this.swarm.cluster.removeNode(this.swarm.node(ref).ID, force); }
 
   // ---------------------------------------------------------------- containers
 
@@ -884,8 +791,8 @@ export class Engine implements EngineApi {
 
   async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
     if (body?.Driver === 'overlay') {
-      if (!this.cluster.config) throw new ApiError(503, NOT_IN_SWARM);
-      const o = await this.cluster.createNetwork(await this.networks.overlayRequest(body));
+      if (!this.swarm.cluster.config) throw new ApiError(503, NOT_IN_SWARM);
+      const o = await this.swarm.cluster.createNetwork(await this.networks.overlayRequest(body));
       this.networkEvent(o.id, 'create');
       return { Id: o.id, Warning: '' };
     }
@@ -907,7 +814,7 @@ export class Engine implements EngineApi {
     const n = this.networks.get(ref);
     const out = networkJson(n, [...this.containers.values()]);
     // Docker lists the hosts of an overlay network as its peers.
-    if (n.Driver === 'overlay') out.Peers = (this.cluster.current?.nodes ?? []).map((p) => ({ Name: p.hostname, IP: p.addr }));
+    if (n.Driver === 'overlay') out.Peers = this.swarm.peers();
     return out;
   }
 
@@ -917,7 +824,7 @@ export class Engine implements EngineApi {
       if (this.networkInUse(n.Id, n.Name)) {
         throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
       }
-      await this.cluster.removeNetwork(n.Id);
+      await this.swarm.cluster.removeNetwork(n.Id);
     } else {
       await this.networks.remove(ref, (x) => this.networkInUse(x.Id, x.Name));
     }
@@ -1021,7 +928,7 @@ export class Engine implements EngineApi {
   /** Stop serving: containers keep running (live restore); only timers and watchers end. */
   async close(): Promise<void> {
     this.dns.close();
-    this.cluster.close();
+    this.swarm.cluster.close();
     await this.bridge.settle();
     await this.runtime.close?.();
   }
@@ -1064,8 +971,6 @@ async function osName(): Promise<string> {
   const txt = await fs.readFile('/etc/os-release', 'utf8').catch(() => '');
   return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(txt)?.[1] ?? 'Linux';
 }
-
-const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
 

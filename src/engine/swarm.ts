@@ -1,0 +1,132 @@
+// The engine's side of the swarm (src/cluster/): what this host builds from the cluster state
+// (overlay network records and kernel devices, names of containers on other hosts), and the
+// Docker-shaped answers of /swarm, /nodes and /info's Swarm section.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Cluster } from '../cluster/cluster';
+import type { ClusterState } from '../cluster/state';
+import type { DnsContainer } from '../dns/records';
+import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
+import type { Networks } from './networks';
+import type { OverlayHooks } from './sandbox';
+import { ApiError, notFound } from './errors';
+
+export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+
+export class Swarm {
+  readonly cluster: Cluster;
+  private readonly overlay = new OverlayDriver();
+
+  /** `changed`: called after this host followed a new state (the engine refreshes names). */
+  constructor(dataRoot: string, private readonly networks: Networks, private readonly version: string,
+              private readonly changed: () => Promise<void>) {
+    this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnetsForOverlay());
+  }
+
+  /** What the sandboxes need to put containers on overlay networks. */
+  hooks(): OverlayHooks {
+    return {
+      driver: this.overlay,
+      spec: (net) => this.spec(net.Id, net.vni ?? 0),
+      nodeId: () => this.cluster.nodeId,
+      addEndpoint: (r) => this.cluster.addEndpoint(r),
+      removeEndpoint: (id) => this.cluster.removeEndpoint(id),
+    };
+  }
+
+  /** Kernel devices of the overlay networks that exist (kept by the startup sweep). */
+  devices(): string[] {
+    return this.networks.list().filter((n) => n.Driver === 'overlay').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]);
+  }
+
+  /** An overlay network on this host: its VNI, this host's address, the other hosts and their containers' MACs. */
+  private spec(id: string, vni: number): OverlaySpec {
+    const self = this.cluster.config;
+    const nodes = this.cluster.current?.nodes ?? [];
+    const hosts = new Map(nodes.map((n) => [n.id, n.addr]));
+    const remote = (this.cluster.current?.endpoints ?? [])
+      .filter((e) => e.networkId === id && e.nodeId !== self?.nodeId && hosts.has(e.nodeId) && e.mac)
+      .map((e) => ({ mac: e.mac, host: hosts.get(e.nodeId)! }));
+    return { id, vni, local: self?.advertiseAddr ?? '', peers: nodes.filter((n) => n.id !== self?.nodeId).map((n) => n.addr), remote };
+  }
+
+  /** A new cluster state: overlay network records, bridges, VXLAN entries and names follow. */
+  private async follow(s: ClusterState | null): Promise<void> {
+    const nets = s?.networks ?? [];
+    this.networks.syncOverlay(nets);
+    for (const n of nets) {
+      await this.overlay.ensure(this.spec(n.id, n.vni)).catch((e) => process.stderr.write(`berthd: overlay ${n.name}: ${(e as Error).message}\n`));
+    }
+    const keep = new Set(nets.map((n) => overlayBridge(n.id)));
+    for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));
+    await this.changed();
+  }
+
+  /** Containers on other hosts of the cluster, by their overlay endpoints (for the resolver). */
+  remoteNames(): DnsContainer[] {
+    const s = this.cluster.current;
+    if (!s) return [];
+    const byContainer = new Map<string, DnsContainer>();
+    for (const e of s.endpoints) {
+      if (e.nodeId === this.cluster.nodeId) continue;
+      const net = s.networks.find((n) => n.id === e.networkId);
+      if (!net) continue;
+      let c = byContainer.get(e.containerId);
+      if (!c) { c = { id: e.containerId, name: e.name, hostname: e.hostname, endpoints: [], upstreams: [] }; byContainer.set(e.containerId, c); }
+      c.endpoints.push({ networkId: net.id, networkName: net.name, ip: e.ip, aliases: e.aliases });
+    }
+    return [...byContainer.values()];
+  }
+
+  /** /info's Swarm section, as the docker CLI reads it. */
+  info(): any {
+    const cfg = this.cluster.config;
+    const s = this.cluster.current;
+    if (!cfg) {
+      return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+    }
+    const manager = s?.nodes.find((n) => n.id === s.managerNodeId);
+    return {
+      NodeID: cfg.nodeId, NodeAddr: cfg.advertiseAddr, LocalNodeState: 'active', ControlAvailable: cfg.role === 'manager', Error: '',
+      RemoteManagers: [{ NodeID: s?.managerNodeId ?? '', Addr: manager ? `${manager.addr}:2377` : cfg.managerAddr }],
+      Nodes: s?.nodes.length ?? 0, Managers: 1,
+      ...(cfg.role === 'manager' ? { Cluster: this.json() } : {}),
+    };
+  }
+
+  /** GET /swarm (managers only, as in Docker). */
+  json(): any {
+    const cfg = this.cluster.config;
+    if (!cfg || cfg.role !== 'manager') throw new ApiError(503, NOT_IN_SWARM);
+    return {
+      ID: cfg.clusterId, Version: { Index: this.cluster.current?.version ?? 0 }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
+      Spec: { Name: 'default', Labels: {} }, JoinTokens: { Worker: cfg.token, Manager: cfg.token },
+      DefaultAddrPool: ['10.0.0.0/8'], SubnetSize: 24, DataPathPort: 4789,
+    };
+  }
+
+  /** GET /nodes (managers only): the cluster's hosts, in Docker's shape. */
+  nodes(): any[] {
+    const cfg = this.cluster.config;
+    const s = this.cluster.current;
+    if (!cfg || cfg.role !== 'manager' || !s) throw new ApiError(503, NOT_IN_SWARM);
+    return s.nodes.map((n) => ({
+      ID: n.id, Version: { Index: s.version }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
+      Spec: { Labels: {}, Role: n.id === s.managerNodeId ? 'manager' : 'worker', Availability: 'active' },
+      Description: { Hostname: n.hostname, Platform: { Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(), OS: 'linux' }, Engine: { EngineVersion: this.version } },
+      Status: { State: this.cluster.nodeReady(n.id) ? 'ready' : 'down', Addr: n.addr },
+      ...(n.id === s.managerNodeId ? { ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${n.addr}:2377` } } : {}),
+    }));
+  }
+
+  node(ref: string): any {
+    const n = this.nodes().find((x) => x.ID === ref || x.Description.Hostname === ref || (ref.length >= 1 && x.ID.startsWith(ref)));
+    if (!n) throw notFound(`node ${ref} not found`);
+    return n;
+  }
+
+  /** The hosts of an overlay network, as `network inspect` shows them (Peers). */
+  peers(): Array<{ Name: string; IP: string }> {
+    return (this.cluster.current?.nodes ?? []).map((p) => ({ Name: p.hostname, IP: p.addr }));
+  }
+}
