@@ -68,19 +68,39 @@ export class Cluster {
     if (this.state) await this.changed();
   }
 
-  async init(body: { AdvertiseAddr?: string; ListenAddr?: string }): Promise<string> {
+  /** One init, join or leave at a time (each starts by checking what the last one left). */
+  private membership: Promise<unknown> = Promise.resolve();
+  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.membership.then(fn, fn);
+    this.membership = run.catch(() => undefined);
+    return run;
+  }
+
+  init(body: { AdvertiseAddr?: string; ListenAddr?: string }): Promise<string> {
+    return this.oneAtATime(() => this.doInit(body));
+  }
+
+  join(body: { RemoteAddrs?: string[]; JoinToken?: string; AdvertiseAddr?: string; ListenAddr?: string }): Promise<void> {
+    return this.oneAtATime(() => this.doJoin(body));
+  }
+
+  leave(force: boolean): Promise<void> {
+    return this.oneAtATime(() => this.doLeave(force));
+  }
+
+  private async doInit(body: { AdvertiseAddr?: string; ListenAddr?: string }): Promise<string> {
     if (this.cfg) throw new ApiError(503, ALREADY);
     const advertiseAddr = chooseAdvertise(body.AdvertiseAddr || body.ListenAddr);
     const nodeId = randomId(25);
     const clusterId = randomId(25);
-    const mc = await makeManagerCert(this.dir);
-    this.cfg = {
-      role: 'manager', nodeId, clusterId, advertiseAddr, managerAddr: `${advertiseAddr}:${CLUSTER_PORT}`,
-      token: `SWMTKN-1-${certDigest(mc.cert)}-${randomId(25)}`, managerCert: mc.cert,
-      createdAt: new Date().toISOString(),
-    };
-    this.state = S.emptyState(clusterId, this.self());
     try {
+      const mc = await makeManagerCert(this.dir);
+      this.cfg = {
+        role: 'manager', nodeId, clusterId, advertiseAddr, managerAddr: `${advertiseAddr}:${CLUSTER_PORT}`,
+        token: `SWMTKN-1-${certDigest(mc.cert)}-${randomId(25)}`, managerCert: mc.cert,
+        createdAt: new Date().toISOString(),
+      };
+      this.state = S.emptyState(clusterId, this.self());
       await this.listen();
       await this.save();
     } catch (e) {
@@ -89,13 +109,13 @@ export class Cluster {
       this.cfg = null;
       this.state = null;
       await fs.rm(this.dir, { recursive: true, force: true });
-      throw new ApiError(400, `cannot listen on ${advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}`);
+      throw new ApiError(400, `cannot start the swarm manager on ${advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}`);
     }
     await this.changed();
     return nodeId;
   }
 
-  async join(body: { RemoteAddrs?: string[]; JoinToken?: string; AdvertiseAddr?: string; ListenAddr?: string }): Promise<void> {
+  private async doJoin(body: { RemoteAddrs?: string[]; JoinToken?: string; AdvertiseAddr?: string; ListenAddr?: string }): Promise<void> {
     if (this.cfg) throw new ApiError(503, ALREADY);
     const remote = body.RemoteAddrs?.[0];
     if (!remote) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
@@ -120,7 +140,7 @@ export class Cluster {
     this.follow();
   }
 
-  async leave(force: boolean): Promise<void> {
+  private async doLeave(force: boolean): Promise<void> {
     if (!this.cfg) throw new ApiError(503, 'This node is not part of a swarm');
     if (this.cfg.role === 'manager') {
       if (!force) {
