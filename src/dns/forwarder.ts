@@ -7,7 +7,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { Outbox } from './outbox';
+import { Outbox, literalLookup } from './outbox';
 
 const HEDGE_MS = 300;
 const DEADLINE_MS = 2500;
@@ -31,8 +31,7 @@ export class Forwarder {
 
   private sock(): dgram.Socket {
     if (this.socket) return this.socket;
-    // Upstreams are addresses already: no resolver lookup per send.
-    const s = dgram.createSocket({ type: 'udp4', lookup: ((a: string, _f: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, a, 4)) as never });
+    const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
     s.on('message', (msg, rinfo) => this.onAnswer(msg, rinfo.address));
     s.on('error', () => undefined);
     s.unref();

@@ -6,6 +6,12 @@
 // the rest of this turn, so an idle resolver answers as fast as before.
 import type * as dgram from 'node:dgram';
 
+/**
+ * A dgram `lookup` for sockets that only ever send to IP literals (the asker's address, an
+ * upstream's): the address as it is, with no resolver call and no deferred callback per send.
+ */
+export const literalLookup = ((address: string, _family: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, address, 4)) as never;
+
 interface Datagram { socket: dgram.Socket; msg: Buffer; port: number; address: string }
 
 export class Outbox {

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { answer, AnswerCache } from './answer';
 import { isDebug } from '../kernel/exec';
 import { Forwarder } from './forwarder';
-import { Outbox } from './outbox';
+import { Outbox, literalLookup } from './outbox';
 import { NameTable, type DnsView } from './records';
 
 const MAX_TCP_MSG = 65535;
@@ -20,8 +20,6 @@ interface Listener {
   tcp: net.Server;
 }
 
-/** Replies go back to the literal address a query came from: no resolver lookup per send. */
-const literal = (address: string, _family: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, address, 4);
 
 export class Resolver {
   private table = new NameTable({ containers: [] });
@@ -46,7 +44,7 @@ export class Resolver {
    */
   serve(containerId: string, udpFd: number, tcpFd: number): void {
     this.unserve(containerId);
-    const udp = dgram.createSocket({ type: 'udp4', lookup: literal as never });
+    const udp = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
     udp.on('message', (msg, rinfo) => this.onDatagram(udp, containerId, msg, rinfo));
     udp.on('error', (e) => this.log(`embedded DNS of ${containerId.slice(0, 12)}: ${e.message}`));
     udp.bind({ fd: udpFd });

@@ -792,7 +792,7 @@ export class Engine implements EngineApi {
   async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
     if (body?.Driver === 'overlay') {
       if (!this.swarm.cluster.config) throw new ApiError(503, NOT_IN_SWARM);
-      const o = await this.swarm.cluster.createNetwork(await this.networks.overlayRequest(body));
+      const o = await this.swarm.cluster.createNetwork(this.networks.overlayRequest(body));
       this.networkEvent(o.id, 'create');
       return { Id: o.id, Warning: '' };
     }

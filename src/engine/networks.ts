@@ -61,7 +61,7 @@ export class Networks {
       id: n.Id, kind, parent: n.parent!, createdParent: !!n.createdParent,
       mode: kind === 'macvlan' ? n.Options.macvlan_mode || 'bridge' : n.Options.ipvlan_mode || 'l2',
       flag: n.Options.ipvlan_flag || 'bridge',
-      mtu: n.Options[OPT_MTU] ? Number(n.Options[OPT_MTU]) : 1500,
+      mtu: mtuOf(n),
     };
   }
 
@@ -107,11 +107,17 @@ export class Networks {
 
   private makingGw: Promise<unknown> | null = null;
 
-  /** Checks a new overlay network against this node's own networks (names, subnets in use). */
-  async overlayRequest(body: any): Promise<NetworkRequest> {
+  /** A new network's name, whatever its driver: valid, and not taken on this host. */
+  private newName(body: any): string {
     const name = typeof body?.Name === 'string' ? body.Name : '';
     validateNetworkName(name);
     if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+    return name;
+  }
+
+  /** A new overlay network checked against this node's own networks, for the cluster's manager. */
+  overlayRequest(body: any): NetworkRequest {
+    const name = this.newName(body);
     if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
@@ -126,8 +132,6 @@ export class Networks {
       labels: body.Labels ?? {}, options,
     };
   }
-
-  async usedSubnetsForOverlay(): Promise<string[]> { return this.usedSubnets(); }
 
   private async createDefaultBridge(): Promise<void> {
     let cfg: IpamConfigRecord;
@@ -206,20 +210,19 @@ export class Networks {
       internal: n.Internal,
       icc: n.Options[OPT_ICC] !== 'false',
       masquerade: n.Options[OPT_MASQ] !== 'false',
-      mtu: n.Options[OPT_MTU] ? Number(n.Options[OPT_MTU]) : 1500,
+      mtu: mtuOf(n),
     };
   }
 
-  private async usedSubnets(): Promise<string[]> {
+  /** Subnets of every network and of the host's own routes (a new network must avoid them). */
+  async usedSubnets(): Promise<string[]> {
     const mine = [...this.byId.values()].flatMap((n) => n.IPAM.Config.map((c) => c.Subnet));
     // The host's routes include our own bridges' subnets; those are in `mine` already.
     return [...mine, ...(await hostRouteSubnets())];
   }
 
   async create(body: any): Promise<{ Id: string; Warning: string }> {
-    const name = typeof body?.Name === 'string' ? body.Name : '';
-    validateNetworkName(name);
-    if (this.findByName(name)) throw conflict(`network with name ${name} already exists`);
+    const name = this.newName(body);
     const driver = body.Driver || 'bridge';
     if (driver === 'host' || driver === 'null') {
       throw forbidden(`only one instance of "${driver}" network is allowed`);
@@ -317,6 +320,11 @@ function predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecor
     EnableIPv6: false, Internal: false, Attachable: false,
     IPAM: { Driver: 'default', Options: null, Config: [] }, Options: {}, Labels: {},
   };
+}
+
+/** The MTU a network's interfaces get: com.docker.network.driver.mtu, else 1500. */
+function mtuOf(n: NetworkRecord): number {
+  return n.Options[OPT_MTU] ? Number(n.Options[OPT_MTU]) : 1500;
 }
 
 function validateBridgeOptions(opts: Record<string, string>, bridgeName: string, existing: NetworkRecord[]): void {

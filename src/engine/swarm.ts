@@ -20,7 +20,7 @@ export class Swarm {
   /** `changed`: called after this host followed a new state (the engine refreshes names). */
   constructor(dataRoot: string, private readonly networks: Networks, private readonly version: string,
               private readonly changed: () => Promise<void>) {
-    this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnetsForOverlay());
+    this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnets());
   }
 
   /** What the sandboxes need to put containers on overlay networks. */

@@ -26,3 +26,27 @@ export async function listLinks(): Promise<LinkInfo[]> {
     ifname: l.ifname, ifalias: l.ifalias, kind: l.linkinfo?.info_kind,
   }));
 }
+
+/** Delete an interface of this namespace if it is there (its veth peer goes with it). */
+export async function deleteLink(name: string): Promise<void> {
+  if (linkExists(name)) await run('ip', ['link', 'del', name], { allowFail: true });
+}
+
+/** Whether an interface exists inside the namespace pinned at `netnsPath`. */
+export async function linkExistsIn(netnsPath: string, name: string): Promise<boolean> {
+  const r = await run('nsenter', [`--net=${netnsPath}`, 'ip', 'link', 'show', 'dev', name], { allowFail: true });
+  return r.code === 0;
+}
+
+/** `bridge` (iproute2) commands, batched like ipBatch: FDB entries of bridges and VXLAN devices. */
+export async function bridgeBatch(lines: string[]): Promise<void> {
+  if (lines.length) await run('bridge', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+}
+
+export interface FdbEntry { mac: string; dst?: string; master?: string; flags?: string[]; state?: string }
+
+/** The forwarding entries of one device (`bridge -j fdb show dev DEV`). */
+export async function fdbEntries(dev: string): Promise<FdbEntry[]> {
+  const r = await run('bridge', ['-j', 'fdb', 'show', 'dev', dev], { allowFail: true });
+  return JSON.parse(r.stdout || '[]') as FdbEntry[];
+}

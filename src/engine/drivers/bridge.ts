@@ -6,7 +6,8 @@
 // hairpin mode (see attach).
 import type { EndpointSpec, NetworkDriver, NetworkSpec } from '../types';
 import type { Firewall } from '../firewall/firewall';
-import { ipBatch, linkExists, listLinks } from '../../kernel/ip';
+import { deleteLink, ipBatch, linkExists, listLinks } from '../../kernel/ip';
+import { containerSide } from './endpoint';
 import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
 import { run } from '../../kernel/exec';
 import { randomBytes } from 'node:crypto';
@@ -96,25 +97,19 @@ export class BridgeDriver implements NetworkDriver {
     host.push(`link set dev ${ep.hostIfname} type bridge_slave hairpin on${net.icc ? '' : ' isolated on'}`);
     await ipBatch(host);
     if (!fresh) return;
-    const inside = [
-      'link set dev lo up',
-      `addr add ${ep.address}/${ep.prefixLen} brd + dev ${ep.ifname}`,
-      // IPv4-only network: no IPv6 link-local address, so no DAD to trip over hairpin echoes.
-      `link set dev ${ep.ifname} addrgenmode none`,
-      `link set dev ${ep.ifname} up`,
-    ];
+    const inside = containerSide(ep);
     if (ep.defaultRoute) inside.push(`route add default via ${ep.gateway} dev ${ep.ifname}`);
     try {
       await ipBatch(inside, ep.netnsPath);
     } catch (e) {
-      await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
+      await deleteLink(ep.hostIfname);
       throw e;
     }
   }
 
   async detach(_net: NetworkSpec, ep: EndpointSpec): Promise<void> {
     // Deleting the host end takes the container end with it.
-    if (linkExists(ep.hostIfname)) await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
+    await deleteLink(ep.hostIfname);
   }
 
   /** Remove bridges (overlay VXLAN devices too) and veths berth made for networks or containers that no longer exist. */

@@ -10,8 +10,8 @@
 // has no dummy links, a veth pair whose other end stays unused does the same).
 import type { EndpointSpec, NetworkDriver } from '../types';
 import { badRequest, ApiError } from '../errors';
-import { ipBatch, linkExists } from '../../kernel/ip';
-import { run } from '../../kernel/exec';
+import { deleteLink, ipBatch, linkExists, linkExistsIn } from '../../kernel/ip';
+import { containerSide } from './endpoint';
 
 export type LowerKind = 'macvlan' | 'ipvlan';
 
@@ -106,25 +106,19 @@ export class LowerDriver implements Pick<NetworkDriver, 'name'> {
   }
 
   async deleteNetwork(net: LowerNetworkSpec): Promise<void> {
-    if (net.createdParent && linkExists(net.parent)) await run('ip', ['link', 'del', net.parent], { allowFail: true });
+    if (net.createdParent) await deleteLink(net.parent);
   }
 
   /** The container's sub-interface, made inside its namespace, addressed and up; idempotent. */
   async attach(net: LowerNetworkSpec, ep: EndpointSpec): Promise<void> {
     if (!linkExists(net.parent)) throw new ApiError(500, `parent interface ${net.parent} of network ${ep.networkId.slice(0, 12)} was not found on the host`);
-    const exists = await run('nsenter', [`--net=${ep.netnsPath}`, 'ip', 'link', 'show', 'dev', ep.ifname], { allowFail: true });
-    if (exists.code === 0) return;
+    if (await linkExistsIn(ep.netnsPath, ep.ifname)) return;
     const type = net.kind === 'macvlan'
       ? `address ${ep.mac} type macvlan mode ${net.mode}`
       : `type ipvlan mode ${net.mode} ${net.flag}`;
     await ipBatch([`link add link ${net.parent} name ${ep.ifname} netns ${ep.netnsPath} mtu ${ep.mtu} ${type}`])
       .catch((e) => { throw unsupported(e, `${net.kind} interfaces`); });
-    const inside = [
-      'link set dev lo up',
-      `addr add ${ep.address}/${ep.prefixLen} brd + dev ${ep.ifname}`,
-      `link set dev ${ep.ifname} addrgenmode none`,
-      `link set dev ${ep.ifname} up`,
-    ];
+    const inside = containerSide(ep);
     if (ep.defaultRoute) {
       // ipvlan l3: the parent routes, there is no gateway to ARP for.
       inside.push(net.kind === 'ipvlan' && net.mode !== 'l2'

@@ -9,8 +9,8 @@
 // after the five minutes a learned entry takes to age out. The VXLAN header takes 50 bytes,
 // so interfaces get an MTU of 1450.
 import type { EndpointSpec } from '../types';
-import { ipBatch, linkExists } from '../../kernel/ip';
-import { run } from '../../kernel/exec';
+import { bridgeBatch, deleteLink, fdbEntries, ipBatch, linkExists, listLinks, type FdbEntry } from '../../kernel/ip';
+import { containerSide } from './endpoint';
 
 export const OVERLAY_MTU = 1450;
 const VXLAN_PORT = 4789;
@@ -60,20 +60,16 @@ export class OverlayDriver {
     }
     for (const mac of have.keys()) if (!where.has(mac)) fdb.push(`fdb del ${mac} dev ${vx} self`);
     for (const mac of onPort) if (!where.has(mac)) fdb.push(`fdb del ${mac} dev ${vx} master`);
-    if (fdb.length) await run('bridge', ['-batch', '-'], { input: fdb.join('\n') + '\n' });
+    await bridgeBatch(fdb);
   }
 
   async remove(id: string): Promise<void> {
-    for (const dev of [overlayVxlan(id), overlayBridge(id)]) {
-      if (linkExists(dev)) await run('ip', ['link', 'del', dev], { allowFail: true });
-    }
+    for (const dev of [overlayVxlan(id), overlayBridge(id)]) await deleteLink(dev);
   }
 
-  /** Overlay devices on this host (to remove those of networks that are gone). */
+  /** Overlay bridges on this host (to remove those of networks that are gone). */
   async present(): Promise<string[]> {
-    const r = await run('ip', ['-j', 'link', 'show', 'type', 'bridge'], { allowFail: true });
-    const links = JSON.parse(r.stdout || '[]') as Array<{ ifname: string }>;
-    return links.map((l) => l.ifname).filter((n) => n.startsWith('ov-'));
+    return (await listLinks()).filter((l) => l.kind === 'bridge' && l.ifname.startsWith('ov-')).map((l) => l.ifname);
   }
 
   /** The container's veth on the overlay bridge; idempotent (daemon restarts). */
@@ -84,29 +80,21 @@ export class OverlayDriver {
       `link add ${ep.hostIfname} mtu ${OVERLAY_MTU} type veth peer name ${ep.ifname} address ${ep.mac} mtu ${OVERLAY_MTU} netns ${ep.netnsPath}`,
       `link set dev ${ep.hostIfname} alias berth:${ep.containerId.slice(0, 12)} master ${overlayBridge(net.id)} up`,
     ]);
-    const inside = [
-      'link set dev lo up',
-      `addr add ${ep.address}/${ep.prefixLen} brd + dev ${ep.ifname}`,
-      `link set dev ${ep.ifname} addrgenmode none`,
-      `link set dev ${ep.ifname} up`,
-    ];
     try {
-      await ipBatch(inside, ep.netnsPath);
+      await ipBatch(containerSide(ep), ep.netnsPath);
     } catch (e) {
-      await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
+      await deleteLink(ep.hostIfname);
       throw e;
     }
   }
 
   async detach(ep: EndpointSpec): Promise<void> {
-    if (linkExists(ep.hostIfname)) await run('ip', ['link', 'del', ep.hostIfname], { allowFail: true });
+    await deleteLink(ep.hostIfname);
   }
 
   /** The VXLAN device's entries: where it sends MACs (dst), and the bridge's entries on its port (master). */
-  private async fdb(vx: string): Promise<Array<{ mac: string; dst?: string; master?: string }>> {
-    const r = await run('bridge', ['-j', 'fdb', 'show', 'dev', vx], { allowFail: true });
-    const entries = JSON.parse(r.stdout || '[]') as Array<{ mac: string; dst?: string; master?: string; flags?: string[] }>;
+  private async fdb(vx: string): Promise<FdbEntry[]> {
     // (the bridge's own entry for the VXLAN device's MAC is not ours to manage)
-    return entries.filter((e) => e.dst || (e.master && !(e.flags ?? []).includes('self') && (e as any).state !== 'permanent'));
+    return (await fdbEntries(vx)).filter((e) => e.dst || (e.master && !(e.flags ?? []).includes('self') && e.state !== 'permanent'));
   }
 }
