@@ -9,14 +9,16 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../engine/errors';
 import * as S from './state';
-import { certDigest, fetchManagerCert, loadManagerCert, makeManagerCert, tokenDigest } from './tls';
+import { Store } from '../store/store';
+import { certDigest, fetchManagerCert, loadManagerCert, makeManagerCert, tokenDigest, TokenMismatch } from './tls';
 
 export const CLUSTER_PORT = 2377;
 const POLL_WAIT_MS = 20_000;
+/** The store kind of this node's membership (config) and its copy of the state. */
+const KIND = 'swarm';
 /** A worker not heard from for this long is shown as down (it polls at least every 20 s). */
 const NODE_DOWN_MS = 45_000;
 
@@ -40,12 +42,15 @@ export class Cluster {
   private server: https.Server | null = null;
   private readonly waiters = new Set<() => void>();
   private polling: AbortController | null = null;
+  private readonly store: Store;
   /** Manager: when each node last asked for anything (workers ask at least every 20 s). */
   private readonly lastSeen = new Map<string, number>();
 
   /** `onChange`: the node's overlay networks and names follow the state (called in order). */
   constructor(private readonly dir: string, private readonly onChange: (s: S.ClusterState | null) => Promise<void>,
-              private readonly usedSubnets: () => Promise<string[]> = async () => []) {}
+              private readonly usedSubnets: () => Promise<string[]> = async () => []) {
+    this.store = new Store(dir);
+  }
 
   get config(): ClusterConfig | null { return this.cfg; }
   get current(): S.ClusterState | null { return this.state; }
@@ -53,12 +58,12 @@ export class Cluster {
 
   /** At daemon start: take up the role this node had. */
   async load(): Promise<void> {
-    const cfg = await readJson<ClusterConfig>(path.join(this.dir, 'config.json'));
+    const cfg = await this.store.get<ClusterConfig>(KIND, 'config');
     if (!cfg) return;
     this.cfg = cfg;
     // A worker starts from its last copy, so its containers keep their overlay networks even
     // while the manager is away, and takes the manager's newer state when it answers.
-    this.state = await readJson<S.ClusterState>(path.join(this.dir, 'state.json'));
+    this.state = await this.store.get<S.ClusterState>(KIND, 'state');
     if (cfg.role === 'manager') {
       if (!this.state) this.state = S.emptyState(cfg.clusterId, this.self());
       await this.listen().catch((e) => process.stderr.write(`berthd: cluster: cannot listen on ${cfg.advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}\n`));
@@ -127,7 +132,8 @@ export class Cluster {
     if (!digest) throw new ApiError(400, 'invalid join token');
     const [host, port] = managerAddr.split(':');
     const managerCert = await fetchManagerCert(host, Number(port), digest).catch((e) => {
-      throw new ApiError(503, `cannot join the swarm at ${managerAddr}: ${(e as Error).message}`);
+      // A wrong token is the user's to fix (400); an unreachable manager is not (503).
+      throw new ApiError(e instanceof TokenMismatch ? 400 : 503, `cannot join the swarm at ${managerAddr}: ${(e as Error).message}`);
     });
     const manager = { addr: managerAddr, token: body.JoinToken, ca: managerCert };
     const r = await call<{ state: S.ClusterState }>(manager, 'POST', '/cluster/join', { id: nodeId, addr: advertiseAddr, hostname: os.hostname() });
@@ -135,7 +141,15 @@ export class Cluster {
       role: 'worker', nodeId, clusterId: r.state.clusterId, advertiseAddr, managerAddr, token: body.JoinToken, managerCert,
       createdAt: new Date().toISOString(),
     };
-    await this.save();
+    try {
+      await this.save();
+    } catch (e) {
+      // The manager has this node now: take it back out, so nothing is left half-joined.
+      this.cfg = null;
+      await call(manager, 'POST', '/cluster/leave', { id: nodeId }).catch(() => undefined);
+      await fs.rm(this.dir, { recursive: true, force: true });
+      throw e;
+    }
     await this.adopt(r.state);
     this.follow();
   }
@@ -371,9 +385,8 @@ export class Cluster {
   }
 
   private async save(): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true });
-    await writeJson(path.join(this.dir, 'config.json'), this.cfg);
-    if (this.state) await writeJson(path.join(this.dir, 'state.json'), this.state);
+    await this.store.put(KIND, 'config', this.cfg);
+    if (this.state) await this.store.put(KIND, 'state', this.state);
   }
 }
 
@@ -402,15 +415,6 @@ function strMap(v: unknown): Record<string, string> {
 function randomId(n: number): string {
   const abc = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return [...randomBytes(n)].map((b) => abc[b % abc.length]).join('');
-}
-
-async function readJson<T>(file: string): Promise<T | null> {
-  try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch { return null; }
-}
-
-async function writeJson(file: string, v: unknown): Promise<void> {
-  await fs.writeFile(`${file}.tmp`, JSON.stringify(v));
-  await fs.rename(`${file}.tmp`, file);
 }
 
 function readBody(req: http.IncomingMessage): Promise<unknown> {

@@ -8,6 +8,11 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { run } from '../kernel/exec';
 
+/** The manager answered, with a certificate other than the token names: the token is wrong. */
+export class TokenMismatch extends Error {
+  constructor() { super('the manager\'s certificate does not match the join token'); }
+}
+
 export interface ManagerCert { key: string; cert: string }
 
 /** A new key and self-signed certificate (P-256, ten years) for the manager, kept in `dir`. */
@@ -53,7 +58,7 @@ export function fetchManagerCert(host: string, port: number, digest: string): Pr
       sock.destroy();
       if (!raw) return reject(new Error('the manager sent no certificate'));
       const pem = `-----BEGIN CERTIFICATE-----\n${raw.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-      if (certDigest(pem) !== digest) return reject(new Error('the manager\'s certificate does not match the join token'));
+      if (certDigest(pem) !== digest) return reject(new TokenMismatch());
       resolve(pem);
     });
     sock.on('timeout', () => sock.destroy(new Error('the manager did not answer')));

@@ -79,13 +79,20 @@ export class DnsService {
   }
 
   private async open(c: ContainerRecord): Promise<void> {
-    const { udp, tcp } = bindInNetns(c.netnsPath!, EMBEDDED_DNS);
+    const what = (e: unknown) => new Error(`embedded DNS server for ${c.Name} (${EMBEDDED_DNS} in its network namespace): ${(e as Error).message}`);
+    let socks: ReturnType<typeof bindInNetns>;
+    try {
+      socks = bindInNetns(c.netnsPath!, EMBEDDED_DNS);
+    } catch (e) {
+      throw what(e);
+    }
+    const { udp, tcp } = socks;
     try {
       await setDnsRedirect(c.netnsPath!, { udp: udp.port, tcp: tcp.port });
     } catch (e) {
       closeSync(udp.fd);
       closeSync(tcp.fd);
-      throw e;
+      throw what(e);
     }
     this.resolver.serve(c.Id, udp.fd, tcp.fd);
   }

@@ -84,7 +84,7 @@ export class Networks {
         Id: o.id, Name: o.name, Created: o.created, Driver: 'overlay', Scope: 'swarm', EnableIPv6: false,
         Internal: o.internal, Attachable: o.attachable,
         IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: o.subnet, Gateway: o.gateway, ...(o.ipRange ? { IPRange: o.ipRange } : {}) }] },
-        Options: o.options, Labels: o.labels, vni: o.vni, userSubnet: !!o.userSubnet,
+        Options: o.options, Labels: o.labels, userSubnet: !!o.userSubnet,
       });
     }
   }

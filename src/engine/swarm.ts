@@ -27,7 +27,7 @@ export class Swarm {
   hooks(): OverlayHooks {
     return {
       driver: this.overlay,
-      spec: (net) => this.spec(net.Id, net.vni ?? 0),
+      spec: (net) => this.spec(net.Id),
       nodeId: () => this.cluster.nodeId,
       addEndpoint: (r) => this.cluster.addEndpoint(r),
       removeEndpoint: (id) => this.cluster.removeEndpoint(id),
@@ -40,7 +40,9 @@ export class Swarm {
   }
 
   /** An overlay network on this host: its VNI, this host's address, the other hosts and their containers' MACs. */
-  private spec(id: string, vni: number): OverlaySpec {
+  private spec(id: string): OverlaySpec {
+    const vni = this.cluster.current?.networks.find((n) => n.id === id)?.vni;
+    if (vni === undefined) throw new ApiError(404, `network ${id} not found in the swarm`);
     const self = this.cluster.config;
     const nodes = this.cluster.current?.nodes ?? [];
     const hosts = new Map(nodes.map((n) => [n.id, n.addr]));
@@ -55,7 +57,7 @@ export class Swarm {
     const nets = s?.networks ?? [];
     this.networks.syncOverlay(nets);
     for (const n of nets) {
-      await this.overlay.ensure(this.spec(n.id, n.vni)).catch((e) => process.stderr.write(`berthd: overlay ${n.name}: ${(e as Error).message}\n`));
+      await this.overlay.ensure(this.spec(n.id)).catch((e) => process.stderr.write(`berthd: overlay ${n.name}: ${(e as Error).message}\n`));
     }
     const keep = new Set(nets.map((n) => overlayBridge(n.id)));
     for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));

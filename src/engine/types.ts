@@ -80,7 +80,6 @@ export interface NetworkRecord {
   bridgeName?: string;      // bridge driver only
   parent?: string;          // macvlan/ipvlan: the host interface containers sit on
   createdParent?: boolean;  // macvlan/ipvlan: berth made that parent (VLAN or private link)
-  vni?: number;             // overlay: the VXLAN id (the network itself lives in the cluster state)
   userSubnet?: boolean;     // --subnet was given (only then may containers ask for an --ip)
   isDefault?: boolean;      // the network called "bridge"
 }

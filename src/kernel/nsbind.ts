@@ -7,6 +7,7 @@
 // sockets are handed to dgram / net by fd. Everything between the two setns calls is
 // synchronous, so no other JavaScript ever runs inside the container's namespace.
 import { closeSync, openSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
 import { libc as load, type Libc, type SockaddrIn } from './libc';
 
 const CLONE_NEWNET = 0x40000000;
@@ -62,8 +63,11 @@ function open(c: Libc, type: number, address: string, made: number[]): BoundSock
   return { fd, port: (out.port![0] << 8) | out.port![1] };
 }
 
+/** An Error as Node's own would read: "bind 127.0.0.11: EADDRINUSE (errno 98)". */
 function sysError(call: string, errno: number, what: string): Error {
-  const e = new Error(`${call} ${what}: errno ${errno}`) as NodeJS.ErrnoException;
+  let name = `errno ${errno}`;
+  try { name = `${getSystemErrorName(-errno)} (errno ${errno})`; } catch { /* unknown to Node */ }
+  const e = new Error(`${call} ${what}: ${name}`) as NodeJS.ErrnoException;
   e.errno = errno;
   return e;
 }

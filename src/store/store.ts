@@ -27,6 +27,15 @@ export class Store {
     return out;
   }
 
+  /** One object, or null when there is none (or it cannot be read). */
+  async get<T>(kind: string, id: string): Promise<T | null> {
+    try {
+      return JSON.parse(await fs.readFile(path.join(this.kindDir(kind), `${id}.json`), 'utf8')) as T;
+    } catch {
+      return null;
+    }
+  }
+
   async put(kind: string, id: string, obj: unknown): Promise<void> {
     const dir = this.kindDir(kind);
     await fs.mkdir(dir, { recursive: true });
