@@ -22,6 +22,8 @@ import { DnsService } from './dns';
 import { run } from '../kernel/exec';
 import { EventBus } from './events';
 import { Store } from '../store/store';
+import { Journal } from '../store/journal';
+import { KeyedLock, Mutex } from '../util/lock';
 import { ImageStore, Runtime, type ImageRecord } from '../runtime';
 import { newId, shortId } from '../util/ids';
 import { randomName, validateContainerName } from '../util/names';
@@ -62,11 +64,16 @@ export class Engine implements EngineApi {
   private readonly waiters = new Map<string, Array<{ cond: string; resolve: (code: number) => void }>>();
   /** A container's exit handling in progress (so stop returns after the teardown finished). */
   private readonly exiting = new Map<string, Promise<void>>();
-  /** Serializes changes per container: start/stop/connect of one container never interleave. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Serializes changes per container: start/stop/connect/rm of one container never interleave. */
+  private readonly locks = new KeyedLock();
+  /** Container names are decided one at a time (create, rename): never two with one name. */
+  private readonly naming = new Mutex();
+  /** Write-ahead intents of multi-step changes, finished or undone at the next start. */
+  private readonly journal: Journal;
 
   constructor(private readonly opts: EngineOptions) {
     this.store = new Store(path.join(opts.dataRoot, 'state'));
+    this.journal = new Journal(this.store);
     this.images = new ImageStore(opts.dataRoot);
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
     this.networks = new Networks(this.store, this.bridge, opts);
@@ -85,13 +92,48 @@ export class Engine implements EngineApi {
     await this.networks.restore();
     await this.swarm.cluster.load();
     for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
+    const intents = await this.journal.pending();
+    await this.undoStarts(intents.filter((i) => i.op === 'start').map((i) => i.container));
     for (const c of this.containers.values()) await this.adopt(c);
+    await this.sweepRuntime();
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
       .concat(this.swarm.devices());
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
     await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
     await this.sweepNetns();
+    for (const i of intents) await this.journal.end(i);
     await this.dnsSync();
+  }
+
+  /**
+   * Starts that a killed daemon left unfinished: a start is finished only once its record says
+   * running, so any whose record does not is undone (its process, if runc got that far, goes;
+   * its veths, netns and ports are named by no record and go with the sweeps below).
+   */
+  private async undoStarts(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const c = this.containers.get(id);
+      if (c?.State.Running) continue;
+      await this.runtime.discard(id);
+      if (c) {
+        c.netnsPath = null; c.endpoints = {}; c.ports = []; c.dns = undefined;
+        if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Runtime objects no record accounts for: runc containers and bundles of containers not
+   * recorded running (a start cut short before its record), directories of containers with
+   * no record (a create or rm cut short).
+   */
+  private async sweepRuntime(): Promise<void> {
+    for (const id of await this.runtime.known()) {
+      if (!this.containers.get(id)?.State.Running) await this.runtime.discard(id);
+    }
+    for (const id of await this.runtime.stored()) {
+      if (!this.containers.has(id)) await this.runtime.remove(id);
+    }
   }
 
   private containerEvent(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
@@ -155,13 +197,15 @@ export class Engine implements EngineApi {
 
   private save(c: ContainerRecord): Promise<void> { return this.store.put(KIND, c.Id, c); }
 
+  /**
+   * Runs `fn` holding the container's lock. A request that waited for the lock behind a
+   * removal finds the container gone: No such container, never a record brought back.
+   */
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(id, tail);
-    tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
-    return next;
+    return this.locks.run(id, () => {
+      if (!this.containers.has(id)) return Promise.reject(noSuchContainer(id));
+      return fn();
+    });
   }
 
   private isDefaultBridge = (name: string): boolean => !!this.networks.findByName(name)?.isDefault;
@@ -256,7 +300,12 @@ export class Engine implements EngineApi {
 
   // ---------------------------------------------------------------- containers
 
-  async createContainer(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }> {
+  /** The name is decided and recorded while no other create or rename runs: one wins, the rest get 409. */
+  createContainer(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }> {
+    return this.naming.run(() => this.create(name, body));
+  }
+
+  private async create(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }> {
     if (!body || typeof body !== 'object') throw badRequest('config cannot be empty in order to create a container');
     if (name !== undefined && name !== '') {
       validateContainerName(name);
@@ -342,8 +391,15 @@ export class Engine implements EngineApi {
       ports: [],
     };
     if (c.Config.ExposedPorts === undefined) delete c.Config.ExposedPorts;
-    await this.runtime.prepare(c.Id);
-    await this.save(c);
+    try {
+      await this.runtime.prepare(c.Id);
+      await this.save(c);
+    } catch (e) {
+      // Nothing half-made: no directory without a record (a full disk fails here).
+      await this.runtime.remove(c.Id).catch(() => undefined);
+      await this.store.delete(KIND, c.Id).catch(() => undefined);
+      throw e;
+    }
     this.containers.set(c.Id, c);
     this.containerEvent(c, 'create');
     return { Id: id, Warnings: warnings };
@@ -403,6 +459,26 @@ export class Engine implements EngineApi {
     await this.exiting.get(c.Id);
     const image = this.imageOf(c);
     if (!image) throw noSuchImage(c.Image);
+    // The networks it joins cannot be removed while it starts (network rm answers 403).
+    const release = this.networks.hold(this.networksOf(c));
+    // Written before the first side effect: a crash from here on is undone at the next start.
+    const intent = await this.journal.begin('start', c.Id);
+    try {
+      await this.startSteps(c, image);
+    } finally {
+      release();
+      await this.journal.end(intent);
+    }
+  }
+
+  /** The networks a container is configured for (by name): its mode's and its endpoint configs'. */
+  private networksOf(c: ContainerRecord): string[] {
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (mode.kind !== 'network') return [];
+    return [mode.name, ...Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {})];
+  }
+
+  private async startSteps(c: ContainerRecord, image: ImageRecord): Promise<void> {
     await this.sandboxes.setup(c, (r) => this.container(r));
     // Like Docker, a container in another's network namespace takes that one's hostname.
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
@@ -411,6 +487,9 @@ export class Engine implements EngineApi {
       c.Config.Hostname = other.Config.Hostname;
       c.Config.Domainname = other.Config.Domainname;
     }
+    let launched = false;
+    let recorded = false;
+    const before = c.State;
     try {
       await this.dns.attach(c);
       const etc = await this.etcFiles(c);
@@ -429,16 +508,23 @@ export class Engine implements EngineApi {
         shareHostUts: parseNetworkMode(c.HostConfig.NetworkMode).kind === 'host',
         etc,
       });
+      launched = true;
       c.State = {
         ...c.State, Status: 'running', Running: true, Pid: pid, ExitCode: 0, Error: '',
         StartedAt: nowRfc3339(), FinishedAt: ZERO_TIME,
       };
-      this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
+      // Running only once recorded: if the record cannot be written, the process goes.
       await this.save(c);
+      recorded = true;
+      this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
       await this.dnsSync();
       for (const ep of Object.values(c.endpoints)) this.networkEvent(ep.NetworkID, 'connect', c.Id);
       this.containerEvent(c, 'start');
     } catch (e) {
+      if (launched && !recorded) {
+        c.State = { ...before, Error: '' };
+        await this.runtime.discard(c.Id).catch((x) => process.stderr.write(`berthd: stopping ${c.Name}: ${(x as Error).message}\n`));
+      }
       this.dns.detach(c);
       await this.sandboxes.teardown(c);
       c.State.Error = (e as Error).message;
@@ -570,10 +656,12 @@ export class Engine implements EngineApi {
       await this.exitDone(c);
       if (!this.containers.has(c.Id)) return; // AutoRemove got there first
     }
-    await this.sandboxes.teardown(c);
-    await this.runtime.remove(c.Id);
+    // The record goes first (a removal needs no disk space): a crash after it leaves only
+    // objects no record names, which the next start sweeps away.
     await this.store.delete(KIND, c.Id);
     this.containers.delete(c.Id);
+    await this.sandboxes.teardown(c);
+    await this.runtime.remove(c.Id);
     this.containerEvent(c, 'destroy');
     await this.dnsSync();
     this.wake(c.Id, c.State.ExitCode, ['removed', 'not-running', 'next-exit']);
@@ -611,6 +699,10 @@ export class Engine implements EngineApi {
   async renameContainer(ref: string, newName: string): Promise<void> {
     const c = this.container(ref);
     validateContainerName(newName);
+    await this.withLock(c.Id, () => this.naming.run(() => this.rename(c, newName)));
+  }
+
+  private async rename(c: ContainerRecord, newName: string): Promise<void> {
     const name = newName.replace(/^\//, '');
     if (name === c.Name) throw badRequest('Renaming a container with the same name as its current name');
     const other = this.findByName(name);
@@ -620,7 +712,12 @@ export class Engine implements EngineApi {
     }
     const oldName = c.Name;
     c.Name = name;
-    await this.save(c);
+    try {
+      await this.save(c);
+    } catch (e) {
+      c.Name = oldName;
+      throw e;
+    }
     this.containerEvent(c, 'rename', { oldName: `/${oldName}` });
     await this.dnsSync();
   }
@@ -877,13 +974,27 @@ export class Engine implements EngineApi {
       if (cfg.Aliases?.length && net.isDefault) {
         throw badRequest('network-scoped alias is supported only for containers in user defined networks');
       }
-      if (c.State.Running) await this.sandboxes.connect(c, net, cfg);
-      if (c.State.Running) this.networkEvent(net.Id, 'connect', c.Id);
-      cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
-      if (c.State.Running) await this.dns.ensure(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
-      await this.save(c);
-      if (c.State.Running) await this.refreshHosts(c);
-      await this.dnsSync();
+      // The network cannot be removed while the endpoint is made and recorded.
+      const release = this.networks.hold([net.Id]);
+      try {
+        const running = c.State.Running;
+        if (running) await this.sandboxes.connect(c, net, cfg);
+        cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
+        try {
+          await this.save(c);
+        } catch (e) {
+          // Not recorded, not made: take the endpoint back out.
+          delete cfgs[net.Name];
+          if (running) await this.sandboxes.disconnect(c, net).catch((x) => process.stderr.write(`berthd: undoing connect of ${c.Name}: ${(x as Error).message}\n`));
+          throw e;
+        }
+        if (running) this.networkEvent(net.Id, 'connect', c.Id);
+        if (running) await this.dns.ensure(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
+        if (running) await this.refreshHosts(c);
+        await this.dnsSync();
+      } finally {
+        release();
+      }
     });
   }
 
@@ -903,14 +1014,26 @@ export class Engine implements EngineApi {
       const primary = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;
       const connected = c.State.Running ? !!c.endpoints[net.Name] : (!!cfgs[net.Name] || primary?.Id === net.Id);
       if (!connected) throw new ApiError(500, `container ${c.Id} is not connected to network ${net.Name}`);
-      if (c.State.Running) await this.sandboxes.disconnect(c, net);
-      if (c.State.Running) this.networkEvent(net.Id, 'disconnect', c.Id);
-      delete cfgs[net.Name];
-      if (primary?.Id === net.Id) c.HostConfig.NetworkMode = 'none';
-      if (primary?.Id === net.Id && Object.keys(cfgs).length) {
-        c.HostConfig.NetworkMode = Object.keys(cfgs)[0];
+      // Recorded first (a copy without the endpoint): if that fails nothing has changed; a
+      // crash after it leaves a veth no record names, which the next start removes.
+      const next: ContainerRecord = structuredClone(c);
+      const nextCfgs = next.NetworkingConfig.EndpointsConfig;
+      delete nextCfgs[net.Name];
+      delete next.endpoints[net.Name];
+      if (primary?.Id === net.Id) {
+        next.ports = [];
+        next.HostConfig.NetworkMode = Object.keys(nextCfgs)[0] ?? 'none';
       }
-      await this.save(c);
+      await this.save(next);
+      if (c.State.Running) {
+        await this.sandboxes.disconnect(c, net).catch((e) => {
+          process.stderr.write(`berthd: disconnecting ${c.Name} from ${net.Name}: ${(e as Error).message}\n`);
+          delete c.endpoints[net.Name];
+        });
+        this.networkEvent(net.Id, 'disconnect', c.Id);
+      }
+      delete cfgs[net.Name];
+      c.HostConfig.NetworkMode = next.HostConfig.NetworkMode;
       if (c.State.Running) await this.refreshHosts(c);
       await this.dnsSync();
     });

@@ -12,6 +12,7 @@ import { newId } from '../util/ids';
 import { validateNetworkName } from '../util/names';
 import { hostRouteSubnets } from '../kernel/routes';
 import { nowRfc3339 } from './time';
+import { Mutex } from '../util/lock';
 
 const KIND = 'networks';
 const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
@@ -31,6 +32,15 @@ export interface NetworkDefaults {
 export class Networks {
   private readonly byId = new Map<string, NetworkRecord>();
   private readonly allocators = new Map<string, Allocator>();
+  /**
+   * Network creates and removes, one at a time: a name and a subnet are decided and recorded
+   * before the next request looks (never two networks with one name or one subnet).
+   */
+  private readonly changes = new Mutex();
+  /** Containers starting on, or connecting to, a network right now (by network id). */
+  private readonly holds = new Map<string, number>();
+  /** Networks being removed: no new endpoint may join them. */
+  private readonly removing = new Set<string>();
 
   private readonly lower = { macvlan: new LowerDriver('macvlan'), ipvlan: new LowerDriver('ipvlan') };
 
@@ -221,7 +231,31 @@ export class Networks {
     return [...mine, ...(await hostRouteSubnets())];
   }
 
-  async create(body: any): Promise<{ Id: string; Warning: string }> {
+  create(body: any): Promise<{ Id: string; Warning: string }> {
+    return this.changes.run(() => this.createNow(body));
+  }
+
+  /**
+   * Keep these networks (names or ids) from being removed until the returned function is
+   * called: a starting or connecting container's endpoint is not in any record yet. Throws
+   * "network … not found" for one that is gone or going.
+   */
+  hold(refs: string[]): () => void {
+    const ids = [...new Set(refs.map((r) => this.get(r).Id))];
+    for (const id of ids) if (this.removing.has(id)) throw noSuchNetwork(id);
+    for (const id of ids) this.holds.set(id, (this.holds.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const id of ids) {
+        const n = (this.holds.get(id) ?? 1) - 1;
+        if (n > 0) this.holds.set(id, n); else this.holds.delete(id);
+      }
+    };
+  }
+
+  private async createNow(body: any): Promise<{ Id: string; Warning: string }> {
     const name = this.newName(body);
     const driver = body.Driver || 'bridge';
     if (driver === 'host' || driver === 'null') {
@@ -280,20 +314,32 @@ export class Networks {
   }
 
   /** `inUse` says whether any container still has an endpoint on the network. */
-  async remove(ref: string, inUse: (n: NetworkRecord) => boolean): Promise<void> {
+  remove(ref: string, inUse: (n: NetworkRecord) => boolean): Promise<void> {
+    return this.changes.run(() => this.removeNow(ref, inUse));
+  }
+
+  private async removeNow(ref: string, inUse: (n: NetworkRecord) => boolean): Promise<void> {
     const n = this.get(ref);
     if (PREDEFINED.has(n.Name) && (n.isDefault || n.Driver !== 'bridge')) {
       throw forbidden(`${n.Name} is a pre-defined network and cannot be removed`);
     }
-    if (inUse(n)) {
+    if (inUse(n) || this.holds.has(n.Id)) {
       throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
     }
-    const lower = this.lowerOf(n);
-    if (lower) await lower.deleteNetwork(this.lowerSpec(n));
-    else await this.bridge.deleteNetwork(this.spec(n));
-    await this.store.delete(KIND, n.Id);
-    this.byId.delete(n.Id);
-    this.allocators.delete(n.Id);
+    this.removing.add(n.Id);
+    try {
+      // The record goes first: a crash after it leaves a bridge no record names, which the
+      // next start removes; the other way round it would leave a record without its bridge.
+      await this.store.delete(KIND, n.Id);
+      this.byId.delete(n.Id);
+      this.allocators.delete(n.Id);
+      const lower = this.lowerOf(n);
+      // (gone from the records already: a kernel object left by a failure here is swept at the next start)
+      const undone = lower ? lower.deleteNetwork(this.lowerSpec(n)) : this.bridge.deleteNetwork(this.spec(n));
+      await undone.catch((e) => process.stderr.write(`berthd: removing network ${n.Name}: ${(e as Error).message}\n`));
+    } finally {
+      this.removing.delete(n.Id);
+    }
   }
 
   /** May a container ask for this address on this network (--ip, connect --ip)? Docker's checks, in its order. */

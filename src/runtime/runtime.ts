@@ -450,6 +450,39 @@ export class Runtime {
     await fs.rm(this.containerDir(id), { recursive: true, force: true });
   }
 
+  /**
+   * Make sure nothing of a run is left: the shim (and a `runc run` it may still be starting),
+   * the runc container in whatever state, the rootfs mount, the run's files. For a start that
+   * was not recorded (its record could not be written, or berthd died before it could). Idempotent.
+   */
+  async discard(id: string): Promise<void> {
+    this.stopWatching(id);
+    const l = this.live.get(id);
+    this.live.delete(id);
+    await l?.stdin?.close().catch(() => undefined);
+    const shimPid = Number(await fs.readFile(this.state(id, 'shim'), 'utf8').catch(() => '0'));
+    if (shimPid > 0 && (await fs.readFile(`/proc/${shimPid}/cmdline`, 'utf8').catch(() => '')).includes(id)) {
+      // The shim leads its own process group (setsid): the group takes `runc run` with it.
+      try { process.kill(-shimPid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
+    await this.cleanupRun(id);
+    await fs.rm(this.bundleDir(id), { recursive: true, force: true });
+  }
+
+  /** Ids runc knows (any state), and ids with a bundle directory: for the start-up sweep. */
+  async known(): Promise<string[]> {
+    const r = await run('runc', ['--root', this.runcRoot, 'list', '-q'], { allowFail: true });
+    const ids = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    for (const d of await fs.readdir(path.join(this.execRoot, 'containers')).catch(() => [] as string[])) ids.add(d);
+    return [...ids];
+  }
+
+  /** Ids with a persistent directory (created containers): for the start-up sweep. */
+  async stored(): Promise<string[]> {
+    return fs.readdir(path.join(this.dataRoot, 'containers')).catch(() => [] as string[]);
+  }
+
   /** Stop watching (the daemon is shutting down); containers keep running. */
   async close(): Promise<void> {
     for (const [id, l] of this.live) {

@@ -1,0 +1,34 @@
+// Write-ahead intents: a multi-step change (a container start: namespace, veths, addresses,
+// ports, rootfs mount, runc) records what it is about to do before its first side effect and
+// clears the record after its last. A berthd killed in between finds the intent at its next
+// start and finishes or undoes that change (engine.ts decides which) before serving.
+import type { Store } from './store';
+
+const KIND = 'intents';
+
+export interface Intent {
+  op: 'start';
+  container: string;
+  at: string;
+}
+
+export class Journal {
+  constructor(private readonly store: Store) {}
+
+  private key(i: Pick<Intent, 'op' | 'container'>): string { return `${i.op}-${i.container}`; }
+
+  /** Record the intent durably; throws (ENOSPC…) before anything was done. */
+  async begin(op: Intent['op'], container: string): Promise<Intent> {
+    const i: Intent = { op, container, at: new Date().toISOString() };
+    await this.store.put(KIND, this.key(i), i);
+    return i;
+  }
+
+  /** The change is finished or undone: forget it. */
+  async end(i: Intent): Promise<void> {
+    await this.store.delete(KIND, this.key(i)).catch(() => undefined);
+  }
+
+  /** Intents left by a daemon that died mid-change. */
+  pending(): Promise<Intent[]> { return this.store.loadAll<Intent>(KIND); }
+}
