@@ -182,6 +182,29 @@ describe('parallel clients', { skip }, () => {
     await removeAll();
   });
 
+  it('a slow stop holds up only its own container: unrelated requests finish before it', async () => {
+    // A container that ignores SIGTERM: `stop -t 8` takes the full 8 s.
+    const slow = await createAndStart('stubborn', { Image: 'busybox', Cmd: ['sh', '-c', "trap '' TERM; while :; do sleep 1; done"] });
+    assert.equal(slow.status, 204, message(slow));
+    const other = await createAndStart('bystander', sleeper());
+    assert.equal(other.status, 204, message(other));
+    const done: string[] = [];
+    const track = (what: string, p: Promise<ApiResult>) => p.then((r) => { done.push(what); return r; });
+    const stop = track('stop', api(sb, 'POST', '/containers/stubborn/stop?t=8'));
+    const others = await Promise.all([
+      track('create', api(sb, 'POST', '/containers/create?name=newcomer', sleeper())),
+      track('rename', api(sb, 'POST', '/containers/bystander/rename?name=bystander2')),
+      track('network create', api(sb, 'POST', '/networks/create', { Name: 'sidenet' })),
+      track('connect', api(sb, 'POST', '/networks/sidenet/connect', { Container: 'bystander' })),
+      track('list', api(sb, 'GET', '/containers/json?all=1')),
+    ]);
+    noServerErrors(others);
+    const stopped = await stop;
+    assert.equal(stopped.status, 204, message(stopped));
+    assert.equal(done[done.length - 1], 'stop', `order of completion: ${done.join(', ')}`);
+    await removeAll();
+  });
+
   it('20 parallel runs with -P: 20 distinct host ports', async () => {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) =>
       createAndStart(`eph${i}`, { ...sleeper(undefined, { PublishAllPorts: true }), ExposedPorts: { '80/tcp': {} } })));
