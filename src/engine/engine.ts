@@ -5,11 +5,12 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
-import type { ContainerRecord } from './types';
+import type { ContainerRecord, NetworkRecord } from './types';
 import { normalizeRef } from '../runtime/refs';
 import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden } from './errors';
 import { Networks, NetworkDefaults } from './networks';
-import { Sandboxes, parseNetworkMode } from './sandbox';
+import { Sandboxes } from './sandbox';
+import { configuredNetworks, parseNetworkMode } from './netmode';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
 import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
@@ -472,11 +473,7 @@ export class Engine implements EngineApi {
   }
 
   /** The networks a container is configured for (by name): its mode's and its endpoint configs'. */
-  private networksOf(c: ContainerRecord): string[] {
-    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-    if (mode.kind !== 'network') return [];
-    return [mode.name, ...Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {})];
-  }
+  private networksOf(c: ContainerRecord): string[] { return configuredNetworks(c); }
 
   private async startSteps(c: ContainerRecord, image: ImageRecord): Promise<void> {
     await this.sandboxes.setup(c, (r) => this.container(r));
@@ -964,9 +961,8 @@ export class Engine implements EngineApi {
         throw badRequest('container sharing network namespace with another container or host cannot be connected to any other network');
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
-      const already = c.State.Running ? !!c.endpoints[net.Name]
-        : (!!cfgs[net.Name] || this.networks.find(mode.name)?.Id === net.Id);
-      if (already) throw forbiddenDup(c.Name, net.Name);
+      const isPrimary = this.networks.find(mode.name)?.Id === net.Id;
+      if (c.State.Running ? !!c.endpoints[net.Name] : this.configuredFor(c, net)) throw forbiddenDup(c.Name, net.Name);
       const cfg = { ...(body.EndpointConfig ?? {}) };
       if (cfg.IPAMConfig?.IPv4Address) {
         this.networks.checkRequestedIp(net, cfg.IPAMConfig.IPv4Address);
@@ -980,11 +976,14 @@ export class Engine implements EngineApi {
         const running = c.State.Running;
         if (running) await this.sandboxes.connect(c, net, cfg);
         cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
+        const wasDetached = c.primaryDetached;
+        if (isPrimary) delete c.primaryDetached;
         try {
           await this.save(c);
         } catch (e) {
           // Not recorded, not made: take the endpoint back out.
           delete cfgs[net.Name];
+          if (wasDetached) c.primaryDetached = true;
           if (running) await this.sandboxes.disconnect(c, net).catch((x) => process.stderr.write(`berthd: undoing connect of ${c.Name}: ${(x as Error).message}\n`));
           throw e;
         }
@@ -1012,7 +1011,7 @@ export class Engine implements EngineApi {
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
       const primary = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;
-      const connected = c.State.Running ? !!c.endpoints[net.Name] : (!!cfgs[net.Name] || primary?.Id === net.Id);
+      const connected = c.State.Running ? !!c.endpoints[net.Name] : this.configuredFor(c, net);
       if (!connected) throw new ApiError(500, `container ${c.Id} is not connected to network ${net.Name}`);
       // Recorded first (a copy without the endpoint): if that fails nothing has changed; a
       // crash after it leaves a veth no record names, which the next start removes.
@@ -1020,10 +1019,10 @@ export class Engine implements EngineApi {
       const nextCfgs = next.NetworkingConfig.EndpointsConfig;
       delete nextCfgs[net.Name];
       delete next.endpoints[net.Name];
-      if (primary?.Id === net.Id) {
-        next.ports = [];
-        next.HostConfig.NetworkMode = Object.keys(nextCfgs)[0] ?? 'none';
-      }
+      // Docker keeps NetworkMode: connecting the network again gives the endpoint back.
+      if (primary?.Id === net.Id) next.primaryDetached = true;
+      const ep = c.endpoints[net.Name];
+      if (ep && next.ports.some((p) => p.containerIp === ep.IPAddress && p.bridgeName === net.bridgeName)) next.ports = [];
       await this.save(next);
       if (c.State.Running) {
         await this.sandboxes.disconnect(c, net).catch((e) => {
@@ -1033,10 +1032,15 @@ export class Engine implements EngineApi {
         this.networkEvent(net.Id, 'disconnect', c.Id);
       }
       delete cfgs[net.Name];
-      c.HostConfig.NetworkMode = next.HostConfig.NetworkMode;
+      c.primaryDetached = next.primaryDetached;
       if (c.State.Running) await this.refreshHosts(c);
       await this.dnsSync();
     });
+  }
+
+  /** Is a (stopped) container configured for this network? */
+  private configuredFor(c: ContainerRecord, net: NetworkRecord): boolean {
+    return configuredNetworks(c).some((n) => this.networks.find(n)?.Id === net.Id);
   }
 
   /** Rewrite a running container's /etc/hosts after its addresses changed. */

@@ -1,5 +1,6 @@
 // Docker's list filters (`--filter key=value`) for containers and networks. Pure.
 import type { ContainerRecord, NetworkRecord } from './types';
+import { configuredNetworks } from './netmode';
 import { badRequest } from './errors';
 
 export function validateFilters(filters: Record<string, string[]>, allowed: string[]): void {
@@ -46,9 +47,9 @@ export function matchContainerFilters(c: ContainerRecord, f: Record<string, stri
   if (f.ancestor?.length && !f.ancestor.some((a) => c.Image === a || c.ImageID.includes(a))) return false;
   if (f.network?.length) {
     const nets = new Set<string>();
-    const mode = c.HostConfig.NetworkMode === 'default' ? 'bridge' : c.HostConfig.NetworkMode;
-    nets.add(mode);
-    for (const n of Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {})) nets.add(n);
+    const mode = c.HostConfig.NetworkMode;
+    if (mode === 'host' || mode === 'none') nets.add(mode);
+    for (const n of configuredNetworks(c)) nets.add(n);
     for (const n of Object.keys(c.endpoints ?? {})) nets.add(n);
     const ok = f.network.some((want) => {
       const n = findNet(want);

@@ -211,6 +211,29 @@ describe('networks', { skip }, () => {
     assert.equal(await sb.inspect('w1', '{{len .NetworkSettings.Networks}}'), '1');
   });
 
+  it('disconnecting the only network keeps NetworkMode, and connecting it again works (docker-compose 1.x)', async () => {
+    // Stopped: compose's sequence for every new container.
+    await sb.berth(['network', 'create', 'dc1']);
+    await sb.berth(['create', '--name', 'dcc', '--network', 'dc1', 'busybox', 'sleep', '1000']);
+    await sb.berth(['network', 'disconnect', 'dc1', 'dcc']);
+    assert.equal(await sb.inspect('dcc', '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Networks}}'), 'dc1 0');
+    await sb.berth(['network', 'connect', '--alias', 'web', 'dc1', 'dcc']);
+    assert.equal(await sb.inspect('dcc', '{{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.Aliases}}{{end}}'), 'dc1 dc1=[web]');
+    await sb.berth(['start', 'dcc']);
+    assert.match((await sb.berth(['exec', 'dcc', 'ip', '-4', '-o', 'addr'])).stdout, /eth0 +inet 172\.\d+\.0\.2\//);
+    // Running: without its only network it keeps just lo (as Docker), and gets eth0 back on connect.
+    await sb.berth(['network', 'disconnect', 'dc1', 'dcc']);
+    assert.equal((await sb.berth(['exec', 'dcc', 'ip', '-4', '-o', 'addr'])).stdout.split('\n').filter(Boolean).length, 1);
+    assert.equal(await sb.inspect('dcc', '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Networks}}'), 'dc1 0');
+    // A restart with the network disconnected: still only lo.
+    await sb.berth(['restart', '-t', '0', 'dcc']);
+    assert.equal((await sb.berth(['exec', 'dcc', 'ip', '-4', '-o', 'addr'])).stdout.split('\n').filter(Boolean).length, 1);
+    await sb.berth(['network', 'connect', 'dc1', 'dcc']);
+    assert.match((await sb.berth(['exec', 'dcc', 'ip', '-4', '-o', 'addr'])).stdout, /eth0 +inet 172\.\d+\.0\.2\//);
+    await sb.berth(['rm', '-f', 'dcc']);
+    await sb.berth(['network', 'rm', 'dc1']);
+  });
+
   it('rm refuses a network in use; rm and prune remove unused ones and their bridges', async () => {
     const n1 = await sb.inspect('n1', '{{.Id}}', 'network');
     const r = await sb.berth(['network', 'rm', 'n1'], { allowFail: true });
