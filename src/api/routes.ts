@@ -121,7 +121,15 @@ route('POST', '/containers/{id}/restart', async (ctx) => {
 });
 
 route('DELETE', '/containers/{id}', async (ctx) => {
-  await ctx.engine.removeContainer(ctx.params[0], { force: boolParam(ctx.query, 'force') });
+  if (boolParam(ctx.query, 'link')) await ctx.engine.removeLink(ctx.params[0]);
+  else await ctx.engine.removeContainer(ctx.params[0], { force: boolParam(ctx.query, 'force') });
+  ctx.reply.empty(204);
+});
+// `rm --link LINKER/ALIAS`: a link's name has a slash.
+route('DELETE', '/containers/{id}/{alias}', async (ctx) => {
+  const path = `${ctx.params[0]}/${ctx.params[1]}`;
+  if (!boolParam(ctx.query, 'link')) throw new ApiError(404, `No such container: ${path}`);
+  await ctx.engine.removeLink(path);
   ctx.reply.empty(204);
 });
 

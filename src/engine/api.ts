@@ -42,6 +42,7 @@ export interface EngineApi {
   killContainer(ref: string, signal?: string): Promise<void>;
   restartContainer(ref: string, timeoutSec?: number): Promise<void>;
   removeContainer(ref: string, opts: { force: boolean }): Promise<void>;
+  removeLink(path: string): Promise<void>;
   renameContainer(ref: string, newName: string): Promise<void>;
   listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }): Promise<any[]>;
   inspectContainer(ref: string): Promise<any>;

@@ -10,7 +10,8 @@ import { normalizeRef } from '../runtime/refs';
 import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden } from './errors';
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
-import { configuredNetworks, parseNetworkMode } from './netmode';
+import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
+import { linkEnv, parseLink, recordedLink } from './links';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
 import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
@@ -335,6 +336,7 @@ export class Engine implements EngineApi {
     const warnings: string[] = [];
     this.validateNetworking(hostConfig, endpoints, body);
     const mode = parseNetworkMode(hostConfig.NetworkMode);
+    this.placeLinks(name!, mode, hostConfig, endpoints);
     if (mode.kind !== 'network' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
       hostConfig.PortBindings = {};
@@ -412,6 +414,77 @@ export class Engine implements EngineApi {
   }
 
   /** Refuse at create time what would fail at start (unknown network, --ip on the default bridge). */
+  /**
+   * Legacy links, as Docker keeps them: on the default bridge the targets must exist and the
+   * links are recorded "/target:/name/alias"; on a user-defined network they become the
+   * endpoint's Links ("target:alias", names only this container resolves; the target may come later).
+   */
+  private placeLinks(name: string, mode: NetMode, hostConfig: any, endpoints: Record<string, any>): void {
+    const given = hostConfig.Links ?? [];
+    if (!Array.isArray(given)) throw badRequest('HostConfig.Links: must be a list of "name:alias"');
+    for (const cfg of Object.values(endpoints)) {
+      if (cfg?.Links != null && !Array.isArray(cfg.Links)) throw badRequest('EndpointsConfig.Links: must be a list of "name:alias"');
+      if (cfg?.Links) cfg.Links = cfg.Links.map((l: unknown) => { const k = parseLink(l); return `${k.target}:${k.alias}`; });
+    }
+    const links = given.map(parseLink);
+    if (!links.length) { hostConfig.Links = null; return; }
+    if (mode.kind === 'host') throw badRequest("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+    if (mode.kind === 'container') throw badRequest("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    const net = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;
+    if (net && !net.isDefault) {
+      const cfg = (endpoints[net.Name] ??= {});
+      const mine: string[] = cfg.Links ?? [];
+      for (const l of links) if (!mine.includes(`${l.target}:${l.alias}`)) mine.push(`${l.target}:${l.alias}`);
+      cfg.Links = mine;
+      hostConfig.Links = null;
+      return;
+    }
+    hostConfig.Links = links.map((l) => {
+      const target = this.findContainer(l.target);
+      if (!target) throw badRequest(`could not get container for ${l.target}: No such container: ${l.target}`);
+      return recordedLink(target.Name, name, l.alias);
+    });
+  }
+
+  /**
+   * The targets of a container's legacy links with their address on the default bridge. At
+   * start (`strict`) every target must be running, as with Docker; later (rewriting /etc/hosts)
+   * the ones that are not are left out.
+   */
+  private legacyLinks(c: ContainerRecord, strict: boolean): Array<{ alias: string; target: ContainerRecord; ip: string }> {
+    const out: Array<{ alias: string; target: ContainerRecord; ip: string }> = [];
+    for (const spec of c.HostConfig.Links ?? []) {
+      const l = parseLink(spec);
+      const target = this.findContainer(l.target);
+      const ep = target?.State.Running ? Object.values(target.endpoints ?? {}).find((e) => !e.hidden) : undefined;
+      if (!target || !ep) {
+        if (!strict) continue;
+        if (!target) throw badRequest(`could not get container for ${l.target}: No such container: ${l.target}`);
+        throw conflict(`Cannot link to a non running container: /${target.Name} AS /${c.Name}/${l.alias}`);
+      }
+      out.push({ alias: l.alias, target, ip: ep.IPAddress });
+    }
+    return out;
+  }
+
+  /** `rm --link LINKER/ALIAS`: forget one legacy link of a container (Docker's messages). */
+  async removeLink(path: string): Promise<void> {
+    const slash = path.replace(/^\//, '').lastIndexOf('/');
+    if (slash < 0) throw conflict('Conflict, cannot remove the default link name of the container');
+    const [linker, alias] = [path.replace(/^\//, '').slice(0, slash), path.replace(/^\//, '').slice(slash + 1)];
+    const c = this.findContainer(linker);
+    if (!c) throw noSuchContainer(path);
+    await this.withLock(c.Id, async () => {
+      const links: string[] = c.HostConfig.Links ?? [];
+      const keep = links.filter((spec) => parseLink(spec).alias !== alias);
+      if (keep.length === links.length) throw noSuchContainer(path);
+      const next = structuredClone(c);
+      next.HostConfig.Links = keep.length ? keep : null;
+      await this.save(next);
+      c.HostConfig.Links = next.HostConfig.Links;
+    });
+  }
+
   private validateNetworking(hostConfig: any, endpoints: Record<string, any>, body: any): void {
     const mode = parseNetworkMode(hostConfig.NetworkMode);
     if (mode.kind === 'container') {
@@ -476,6 +549,7 @@ export class Engine implements EngineApi {
   private networksOf(c: ContainerRecord): string[] { return configuredNetworks(c); }
 
   private async startSteps(c: ContainerRecord, image: ImageRecord): Promise<void> {
+    this.legacyLinks(c, true); // every link's target must be running: fail before anything is made
     await this.sandboxes.setup(c, (r) => this.container(r));
     // Like Docker, a container in another's network namespace takes that one's hostname.
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
@@ -494,7 +568,9 @@ export class Engine implements EngineApi {
         id: c.Id,
         image,
         args: [...(c.Config.Entrypoint ?? []), ...(c.Config.Cmd ?? [])],
-        env: c.Config.Env,
+        env: [...this.legacyLinks(c, false).flatMap((l) => linkEnv(c.Name, l.alias, {
+          name: l.target.Name, ip: l.ip, env: l.target.Config.Env ?? [], exposed: Object.keys(l.target.Config.ExposedPorts ?? {}),
+        })), ...(c.Config.Env ?? [])],
         cwd: c.Config.WorkingDir || '/',
         user: c.Config.User || '',
         hostname: c.Config.Hostname,
@@ -548,7 +624,7 @@ export class Engine implements EngineApi {
       return { hosts: await read('hosts'), resolvConf: await read('resolv.conf'), hostname: await read('hostname') };
     }
     const addresses = Object.values(c.endpoints).filter((e) => !e.hidden).map((e) => e.IPAddress);
-    const links = (c.HostConfig.Links ?? []).map((l: string) => this.linkEntry(l)).filter(Boolean);
+    const links = this.legacyLinks(c, false).map((l) => ({ name: l.target.Name, alias: l.alias, ip: l.ip, hostname: l.target.Config.Hostname }));
     return {
       hosts: hostsFile({
         hostname: c.Config.Hostname, domainname: c.Config.Domainname, addresses,
@@ -560,15 +636,6 @@ export class Engine implements EngineApi {
       }),
       hostname: hostnameFile(c.Config.Hostname),
     };
-  }
-
-  /** Legacy --link NAME:ALIAS on the default bridge: an /etc/hosts entry for the target. */
-  private linkEntry(link: string): { name: string; alias: string; ip: string } | null {
-    const [name, alias] = link.replace(/^\//, '').split(':');
-    const target = this.findContainer(name);
-    const ep = target && Object.values(target.endpoints ?? {})[0];
-    if (!target || !ep) return null;
-    return { name: target.Name, alias: (alias ?? name).split('/').pop()!, ip: ep.IPAddress };
   }
 
   /** The container's process ended: tear down its networking, record the exit, wake waiters. */

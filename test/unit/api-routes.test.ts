@@ -82,6 +82,7 @@ export class FakeEngine implements EngineApi {
     if (c.running && !opts.force) throw new ApiError(409, 'You cannot remove a running container');
     this.containers.delete(c.Id);
   }
+  async removeLink(path: string) { this.calls.push(['unlink', path]); }
   async renameContainer(ref: string, n: string) { this.find(ref).Name = n; }
   async listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }) {
     this.calls.push(['list', opts]);
