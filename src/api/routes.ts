@@ -327,7 +327,7 @@ route('POST', '/networks/create', async (ctx) => {
 });
 route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(parseFilters(ctx.query.get('filters')))));
 route('GET', '/networks/{id}', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose') }));
+  ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose'), scope: ctx.query.get('scope') ?? undefined }));
 });
 route('DELETE', '/networks/{id}', async (ctx) => {
   await ctx.engine.removeNetwork(ctx.params[0]);

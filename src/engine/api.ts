@@ -70,7 +70,7 @@ export interface EngineApi {
   // networks
   createNetwork(body: any): Promise<{ Id: string; Warning: string }>;
   listNetworks(filters: Record<string, string[]>): Promise<any[]>;
-  inspectNetwork(ref: string, opts?: { verbose?: boolean }): Promise<any>;
+  inspectNetwork(ref: string, opts?: { verbose?: boolean; scope?: string }): Promise<any>;
   removeNetwork(ref: string): Promise<void>;
   pruneNetworks(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] }>;
   connectNetwork(ref: string, body: { Container: string; EndpointConfig?: any }): Promise<void>;

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
 import type { ContainerRecord, NetworkRecord } from './types';
 import { normalizeRef } from '../runtime/refs';
-import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden } from './errors';
+import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork } from './errors';
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
@@ -971,8 +971,10 @@ export class Engine implements EngineApi {
       .map((n) => ({ ...networkJson(n, []), Containers: {} }));
   }
 
-  async inspectNetwork(ref: string): Promise<any> {
+  async inspectNetwork(ref: string, opts: { scope?: string } = {}): Promise<any> {
     const n = this.networks.get(ref);
+    // ?scope=local|swarm|global: a network of another scope is not found (Docker).
+    if (opts.scope && opts.scope !== n.Scope) throw noSuchNetwork(ref);
     const out = networkJson(n, [...this.containers.values()]);
     // Docker lists the hosts of an overlay network as its peers.
     if (n.Driver === 'overlay') out.Peers = this.swarm.peers();

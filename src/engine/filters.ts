@@ -67,15 +67,16 @@ export function matchNetworkFilters(n: NetworkRecord, f: Record<string, string[]
   if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
   if (f.scope?.length && !f.scope.includes(n.Scope)) return false;
   if (f.label?.length && !labelMatch(n.Labels, f.label)) return false;
+  const predefined = ['bridge', 'host', 'none'].includes(n.Name) && (n.isDefault || n.Driver !== 'bridge');
   if (f.type?.length) {
-    const predefined = ['bridge', 'host', 'none'].includes(n.Name) && (n.isDefault || n.Driver !== 'bridge');
     for (const t of f.type) if (t !== 'custom' && t !== 'builtin') throw badRequest(`invalid filter: 'type'='${t}'`);
     if (!f.type.includes(predefined ? 'builtin' : 'custom')) return false;
   }
   if (f.dangling?.length) {
     const used = containers.some((c) => Object.values(c.endpoints ?? {}).some((e) => e.NetworkID === n.Id));
     const want = ['true', '1'].includes(f.dangling[0]);
-    if (want === used) return false;
+    // Docker: the predefined networks are never dangling.
+    if (want === (used || predefined)) return false;
   }
   return true;
 }

@@ -39,6 +39,7 @@ function endpointJson(ep: ContainerRecord['endpoints'][string] | undefined, cfg:
     GlobalIPv6PrefixLen: 0,
     MacAddress: live ? ep!.MacAddress : '',
     DriverOpts: cfg?.DriverOpts ?? null,
+    DNSNames: null as string[] | null,
   };
 }
 
@@ -54,7 +55,12 @@ export function networksJson(c: ContainerRecord, isDefaultBridge: (name: string)
   for (const name of names) {
     // Docker adds the short id as an alias on user-defined networks (not on the default bridge).
     const extra = isDefaultBridge(name) || name === 'host' || name === 'none' ? [] : [shortId(c.Id)];
-    out[name] = endpointJson(c.endpoints?.[name], cfgs[name], c.State.Running, extra);
+    const ep = endpointJson(c.endpoints?.[name], cfgs[name], c.State.Running, extra);
+    // API 1.44+: the names the embedded resolver answers for it there (user-defined networks).
+    if (extra.length && c.State.Running && c.endpoints?.[name]) {
+      ep.DNSNames = [...new Set([c.Name, ...(cfgs[name]?.Aliases ?? []), shortId(c.Id), c.Config.Hostname].filter(Boolean))];
+    }
+    out[name] = ep;
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_ADDR, OUTSIDE_ADDR, Sandbox } from '../harness/sandbox';
 import { poll } from '../harness/sandbox';
+import { api } from '../harness/api';
 
 const skip = Sandbox.skipReason();
 const WGET = 'timeout 5 wget -qO-';
@@ -232,6 +233,29 @@ describe('networks', { skip }, () => {
     assert.match((await sb.berth(['exec', 'dcc', 'ip', '-4', '-o', 'addr'])).stdout, /eth0 +inet 172\.\d+\.0\.2\//);
     await sb.berth(['rm', '-f', 'dcc']);
     await sb.berth(['network', 'rm', 'dc1']);
+  });
+
+  it('inspect ?scope=, IPAM.Options, dangling=true, DNSNames, IPAM drivers: as Docker answers them', async () => {
+    const created = await api(sb, 'POST', '/networks/create', { Name: 'shapes' });
+    assert.equal(created.status, 201, created.text);
+    assert.equal((await api(sb, 'GET', '/networks/shapes?scope=local')).status, 200);
+    const global = await api(sb, 'GET', '/networks/shapes?scope=global');
+    assert.equal(global.status, 404);
+    assert.equal(global.body.message, 'network shapes not found');
+    assert.equal((await api(sb, 'GET', '/networks/shapes')).body.IPAM.Options, null, 'no IPAM options asked for: null');
+    const withOpts = await api(sb, 'POST', '/networks/create', { Name: 'shapes2', IPAM: { Options: { a: 'b' } } });
+    assert.deepEqual((await api(sb, 'GET', `/networks/${withOpts.body.Id}`)).body.IPAM.Options, { a: 'b' });
+    const plugin = await api(sb, 'POST', '/networks/create', { Name: 'shapes3', IPAM: { Driver: 'infoblox' } });
+    assert.equal(plugin.status, 400);
+    assert.match(plugin.body.message, /IPAM driver "infoblox" is not available/);
+    const dangling = (await sb.berth(['network', 'ls', '--filter', 'dangling=true', '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean);
+    assert.ok(!dangling.includes('host') && !dangling.includes('none') && !dangling.includes('bridge'), dangling.join(' '));
+    assert.ok(dangling.includes('shapes') && dangling.includes('shapes2'), dangling.join(' '));
+    await sleeper('dn1', '--network', 'shapes', '--network-alias', 'svc', '-h', 'box1');
+    const id = (await sb.inspect('dn1', '{{.Id}}')).slice(0, 12);
+    assert.equal(await sb.inspect('dn1', '{{json (index .NetworkSettings.Networks "shapes").DNSNames}}'), `["dn1","svc","${id}","box1"]`);
+    await sb.berth(['rm', '-f', 'dn1']);
+    await sb.berth(['network', 'rm', 'shapes', 'shapes2']);
   });
 
   it('rm refuses a network in use; rm and prune remove unused ones and their bridges', async () => {
