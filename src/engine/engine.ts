@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
 import type { ContainerRecord, NetworkRecord } from './types';
 import { normalizeRef } from '../runtime/refs';
-import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork } from './errors';
+import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork, activeEndpoints } from './errors';
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
@@ -984,34 +984,31 @@ export class Engine implements EngineApi {
   async removeNetwork(ref: string): Promise<void> {
     const n = this.networks.get(ref);
     if (n.Driver === 'overlay') {
-      if (this.networkInUse(n.Id, n.Name)) {
-        throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
-      }
+      const eps = this.endpointsOn(n.Id);
+      if (eps.length) throw activeEndpoints(n.Name, eps);
       await this.swarm.cluster.removeNetwork(n.Id);
     } else {
-      await this.networks.remove(ref, (x) => this.networkInUse(x.Id, x.Name));
+      await this.networks.remove(ref, (x) => this.endpointsOn(x.Id));
     }
     this.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
 
-  private networkInUse(id: string, name: string): boolean {
-    for (const c of this.containers.values()) {
-      if (Object.values(c.endpoints ?? {}).some((e) => e.NetworkID === id)) return true;
-      if (c.State.Running && c.HostConfig.NetworkMode === name) return true;
-    }
-    return false;
+  /** The endpoints containers have on a network now (a stopped container has none). */
+  private endpointsOn(networkId: string): Array<{ name: string; id: string }> {
+    return [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {})
+      .filter((e) => e.NetworkID === networkId).map((e) => ({ name: c.Name, id: e.EndpointID })));
   }
 
   async pruneNetworks(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] }> {
     const deleted: string[] = [];
     const all = [...this.containers.values()];
     for (const n of this.networks.list()) {
-      if (this.networks.isPredefined(n) || n.Driver === 'overlay' || this.networkInUse(n.Id, n.Name)) continue;
+      if (this.networks.isPredefined(n) || n.Driver === 'overlay' || this.endpointsOn(n.Id).length) continue;
       // Docker's prune also keeps networks that a (stopped) container is configured for.
       if (all.some((c) => c.HostConfig.NetworkMode === n.Name || c.HostConfig.NetworkMode === n.Id ||
         Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {}).includes(n.Name))) continue;
       if (!matchNetworkFilters(n, filters, all)) continue;
-      await this.networks.remove(n.Id, () => false);
+      await this.networks.remove(n.Id, () => []);
       this.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
       deleted.push(n.Name);
     }
@@ -1027,7 +1024,7 @@ export class Engine implements EngineApi {
         throw badRequest('container cannot be disconnected from host network or connected to host network');
       }
       if (mode.kind === 'container' || mode.kind === 'none' || net.Driver === 'null') {
-        throw badRequest('container sharing network namespace with another container or host cannot be connected to any other network');
+        throw badRequest('container sharing network namespace with another container or host cannot join any other network');
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
       const isPrimary = this.networks.find(mode.name)?.Id === net.Id;

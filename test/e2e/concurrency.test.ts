@@ -153,7 +153,7 @@ describe('parallel clients', { skip }, () => {
         for (const r of rs.slice(0, -1)) assert.ok([200, 404].includes(r.status), `${r.status} ${message(r)}`);
       } else {
         assert.equal(rmResult.status, 403, message(rmResult));
-        assert.match(message(rmResult), /^error while removing network: network doomed id [0-9a-f]{64} has active endpoints$/);
+        assert.match(message(rmResult), /^error while removing network: network doomed has active endpoints \(.*\)$/);
         assert.equal(exists, true);
       }
       // No container records a network that does not exist (stopped ones included).
