@@ -307,16 +307,14 @@ route('POST', '/swarm/join', async (ctx) => {
   ctx.reply.json(200, null);
 });
 route('POST', '/swarm/leave', async (ctx) => {
-  const f = ctx.query.get('force');
-  await ctx.engine.swarmLeave(f === '1' || f === 'true');
+  await ctx.engine.swarmLeave(boolParam(ctx.query, 'force'));
   ctx.reply.json(200, null);
 });
 route('GET', '/swarm', async (ctx) => ctx.reply.json(200, ctx.engine.swarmJson()));
 route('GET', '/nodes', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNodes()));
 route('GET', '/nodes/{id}', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNode(ctx.params[0])));
 route('DELETE', '/nodes/{id}', async (ctx) => {
-  const f = ctx.query.get('force');
-  await ctx.engine.swarmNodeRemove(ctx.params[0], f === '1' || f === 'true');
+  await ctx.engine.swarmNodeRemove(ctx.params[0], boolParam(ctx.query, 'force'));
   ctx.reply.json(200, null);
 });
 

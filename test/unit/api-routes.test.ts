@@ -199,6 +199,16 @@ test('query parsing follows Docker: booleans, filters, version prefix', () => {
   assert.throws(() => stripVersion('/v1.10/info', { min: '1.24', max: '1.50' }), /too old/);
 });
 
+test('every boolean query parameter reads Docker\'s way: force=True (docker-py) is true', async () => {
+  engine.calls.length = 0;
+  assert.equal((await raw('POST', '/v1.41/swarm/leave?force=True')).status, 200);
+  assert.equal((await raw('POST', '/v1.41/swarm/leave?force=False')).status, 200);
+  assert.deepEqual(engine.calls.filter((c) => c[0] === 'swarmLeave'), [['swarmLeave', true], ['swarmLeave', false]]);
+  // No route reads a boolean by comparing with '1' or 'true' itself.
+  const src = await fs.readFile(path.join(__dirname, '..', '..', '..', 'src', 'api', 'routes.ts'), 'utf8');
+  assert.doesNotMatch(src, /=== '1'|=== 'true'/);
+});
+
 test('ping answers GET and HEAD with Docker headers', async () => {
   const g = await raw('GET', '/_ping');
   assert.equal(g.status, 200);
