@@ -248,7 +248,7 @@ export class Engine implements EngineApi {
       Images: this.images.list().length,
       Driver: 'overlay',
       DriverStatus: [],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['berth-file'] },
+      Plugins: { Volume: [], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['json-file'] },
       MemoryLimit: false,
       SwapLimit: false,
       IPv4Forwarding: true,
@@ -256,7 +256,7 @@ export class Engine implements EngineApi {
       NFd: 0,
       NGoroutines: 0,
       SystemTime: nowRfc3339(),
-      LoggingDriver: 'berth-file',
+      LoggingDriver: 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: '2',
       NEventsListener: 0,
@@ -326,6 +326,7 @@ export class Engine implements EngineApi {
     if (!image) throw noSuchImage(imageRef.includes(':') || imageRef.includes('@') ? imageRef : `${imageRef}:latest`);
 
     const hostConfig = { ...defaultHostConfig(), ...(body.HostConfig ?? {}) };
+    hostConfig.LogConfig = logConfig(hostConfig.LogConfig);
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     // Endpoint configs by network name; the docker CLI may key them "default" or by network id.
     const endpoints: Record<string, any> = {};
@@ -1149,9 +1150,26 @@ export function mergeEnv(base: string[], extra: string[]): string[] {
   return out;
 }
 
+/**
+ * berth keeps a container's output itself, read back through the logs API as Docker's default
+ * driver's is; it answers to that driver's name (clients such as docker-py read logs only from
+ * json-file or journald). Another driver, or options for it, are refused rather than ignored.
+ */
+function logConfig(cfg: any): { Type: string; Config: Record<string, string> } {
+  const type = cfg?.Type ?? '';
+  if (type !== '' && type !== 'json-file') {
+    throw badRequest(`log driver "${String(type)}" is not supported: berth keeps container logs itself (json-file)`);
+  }
+  const opts = cfg?.Config ?? {};
+  if (typeof opts !== 'object' || Object.keys(opts).length) {
+    throw badRequest(`log options are not supported: berth keeps container logs itself (got ${JSON.stringify(opts)})`);
+  }
+  return { Type: 'json-file', Config: {} };
+}
+
 function defaultHostConfig(): any {
   return {
-    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'berth-file', Config: {} }, NetworkMode: 'default',
+    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: 'default',
     PortBindings: {}, RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: false,
     VolumeDriver: '', VolumesFrom: null, CapAdd: null, CapDrop: null, CgroupnsMode: 'private',
     Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null, IpcMode: 'private',
