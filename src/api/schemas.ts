@@ -366,13 +366,13 @@ function checkEndpoint(ep: z.infer<typeof endpointSettings>, where: string): voi
 export function checkContainerCreate(body: unknown): z.infer<typeof containerCreateSchema> {
   if (body === undefined || body === null) throw badRequest('config cannot be empty in order to create a container');
   const b = checkBody(containerCreateSchema, body, 'container.Config');
-  checkContainerValues(b);
   // A null entry in a port's binding list is an empty binding (any address, a free port), as
   // dockerd decodes it.
   const pb = b.HostConfig?.PortBindings;
   if (pb) {
     for (const k of Object.keys(pb)) pb[k] = (pb[k] ?? []).map((x) => ({ HostIp: x?.HostIp ?? '', HostPort: x?.HostPort ?? '' }));
   }
+  checkContainerValues(b);
   return b;
 }
 

@@ -172,7 +172,26 @@ export async function createApiServer(engine: EngineApi, opts: ApiServerOptions)
   const log = opts.log;
   const base = () => commonHeaders(engine);
 
+  // A connection must bring a request's headers within headersMs of opening, or of the end of
+  // its previous response. (node's own headersTimeout does not cover a client that sends
+  // nothing, or stops inside its headers, when requestTimeout is off.)
+  const headerDeadlines = new WeakMap<Duplex, NodeJS.Timeout>();
+  const awaitHeaders = (socket: Duplex) => {
+    clearTimeout(headerDeadlines.get(socket));
+    if (socket.destroyed) return;
+    const t = setTimeout(() => socket.destroy(), limits.headersMs);
+    t.unref();
+    headerDeadlines.set(socket, t);
+  };
+  const gotHeaders = (socket: Duplex) => clearTimeout(headerDeadlines.get(socket));
+  server.on('connection', (socket: net.Socket) => {
+    awaitHeaders(socket);
+    socket.once('close', () => gotHeaders(socket));
+  });
+
   server.on('request', (req, res) => {
+    gotHeaders(req.socket);
+    res.once('finish', () => awaitHeaders(req.socket));
     const reply = new ResponseReply(req, res, base());
     // Until the body is in (or the handler takes the connection over for a stream of stdin).
     if (!req.complete) {
@@ -191,6 +210,7 @@ export async function createApiServer(engine: EngineApi, opts: ApiServerOptions)
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    gotHeaders(socket);
     socket.on('error', () => undefined);
     const length = Number(req.headers['content-length'] ?? 0) || 0;
     const ub = upgradeBody(socket, head, length, limits.maxJsonBytes);
