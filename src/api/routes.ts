@@ -13,6 +13,7 @@ import { parseEventTime } from '../engine/events';
 import type { Hijacked, Reply } from './reply';
 import { chunkStream, frame, type OutputChunk } from './stdstream';
 import { longTimeout } from '../util/timers';
+import { parseRef } from '../runtime/refs';
 
 export interface Ctx {
   engine: EngineApi;
@@ -111,7 +112,7 @@ route('POST', '/containers/create', async (ctx) => {
 });
 
 route('POST', '/containers/prune', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.pruneContainers(parseFilters(ctx.query.get('filters'))));
+  ctx.reply.json(200, await ctx.engine.pruneContainers(pruneFilters(ctx.query.get('filters'))));
 });
 
 route('GET', '/containers/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.inspectContainer(ctx.params[0])));
@@ -245,6 +246,10 @@ route('POST', '/images/create', async (ctx) => {
     // error message in the stream, as dockerd does.
     const image = q.get('fromImage') ?? '';
     if (!image) throw badRequest('either fromSrc or fromImage must be given');
+    // A malformed name is the client's error, found before any registry is asked.
+    const tag = q.get('tag') ?? '';
+    parseRef(image.split('@')[0]);
+    if (tag && !tag.startsWith('sha256:')) parseRef(`${image.split('@')[0]}:${tag}`);
     let out: (Writable & { onClose(fn: () => void): void }) | null = null;
     const send = (m: Record<string, unknown>) => {
       out ??= ctx.reply.stream(200, 'application/json');
@@ -330,7 +335,7 @@ route('DELETE', '/nodes/{id}', async (ctx) => {
 route('POST', '/networks/create', async (ctx) => {
   ctx.reply.json(201, await ctx.engine.createNetwork(checkNetworkCreate(await jsonBody(ctx))));
 });
-route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(parseFilters(ctx.query.get('filters')))));
+route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(pruneFilters(ctx.query.get('filters')))));
 route('GET', '/networks/{id}', async (ctx) => {
   ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose') }));
 });
@@ -348,6 +353,19 @@ route('POST', '/networks/{id}/disconnect', async (ctx) => {
 });
 
 // ------------------------------------------------------------------------------ helpers
+
+/**
+ * A prune's filters. A filter prune did not understand would widen it to everything, so
+ * Docker's other prune filters ("until", "label!") are refused rather than ignored.
+ */
+export function pruneFilters(raw: string | null): Record<string, string[]> {
+  const f = parseFilters(raw);
+  for (const k of Object.keys(f)) {
+    if (k === 'until' || k === 'label!') throw badRequest(`berth does not support the prune filter '${k}'`);
+    if (k !== 'label') throw badRequest(`Invalid filter '${k}'`);
+  }
+  return f;
+}
 
 /** `repo` may carry the tag itself ("busybox:1"); a port in a registry host is not a tag. */
 export function splitRepoTag(repo: string, tag: string): { repo: string | undefined; tag: string | undefined } {

@@ -74,6 +74,11 @@ export async function dispatch(engine: EngineApi, req: http.IncomingMessage, rep
   } catch (e) {
     const status = e instanceof ApiError ? e.status : 500;
     const message = e instanceof Error ? e.message : String(e);
+    // Read a body nobody read yet before answering: closing a connection with unread bytes
+    // resets it, and the client would lose the answer (an oversize one stays unread).
+    if (status !== 413 && !reply.sent() && req.readableFlowing === null && !req.readableEnded) {
+      await body().catch(() => undefined);
+    }
     if (status === 304) reply.empty(304);
     // The rest of an oversize body is not read: the connection cannot carry another request.
     else if (status === 413) reply.json(status, { message }, { Connection: 'close' });

@@ -78,8 +78,7 @@ function request(socketPath: string, method: string, target: string,
     s.on('close', () => parse(true));
     // The server may answer and close before it read all we send (a 413, a bad URL).
     s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? parse(true) : finish(e)));
-    s.write(head.join('\r\n') + '\r\n\r\n');
-    if (body.length) s.write(body);
+    s.write(Buffer.concat([Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1'), body]));
   });
 }
 
@@ -266,7 +265,8 @@ describe('API fuzz', { skip }, () => {
       return { body: JSON.stringify(b) };
     };
     const id = (): string => pick(['nosuch', '%ZZ', '%', '%2', '..', '%2e%2e', 'a%2Fb', encodeURIComponent(huge.slice(0, 5000)), '%00', '%F0%9F%98%80', '%C3%28', fixtures.created, fixtures.runId.slice(0, 12)]);
-    const safeId = (): string => pick(['nosuch', '%ZZ', '%', '%2', '%00', '%C3%28', encodeURIComponent(huge.slice(0, 3000)), fixtures.created]);
+    // Routes that start or stop containers get the victim, made here and removed afterwards.
+    const safeId = (): string => pick(['nosuch', '%ZZ', '%', '%2', '%00', '%C3%28', encodeURIComponent(huge.slice(0, 3000)), 'fz-victim']);
     const qv = (): string => pick(['', 'abc', '-1', '0', '1', 'true', '99999999999999999999', '1e3', '%ZZ', '%00', encodeURIComponent(huge.slice(0, 2000)),
       '%7B%7D', '%7B%22a%22%3A1%7D', '%7B%22name%22%3A%5B%22x%22%5D%7D', '%5B%5D', 'null', 'SIGKILL', 'FOO', 'not-running', 'next-exit', 'removed']);
     const q = (keys: string[]): string => {
@@ -275,6 +275,9 @@ describe('API fuzz', { skip }, () => {
       if (r() < 0.1) parts.push(`${qv()}=${qv()}`);
       return parts.length ? `?${parts.join('&')}` : '';
     };
+    // Prune removes what is not in use: only filters that match nothing (or are malformed).
+    const pruneFilter = () => pick(['%7B%22label%22%3A%5B%22fz-none%22%5D%7D', 'abc', '%ZZ', '%7B%22until%22%3A%5B%22abc%22%5D%7D',
+      '%7B%22label%22%3A5%7D', '%5B%5D', '%7B%22bogus%22%3A%5B%22x%22%5D%7D']);
     const v = () => pick(['', '/v1.41', '/v1.24', '/v1.50', '/v1.51', '/v0.1', '/v1.x']);
 
     // Every route; those that change a running container target ones that are not (or none).
@@ -287,7 +290,7 @@ describe('API fuzz', { skip }, () => {
       () => ({ method: 'GET', target: `${v()}/events${q(['since', 'until', 'filters'])}` }),
       () => ({ method: 'GET', target: `${v()}/containers/json${q(['all', 'limit', 'size', 'filters'])}` }),
       () => ({ method: 'POST', target: `${v()}/containers/create${q(['name', 'platform'])}`, ...bodyFor('container') }),
-      () => ({ method: 'POST', target: `${v()}/containers/prune${q(['filters'])}` }),
+      () => ({ method: 'POST', target: `${v()}/containers/prune?filters=${pruneFilter()}` }),
       () => ({ method: 'GET', target: `${v()}/containers/${id()}/json${q(['size'])}` }),
       () => ({ method: 'POST', target: `${v()}/containers/${safeId()}/start` }),
       () => ({ method: 'POST', target: `${v()}/containers/${safeId()}/stop${q(['t', 'signal'])}` }),
@@ -305,7 +308,7 @@ describe('API fuzz', { skip }, () => {
       () => ({ method: 'GET', target: `${v()}/exec/${pick(['nosuch', '%ZZ', fixtures.execId || 'x'])}/json` }),
       () => ({ method: 'POST', target: `${v()}/exec/${pick(['nosuch', '%ZZ', fixtures.execId || 'x'])}/resize${q(['h', 'w'])}` }),
       () => ({ method: 'GET', target: `${v()}/images/json${q(['all', 'filters', 'digests'])}` }),
-      () => ({ method: 'POST', target: `${v()}/images/create?${pick(['fromSrc=-', 'fromSrc=', 'fromSrc=http%3A%2F%2Fx', 'fromImage=', 'fromImage=%ZZ', 'repo=x'])}${q(['repo', 'tag', 'changes']).replace('?', '&')}`,
+      () => ({ method: 'POST', target: `${v()}/images/create?${pick(['fromSrc=-', 'fromSrc=', 'fromSrc=http%3A%2F%2Fx', 'fromImage=', 'fromImage=%ZZ', 'fromImage=UPPER', 'fromImage=a%20b', 'fromImage=a..b', 'repo=x'])}${q(['repo', 'tag', 'changes']).replace('?', '&')}`,
         body: pick(['', 'not a tar', Buffer.alloc(1024), Buffer.alloc(10240, 7)]), contentType: 'application/x-tar' }),
       () => ({ method: 'POST', target: `${v()}/images/load${q(['quiet'])}`, body: pick(['', 'not a tar', Buffer.alloc(1024), Buffer.alloc(10240, 7)]), contentType: 'application/x-tar' }),
       () => ({ method: 'GET', target: `${v()}/images/get?${pick(['', 'names=', 'names=nosuch', 'names=%ZZ', 'names=busybox&names=nosuch'])}` }),
@@ -316,7 +319,7 @@ describe('API fuzz', { skip }, () => {
       () => ({ method: 'POST', target: `${v()}/images/prune` }),
       () => ({ method: 'GET', target: `${v()}/networks${q(['filters'])}` }),
       () => ({ method: 'POST', target: `${v()}/networks/create`, ...bodyFor('network') }),
-      () => ({ method: 'POST', target: `${v()}/networks/prune${q(['filters'])}` }),
+      () => ({ method: 'POST', target: `${v()}/networks/prune?filters=${pruneFilter()}` }),
       () => ({ method: 'GET', target: `${v()}/networks/${pick(['nosuch', '%ZZ', fixtures.net, 'bridge', '%00'])}${q(['verbose', 'scope'])}` }),
       () => ({ method: 'DELETE', target: `${v()}/networks/${pick(['nosuch', '%ZZ', 'bridge', 'host', 'none', '%00'])}` }),
       () => ({ method: 'POST', target: `${v()}/networks/${pick(['nosuch', '%ZZ', fixtures.net, 'bridge', 'host', 'none'])}/connect`, ...bodyFor('connect') }),
@@ -331,6 +334,7 @@ describe('API fuzz', { skip }, () => {
     ];
 
     // An exec that can be started once (the rest of its starts are 409).
+    await sb.berth(['create', '--name', 'fz-victim', 'busybox', 'sleep', '100000']);
     const ex = await sb.sh(`curl -s --unix-socket ${shq(sb.socket)} -H 'Content-Type: application/json' -d '{"Cmd":["true"]}' http://b/containers/${fixtures.run}/exec`);
     fixtures.execId = JSON.parse(ex.stdout).Id;
     assert.match(fixtures.execId, /^[0-9a-f]{64}$/, ex.stdout);
@@ -344,7 +348,7 @@ describe('API fuzz', { skip }, () => {
       byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
       // 501: a route berth says it does not implement; 503: swarm calls on a node outside a swarm.
       if (a.status >= 500 && a.status !== 501 && a.status !== 503) {
-        failures.push(`#${i} ${req.method} ${req.target.slice(0, 160)} ${String(req.body ?? '').slice(0, 300)} -> ${a.status} ${a.message.slice(0, 300)}`);
+        failures.push(`#${i} ${req.method} ${req.target.slice(0, 160)} ${JSON.stringify(String(req.body ?? '').slice(0, 200))} -> ${a.status} ${a.message.slice(0, 300)}`);
       }
       if (!sb.daemonRunning) { failures.push(`#${i} berthd died after ${req.method} ${req.target.slice(0, 160)}`); break; }
     }
