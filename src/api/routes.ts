@@ -133,7 +133,8 @@ route('POST', '/containers/{id}/kill', async (ctx) => {
 });
 
 route('POST', '/containers/{id}/restart', async (ctx) => {
-  checkSignal(ctx.query.get('signal'));
+  // The stop signal of a restart (API 1.42+) is not passed on by berth's engine: refused, not ignored.
+  if (checkSignal(ctx.query.get('signal'))) throw badRequest('berth does not support a signal for restart (signal): it stops with SIGTERM');
   await ctx.engine.restartContainer(ctx.params[0], timeoutParam(ctx.query));
   ctx.reply.empty(204);
 });
