@@ -1,4 +1,5 @@
 // Query-string and body parsing with the Docker Engine API's rules. Pure.
+import * as os from 'node:os';
 import { ApiError, badRequest } from '../engine/errors';
 
 /** Docker's boolValue: empty, "0", "no", "false" and "none" (any case) are false; anything else true. */
@@ -14,7 +15,9 @@ export function intParam(q: URLSearchParams, key: string): number | undefined {
   const raw = q.get(key);
   if (raw === null || raw === '') return undefined;
   if (!/^[+-]?\d+$/.test(raw.trim())) throw badRequest(`strconv.Atoi: parsing ${JSON.stringify(raw)}: invalid syntax`);
-  return parseInt(raw, 10);
+  const n = parseInt(raw, 10);
+  if (!Number.isSafeInteger(n)) throw badRequest(`strconv.Atoi: parsing ${JSON.stringify(raw)}: value out of range`);
+  return n;
 }
 
 /**
@@ -39,15 +42,66 @@ export function parseFilters(raw: string | null): Record<string, string[]> {
   return out;
 }
 
-/** Parses a JSON request body; empty means undefined. */
-export function parseJsonBody(buf: Buffer): any {
+/** Deeper JSON than this is refused before it is parsed (no request body of the API nests beyond ~6). */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of JSON text, counted without parsing it (brackets inside strings excluded). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) { if (++depth > max) max = depth; }
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * Parses a JSON request body; empty means undefined. As dockerd does, a body must say it is
+ * JSON (`Content-Type: application/json`) when it has one.
+ */
+export function parseJsonBody(buf: Buffer, contentType?: string): any {
   const text = buf.toString('utf8').trim();
   if (text === '') return undefined;
+  if (contentType !== undefined) {
+    const media = contentType.split(';')[0].trim().toLowerCase();
+    if (media !== 'application/json') throw badRequest(`Content-Type specified (${contentType}) must be 'application/json'`);
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw badRequest(`invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text);
   } catch (e) {
     throw new ApiError(400, `invalid JSON: ${(e as Error).message}`);
   }
+}
+
+/** A signal name or number as Docker accepts it ("KILL", "SIGKILL", "9"); a 400 otherwise. */
+export function checkSignal(raw: string | null): string | undefined {
+  if (raw === null || raw === '') return undefined;
+  const s = raw.trim().toUpperCase();
+  if (/^\d+$/.test(s) && Number(s) > 0 && Number(s) <= 64) return raw;
+  const name = s.startsWith('SIG') ? s : `SIG${s}`;
+  if (name in os.constants.signals || /^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) return raw;
+  throw badRequest(`Invalid signal: ${raw}`);
+}
+
+/**
+ * A stop timeout in seconds (`t`): Docker takes any int; a negative one means "wait forever".
+ * Values beyond what a 64-bit Go int holds are Docker's strconv range error.
+ */
+export function timeoutParam(q: URLSearchParams, key = 't'): number | undefined {
+  const raw = q.get(key);
+  if (raw === null || raw === '') return undefined;
+  if (!/^[+-]?\d+$/.test(raw.trim())) throw badRequest(`strconv.Atoi: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  const n = BigInt(raw.trim());
+  if (n > 9223372036854775807n || n < -9223372036854775808n) throw badRequest(`strconv.Atoi: parsing ${JSON.stringify(raw)}: value out of range`);
+  return Number(n);
 }
 
 export interface ApiVersionRange { min: string; max: string }

@@ -35,10 +35,14 @@ export function jsonText(body: unknown): string { return JSON.stringify(body) + 
 
 export class ResponseReply implements Reply {
   private done = false;
+  private took = false;
   constructor(private readonly req: http.IncomingMessage, private readonly res: http.ServerResponse,
               private readonly baseHeaders: Record<string, string>) {}
 
   sent(): boolean { return this.done || this.res.headersSent; }
+
+  /** Whether the request's body became a stream of stdin (no longer a body to wait for). */
+  hijacked(): boolean { return this.took; }
 
   json(status: number, body: unknown, headers: Record<string, string> = {}): void {
     if (this.sent()) { this.res.end(); return; }
@@ -68,6 +72,7 @@ export class ResponseReply implements Reply {
     // Without an upgrade, the output is an ordinary streamed response and the input is
     // whatever request body the client sends.
     const out = this.stream(200, contentType);
+    this.took = true;
     let closed = false;
     this.res.once('close', () => { closed = true; });
     // A request without a body has no stdin to give: don't let its immediate end close the

@@ -4,10 +4,16 @@ import type * as http from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { EngineApi } from '../engine/api';
 import { ApiError, badRequest } from '../engine/errors';
-import { boolParam, intParam, parseFilters, parseJsonBody } from './query';
+import { boolParam, checkSignal, intParam, parseFilters, parseJsonBody, timeoutParam } from './query';
+import {
+  checkContainerCreate, checkExecCreate, checkExecStart, checkNetworkConnect, checkNetworkCreate, checkNetworkDisconnect,
+  checkSwarmInit, checkSwarmJoin,
+} from './schemas';
 import { parseEventTime } from '../engine/events';
 import type { Hijacked, Reply } from './reply';
 import { chunkStream, frame, type OutputChunk } from './stdstream';
+import { longTimeout } from '../util/timers';
+import { parseRef } from '../runtime/refs';
 
 export interface Ctx {
   engine: EngineApi;
@@ -26,7 +32,9 @@ interface Route { method: string; re: RegExp; handler: Handler }
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';
 export const MUX_STREAM = 'application/vnd.docker.multiplexed-stream';
 
-async function jsonBody(ctx: Ctx): Promise<any> { return parseJsonBody(await ctx.body()); }
+async function jsonBody(ctx: Ctx): Promise<unknown> {
+  return parseJsonBody(await ctx.body(), ctx.req.headers['content-type']);
+}
 
 /** A Readable over the request body (for image import/load). */
 function bodyStream(ctx: Ctx): Readable { return ctx.req; }
@@ -38,6 +46,16 @@ function route(method: string, pattern: string, handler: Handler): void {
   routes.push({ method, re, handler });
 }
 
+/** A path parameter, percent-decoded; a bad escape is the client's error (Go's wording). */
+function decodePathSegment(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    const bad = /%(?![0-9a-fA-F]{2})[^%]{0,2}/.exec(p)?.[0] ?? p;
+    throw badRequest(`invalid URL escape ${JSON.stringify(bad)}`);
+  }
+}
+
 export function matchRoute(method: string, path: string): { handler: Handler; params: string[] } | { notAllowed: true } | null {
   let pathMatched = false;
   for (const r of routes) {
@@ -45,7 +63,7 @@ export function matchRoute(method: string, path: string): { handler: Handler; pa
     if (!m) continue;
     pathMatched = true;
     if (r.method === method || (method === 'HEAD' && r.method === 'GET')) {
-      return { handler: r.handler, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+      return { handler: r.handler, params: m.slice(1).map(decodePathSegment) };
     }
   }
   return pathMatched ? { notAllowed: true } : null;
@@ -71,10 +89,10 @@ route('GET', '/events', async (ctx) => {
   const out = ctx.reply.stream(200, 'application/json');
   const write = (e: unknown) => { out.write(JSON.stringify(e) + '\n'); };
   const stop = ctx.engine.events.subscribe({ since, until, filters }, write);
-  let timer: NodeJS.Timeout | undefined;
-  const end = () => { stop(); if (timer) clearTimeout(timer); if (!out.writableEnded) out.end(); };
+  let cancel = () => undefined as void;
+  const end = () => { stop(); cancel(); if (!out.writableEnded) out.end(); };
   out.onClose(end);
-  if (until !== undefined) timer = setTimeout(end, Math.max(0, until * 1000 - Date.now()));
+  if (until !== undefined) cancel = longTimeout(end, Math.max(0, until * 1000 - Date.now()));
 });
 
 // ------------------------------------------------------------------------------ containers
@@ -88,14 +106,13 @@ route('GET', '/containers/json', async (ctx) => {
 });
 
 route('POST', '/containers/create', async (ctx) => {
-  const body = await jsonBody(ctx);
-  if (body === undefined || body === null) throw badRequest('config cannot be empty in order to create a container');
+  const body = checkContainerCreate(await jsonBody(ctx));
   const name = ctx.query.get('name') ?? undefined;
   ctx.reply.json(201, await ctx.engine.createContainer(name === '' ? undefined : name, body));
 });
 
 route('POST', '/containers/prune', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.pruneContainers(parseFilters(ctx.query.get('filters'))));
+  ctx.reply.json(200, await ctx.engine.pruneContainers(pruneFilters(ctx.query.get('filters'))));
 });
 
 route('GET', '/containers/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.inspectContainer(ctx.params[0])));
@@ -106,17 +123,19 @@ route('POST', '/containers/{id}/start', async (ctx) => {
 });
 
 route('POST', '/containers/{id}/stop', async (ctx) => {
-  await ctx.engine.stopContainer(ctx.params[0], intParam(ctx.query, 't'), ctx.query.get('signal') || undefined);
+  await ctx.engine.stopContainer(ctx.params[0], timeoutParam(ctx.query), checkSignal(ctx.query.get('signal')));
   ctx.reply.empty(204);
 });
 
 route('POST', '/containers/{id}/kill', async (ctx) => {
-  await ctx.engine.killContainer(ctx.params[0], ctx.query.get('signal') || undefined);
+  await ctx.engine.killContainer(ctx.params[0], checkSignal(ctx.query.get('signal')));
   ctx.reply.empty(204);
 });
 
 route('POST', '/containers/{id}/restart', async (ctx) => {
-  await ctx.engine.restartContainer(ctx.params[0], intParam(ctx.query, 't'));
+  // The stop signal of a restart (API 1.42+) is not passed on by berth's engine: refused, not ignored.
+  if (checkSignal(ctx.query.get('signal'))) throw badRequest('berth does not support a signal for restart (signal): it stops with SIGTERM');
+  await ctx.engine.restartContainer(ctx.params[0], timeoutParam(ctx.query));
   ctx.reply.empty(204);
 });
 
@@ -196,13 +215,12 @@ route('GET', '/containers/{id}/logs', async (ctx) => {
 });
 
 route('POST', '/containers/{id}/exec', async (ctx) => {
-  const body = await jsonBody(ctx);
-  if (!body || typeof body !== 'object') throw badRequest('No exec command specified');
+  const body = checkExecCreate(await jsonBody(ctx));
   ctx.reply.json(201, await ctx.engine.execCreate(ctx.params[0], body));
 });
 
 route('POST', '/exec/{id}/start', async (ctx) => {
-  const body = (await jsonBody(ctx)) ?? {};
+  const body = checkExecStart(await jsonBody(ctx));
   const handle = await ctx.engine.execStart(ctx.params[0], { Detach: !!body.Detach, Tty: body.Tty === undefined ? undefined : !!body.Tty });
   handle.exitCode.catch(() => undefined);
   if (body.Detach) {
@@ -237,6 +255,10 @@ route('POST', '/images/create', async (ctx) => {
     // error message in the stream, as dockerd does.
     const image = q.get('fromImage') ?? '';
     if (!image) throw badRequest('either fromSrc or fromImage must be given');
+    // A malformed name is the client's error, found before any registry is asked.
+    const tag = q.get('tag') ?? '';
+    parseRef(image.split('@')[0]);
+    if (tag && !tag.startsWith('sha256:')) parseRef(`${image.split('@')[0]}:${tag}`);
     let out: (Writable & { onClose(fn: () => void): void }) | null = null;
     const send = (m: Record<string, unknown>) => {
       out ??= ctx.reply.stream(200, 'application/json');
@@ -299,11 +321,10 @@ route('DELETE', '/images/{name*}', async (ctx) => {
 
 route('GET', '/networks', async (ctx) => ctx.reply.json(200, await ctx.engine.listNetworks(parseFilters(ctx.query.get('filters')))));
 route('POST', '/swarm/init', async (ctx) => {
-  const body = await jsonBody(ctx);
-  ctx.reply.json(200, await ctx.engine.swarmInit(body ?? {}));
+  ctx.reply.json(200, await ctx.engine.swarmInit(checkSwarmInit(await jsonBody(ctx))));
 });
 route('POST', '/swarm/join', async (ctx) => {
-  await ctx.engine.swarmJoin((await jsonBody(ctx)) ?? {});
+  await ctx.engine.swarmJoin(checkSwarmJoin(await jsonBody(ctx)));
   ctx.reply.json(200, null);
 });
 route('POST', '/swarm/leave', async (ctx) => {
@@ -319,11 +340,9 @@ route('DELETE', '/nodes/{id}', async (ctx) => {
 });
 
 route('POST', '/networks/create', async (ctx) => {
-  const body = await jsonBody(ctx);
-  if (!body || typeof body !== 'object') throw badRequest('invalid JSON: empty request body');
-  ctx.reply.json(201, await ctx.engine.createNetwork(body));
+  ctx.reply.json(201, await ctx.engine.createNetwork(checkNetworkCreate(await jsonBody(ctx))));
 });
-route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(parseFilters(ctx.query.get('filters')))));
+route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(pruneFilters(ctx.query.get('filters')))));
 route('GET', '/networks/{id}', async (ctx) => {
   ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose'), scope: ctx.query.get('scope') ?? undefined }));
 });
@@ -332,19 +351,28 @@ route('DELETE', '/networks/{id}', async (ctx) => {
   ctx.reply.empty(204);
 });
 route('POST', '/networks/{id}/connect', async (ctx) => {
-  const body = await jsonBody(ctx);
-  if (!body?.Container) throw badRequest('invalid JSON: missing Container');
-  await ctx.engine.connectNetwork(ctx.params[0], body);
+  await ctx.engine.connectNetwork(ctx.params[0], checkNetworkConnect(await jsonBody(ctx)));
   ctx.reply.empty(200, { 'Content-Length': '0' });
 });
 route('POST', '/networks/{id}/disconnect', async (ctx) => {
-  const body = await jsonBody(ctx);
-  if (!body?.Container) throw badRequest('invalid JSON: missing Container');
-  await ctx.engine.disconnectNetwork(ctx.params[0], { Container: body.Container, Force: !!body.Force });
+  await ctx.engine.disconnectNetwork(ctx.params[0], checkNetworkDisconnect(await jsonBody(ctx)));
   ctx.reply.empty(200, { 'Content-Length': '0' });
 });
 
 // ------------------------------------------------------------------------------ helpers
+
+/**
+ * A prune's filters. A filter prune did not understand would widen it to everything, so
+ * Docker's other prune filters ("until", "label!") are refused rather than ignored.
+ */
+export function pruneFilters(raw: string | null): Record<string, string[]> {
+  const f = parseFilters(raw);
+  for (const k of Object.keys(f)) {
+    if (k === 'until' || k === 'label!') throw badRequest(`berth does not support the prune filter '${k}'`);
+    if (k !== 'label') throw badRequest(`Invalid filter '${k}'`);
+  }
+  return f;
+}
 
 /** `repo` may carry the tag itself ("busybox:1"); a port in a registry host is not a tag. */
 export function splitRepoTag(repo: string, tag: string): { repo: string | undefined; tag: string | undefined } {

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../engine/api';
-import { ApiError } from '../engine/errors';
+import { ApiError, badRequest } from '../engine/errors';
 import { stripVersion, type ApiVersionRange } from './query';
 import { ResponseReply, SocketReply, type Reply } from './reply';
 import { matchRoute, type Ctx } from './routes';
@@ -18,7 +18,22 @@ export interface ApiServerOptions {
   socketPath: string;
   /** Prints one line per request (method, path, status) when set. */
   log?: (line: string) => void;
+  /** Connection limits (defaults: LIMITS). */
+  limits?: Partial<ApiLimits>;
 }
+
+export interface ApiLimits {
+  /** A client must send a request's headers within this long of connecting (or of its last response). */
+  headersMs: number;
+  /** A request body that stops arriving for this long ends the connection. */
+  bodyIdleMs: number;
+  /** An idle kept-alive connection is closed after this long. */
+  keepAliveMs: number;
+  /** The largest JSON request body (image tarballs are streamed, not limited). */
+  maxJsonBytes: number;
+}
+
+export const LIMITS: ApiLimits = { headersMs: 20_000, bodyIdleMs: 30_000, keepAliveMs: 5_000, maxJsonBytes: 4 << 20 };
 
 /** The API version berth speaks: the engine's, capped to what this server serves. */
 function serverApiVersion(engine: EngineApi): string {
@@ -43,7 +58,12 @@ export async function dispatch(engine: EngineApi, req: http.IncomingMessage, rep
                                body: () => Promise<Buffer>): Promise<number> {
   const range: ApiVersionRange = { min: MIN_API_VERSION, max: MAX_API_VERSION };
   try {
-    const url = new URL(req.url ?? '/', 'http://berth');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://berth');
+    } catch {
+      throw badRequest(`invalid URL: ${JSON.stringify(req.url)}`);
+    }
     const { path, version } = stripVersion(url.pathname, range);
     const m = matchRoute(req.method ?? 'GET', path);
     if (m === null) throw new ApiError(404, 'page not found');
@@ -54,30 +74,73 @@ export async function dispatch(engine: EngineApi, req: http.IncomingMessage, rep
   } catch (e) {
     const status = e instanceof ApiError ? e.status : 500;
     const message = e instanceof Error ? e.message : String(e);
+    // Read a body nobody read yet before answering: closing a connection with unread bytes
+    // resets it, and the client would lose the answer (an oversize one stays unread).
+    if (status !== 413 && !reply.sent() && req.readableFlowing === null && !req.readableEnded) {
+      await body().catch(() => undefined);
+    }
     if (status === 304) reply.empty(304);
+    // The rest of an oversize body is not read: the connection cannot carry another request.
+    else if (status === 413) reply.json(status, { message }, { Connection: 'close' });
     else reply.json(status, { message });
     return status;
   }
 }
 
-function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+/** A JSON request body, whole; more than `max` bytes is a 413. */
+function readAll(stream: NodeJS.ReadableStream, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        stream.removeListener('data', onData);
+        stream.pause();
+        reject(new ApiError(413, `request body too large: more than ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    };
+    stream.on('data', onData);
     stream.once('end', () => resolve(Buffer.concat(chunks)));
     stream.once('error', reject);
   });
 }
 
 /**
+ * Ends a connection whose request body stops arriving (a half-open or stalled client) while
+ * `pending()` holds. Checks the socket's byte count now and then: no per-byte work, and a
+ * long stream (logs -f, attach, events), whose request is complete, is never affected.
+ * Returns a function that stops watching.
+ */
+function watchBody(socket: net.Socket | Duplex, pending: () => boolean, idleMs: number): () => void {
+  const step = Math.max(50, Math.min(5_000, Math.floor(idleMs / 4)));
+  let last = (socket as net.Socket).bytesRead ?? 0;
+  let idle = 0;
+  const timer = setInterval(() => {
+    if (!pending() || socket.destroyed) { stop(); return; }
+    const now = (socket as net.Socket).bytesRead ?? 0;
+    if (now !== last) { last = now; idle = 0; return; }
+    idle += step;
+    if (idle >= idleMs) { stop(); socket.destroy(); }
+  }, step);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  socket.once('close', stop);
+  return stop;
+}
+
+/**
  * On an upgraded connection the request body (exec start's JSON) is Content-Length bytes of
  * the raw stream; what follows is the client's stdin.
  */
-function upgradeBody(socket: Duplex, head: Buffer, length: number): { body: () => Promise<Buffer>; rest: () => Buffer } {
+function upgradeBody(socket: Duplex, head: Buffer, length: number, max: number): { body: () => Promise<Buffer>; rest: () => Buffer } {
   let rest: Buffer = Buffer.alloc(0);
   let p: Promise<Buffer> | null = null;
   const body = () => {
     if (p) return p;
+    if (length > max) return (p = Promise.reject(new ApiError(413, `request body too large: more than ${max} bytes`)));
     p = new Promise<Buffer>((resolve) => {
       let buf: Buffer = head;
       const check = (): boolean => {
@@ -99,20 +162,49 @@ function upgradeBody(socket: Duplex, head: Buffer, length: number): { body: () =
 }
 
 export async function createApiServer(engine: EngineApi, opts: ApiServerOptions): Promise<http.Server> {
-  const server = http.createServer();
-  // Attach, logs -f and wait responses last as long as the container: no timeouts.
+  const limits: ApiLimits = { ...LIMITS, ...opts.limits };
+  // node checks headersTimeout every connectionsCheckingInterval (30 s by default).
+  const server = http.createServer({ connectionsCheckingInterval: Math.min(1_000, limits.headersMs) });
+  // Attach, logs -f and wait responses last as long as the container, and an attach without
+  // an upgrade streams stdin as its request body: no timeout on a whole request or response.
+  // A stalled request body is watched instead (watchBody), and a client that never finishes
+  // its headers is cut off by headersTimeout, one that sends nothing at all too.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = limits.headersMs;
   server.timeout = 0;
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = limits.keepAliveMs;
 
   const log = opts.log;
   const base = () => commonHeaders(engine);
 
+  // A connection must bring a request's headers within headersMs of opening, or of the end of
+  // its previous response. (node's own headersTimeout does not cover a client that sends
+  // nothing, or stops inside its headers, when requestTimeout is off.)
+  const headerDeadlines = new WeakMap<Duplex, NodeJS.Timeout>();
+  const awaitHeaders = (socket: Duplex) => {
+    clearTimeout(headerDeadlines.get(socket));
+    if (socket.destroyed) return;
+    const t = setTimeout(() => socket.destroy(), limits.headersMs);
+    t.unref();
+    headerDeadlines.set(socket, t);
+  };
+  const gotHeaders = (socket: Duplex) => clearTimeout(headerDeadlines.get(socket));
+  server.on('connection', (socket: net.Socket) => {
+    awaitHeaders(socket);
+    socket.once('close', () => gotHeaders(socket));
+  });
+
   server.on('request', (req, res) => {
+    gotHeaders(req.socket);
+    res.once('finish', () => awaitHeaders(req.socket));
     const reply = new ResponseReply(req, res, base());
+    // Until the body is in (or the handler takes the connection over for a stream of stdin).
+    if (!req.complete) {
+      const unwatch = watchBody(req.socket, () => !req.complete && !reply.hijacked(), limits.bodyIdleMs);
+      res.once('close', unwatch);
+    }
     let bodyP: Promise<Buffer> | null = null;
-    const body = () => (bodyP ??= readAll(req));
+    const body = () => (bodyP ??= readAll(req, limits.maxJsonBytes));
     res.on('error', () => undefined);
     req.on('error', () => undefined);
     dispatch(engine, req, reply, body).then((status) => {
@@ -123,9 +215,15 @@ export async function createApiServer(engine: EngineApi, opts: ApiServerOptions)
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    gotHeaders(socket);
     socket.on('error', () => undefined);
     const length = Number(req.headers['content-length'] ?? 0) || 0;
-    const ub = upgradeBody(socket, head, length);
+    const ub = upgradeBody(socket, head, length, limits.maxJsonBytes);
+    let bodyIn = length === 0;
+    if (!bodyIn) {
+      watchBody(socket, () => !bodyIn, limits.bodyIdleMs);
+      ub.body().then(() => { bodyIn = true; }, () => { bodyIn = true; });
+    }
     // The reply reads the leftover (stdin bytes that arrived with the request) when it hijacks.
     const reply = new LazySocketReply(socket, base(), ub.rest);
     dispatch(engine, req, reply, ub.body).then((status) => {

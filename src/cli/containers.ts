@@ -166,8 +166,8 @@ async function eachName(names: string[], io: Io, fn: (n: string) => Promise<unkn
   return code;
 }
 
-export const cmdStop = (client: Client, names: string[], opts: { time?: string; signal?: string }, io: Io = stdio) =>
-  eachName(names, io, (n) => client.request('POST', `/containers/${enc(n)}/stop`, { query: { t: opts.time, signal: opts.signal } }));
+export const cmdStop = (client: Client, names: string[], opts: { time?: string; timeout?: string; signal?: string }, io: Io = stdio) =>
+  eachName(names, io, (n) => client.request('POST', `/containers/${enc(n)}/stop`, { query: { t: opts.time ?? opts.timeout, signal: opts.signal } }));
 
 export const cmdRestart = (client: Client, names: string[], opts: { time?: string; signal?: string }, io: Io = stdio) =>
   eachName(names, io, (n) => client.request('POST', `/containers/${enc(n)}/restart`, { query: { t: opts.time, signal: opts.signal } }));

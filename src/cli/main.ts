@@ -397,7 +397,27 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+/** 128 + SIGPIPE: the status of a docker CLI that wrote to a closed pipe. */
+export const EXIT_SIGPIPE = 141;
+
+/**
+ * A reader that went away (`berth ps | head -1`, `berth logs -f c | head`) ends the CLI at
+ * once and quietly, as SIGPIPE ends the docker CLI: no stack trace, nothing more written.
+ * (Node ignores SIGPIPE and reports EPIPE as an error on the stream instead.)
+ */
+export function exitQuietlyOnClosedPipes(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT_SIGPIPE);
+      // Any other failure to write output: say so where we still can, without a trace.
+      try { process.stderr.write(`Error: writing output: ${e.message}\n`); } catch { /* nowhere to say it */ }
+      process.exit(1);
+    });
+  }
+}
+
 export function main(): void {
+  exitQuietlyOnClosedPipes();
   runCli(process.argv.slice(2)).then((code) => {
     // Exit once everything written has been flushed (pipes may be slow).
     process.exitCode = code;

@@ -739,11 +739,12 @@ export class Engine implements EngineApi {
     const pids = new Set(await this.runtime.pids(c.Id));
     const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
     const r = await run('ps', args, { allowFail: true });
-    if (r.code !== 0) throw new ApiError(500, `ps: ${r.stderr.trim() || `exit status ${r.code}`}`);
+    // ps_args are the client's: ps refusing them, or output without a PID column, is a 400.
+    if (r.code !== 0) throw badRequest(`ps: ${r.stderr.trim() || `exit status ${r.code}`}`);
     const lines = r.stdout.split('\n').filter((l) => l.trim());
-    const titles = lines[0].trim().split(/\s+/);
+    const titles = (lines[0] ?? '').trim().split(/\s+/);
     const pidCol = titles.indexOf('PID');
-    if (pidCol < 0) throw new ApiError(500, "Couldn't find PID field in ps output");
+    if (pidCol < 0) throw badRequest("Couldn't find PID field in ps output");
     const rows = lines.slice(1).map((l) => {
       const f = l.trim().split(/\s+/);
       return [...f.slice(0, titles.length - 1), f.slice(titles.length - 1).join(' ')];

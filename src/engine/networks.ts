@@ -129,7 +129,6 @@ export class Networks {
   overlayRequest(body: any): NetworkRequest {
     const name = this.newName(body);
     if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
-    checkIpamDriver(body);
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
     const options: Record<string, string> = { ...(body.Options ?? {}) };
@@ -273,7 +272,6 @@ export class Networks {
     const lowerOpts = isBridge ? undefined : checkLowerOptions(driver, id, options,
       this.list().map((n) => ({ id: n.Id, kind: n.Driver, parent: n.parent })), linkExists);
 
-    checkIpamDriver(body);
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
     const used = await this.usedSubnets();
@@ -400,11 +398,3 @@ function validateBridgeOptions(opts: Record<string, string>, bridgeName: string,
 }
 
 export { ApiError };
-
-/** berth has Docker's default IPAM driver only: another is refused, not silently replaced. */
-function checkIpamDriver(body: any): void {
-  const d = body.IPAM?.Driver;
-  if (d !== undefined && d !== null && d !== '' && d !== 'default') {
-    throw badRequest(`IPAM driver ${JSON.stringify(String(d))} is not available: berth has the default IPAM driver only`);
-  }
-}

@@ -113,11 +113,19 @@ export class ImageStore {
       await untar(archive, dir);
       await fs.rm(archive);
       const manifestText = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8').catch(() => null);
-      if (manifestText === null) throw serverError(`open ${path.join(dir, 'manifest.json')}: no such file or directory`);
-      const manifest = JSON.parse(manifestText) as Array<{ Config: string; RepoTags: string[] | null; Layers: string[] }>;
+      // What the archive holds is the client's: a malformed one is a 400 that says what is wrong.
+      if (manifestText === null) throw badRequest('invalid image archive: it has no manifest.json (a `docker save` archive has)');
+      let manifest: Array<{ Config: string; RepoTags: string[] | null; Layers: string[] }>;
+      try { manifest = JSON.parse(manifestText); } catch (e) { throw badRequest(`invalid image archive: manifest.json: ${(e as Error).message}`); }
+      if (!Array.isArray(manifest) || manifest.some((e) => typeof e?.Config !== 'string' || !Array.isArray(e.Layers) ||
+          e.Layers.some((l) => typeof l !== 'string') || !(e.RepoTags == null || (Array.isArray(e.RepoTags) && e.RepoTags.every((t) => typeof t === 'string'))))) {
+        throw badRequest('invalid image archive: manifest.json must list images, each with Config, Layers and RepoTags');
+      }
       const loaded: string[] = [];
       for (const entry of manifest) {
-        const configText = await fs.readFile(safeJoin(dir, entry.Config), 'utf8');
+        const configText = await fs.readFile(safeJoin(dir, entry.Config), 'utf8')
+          .catch(() => { throw badRequest(`invalid image archive: ${entry.Config} is missing`); });
+        try { JSON.parse(configText); } catch (e) { throw badRequest(`invalid image archive: ${entry.Config}: ${(e as Error).message}`); }
         const id = `sha256:${sha256(configText)}`;
         if (!this.images.has(id)) {
           const work = path.join(tmp, `img-${sha256(configText).slice(0, 12)}`);

@@ -17,6 +17,7 @@ import { ApiError, badRequest, conflict, serverError } from '../engine/errors';
 import type { ImageRecord } from './images';
 import { containerEnv, ociSpec, resolveUser } from './spec';
 import { fileSize, followFile, mergeOutput, tailOffset } from './logs';
+import { longTimeout } from '../util/timers';
 
 export interface ContainerRunSpec {
   id: string;
@@ -287,12 +288,12 @@ export class Runtime {
     if (l.code !== null) return l.exited;
     await this.kill(id, signal).catch(() => undefined);
     if (timeoutSec >= 0) {
-      let timer: NodeJS.Timeout | undefined;
+      let cancel = () => undefined as void;
       const timedOut = await Promise.race([
         l.exited.then(() => false),
-        new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeoutSec * 1000); }),
+        new Promise<boolean>((r) => { cancel = longTimeout(() => r(true), timeoutSec * 1000); }),
       ]);
-      clearTimeout(timer);
+      cancel();
       if (timedOut) await this.kill(id, 'KILL').catch(() => undefined);
     }
     return l.exited;
