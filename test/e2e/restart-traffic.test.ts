@@ -183,12 +183,16 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
     const dir = sb.top;
     await sb.sh(`(stdbuf -oL nft monitor > ${dir}/nft.mon 2>&1 & echo $! > ${dir}/nft.pid; ` +
       `ip monitor link address route > ${dir}/ip.mon 2>&1 & echo $! > ${dir}/ip.pid)`);
-    // Both are listening once they report a probe (a scratch table, a scratch veth pair).
-    const seen = (f: string, what: RegExp) => poll(async () => (await sb.sh(`cat ${dir}/${f}`)).stdout, (s) => what.test(s), 100);
-    await sb.sh('nft add table ip berth_probe && nft delete table ip berth_probe');
-    assert.match(await seen('nft.mon', /delete table ip berth_probe/), /berth_probe/, 'nft monitor is listening');
-    await sb.sh('ip link add probe0 type veth peer name probe1 && ip link del probe0');
-    assert.match(await seen('ip.mon', /Deleted.*probe0/), /probe0/, 'ip monitor is listening');
+    // Each is listening once it reports a probe (a scratch table, a scratch veth pair), made
+    // again until it does.
+    const probe = (cmd: string, f: string, what: RegExp) => poll(async () => {
+      await sb.sh(cmd);
+      return (await sb.sh(`cat ${dir}/${f}`)).stdout;
+    }, (s) => what.test(s), 100);
+    assert.match(await probe('nft add table ip berth_probe && nft delete table ip berth_probe', 'nft.mon', /delete table ip berth_probe/),
+      /berth_probe/, 'nft monitor is listening');
+    assert.match(await probe('ip link add probe0 type veth peer name probe1 && ip link del probe0', 'ip.mon', /Deleted.*probe0/),
+      /probe0/, 'ip monitor is listening');
     const mark = { nft: (await sb.sh(`cat ${dir}/nft.mon`)).stdout.length, ip: (await sb.sh(`cat ${dir}/ip.mon`)).stdout.length };
     return {
       /** What the monitors printed since they were ready; ends them. */
@@ -234,6 +238,10 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
     try {
       const advance = () => Promise.all(clients.map((c) => c.advance()));
       await advance();
+      // The kernel's own late changes first: new links' IPv6 link-local addresses end their
+      // duplicate address detection a moment after the link comes up.
+      const tentative = await poll(() => sb.sh('ip -6 -o addr show tentative'), (r) => r.stdout === '');
+      assert.equal(tentative.stdout, '', 'IPv6 addresses still tentative');
       mon = await monitors();
       for (const how of ['stop', 'stop', 'stop', 'kill', 'kill', 'kill'] as const) {
         if (how === 'stop') await sb.stopDaemon(); else await sb.killDaemon();
