@@ -126,6 +126,7 @@ interface Target { proto: 'tcp' | 'udp'; host: string; port: number; expect: str
 
 describe('a berthd restart disturbs no traffic', { skip }, () => {
   let sb: Sandbox;
+  let webIp = '';
   let web2Ip = '';
   let peerNetns = '';
   const table = async () => (await sb.sh('nft -a list table ip berth')).stdout;
@@ -143,7 +144,10 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
     await sb.berth(['run', '-d', '--name', 'web2', '--network', 'tnet', '-p', '8090:80', '-p', '8091:81',
       '-p', '5301:5300/udp', '-p', `${HOST_ADDR}:8092:80`, '-p', '127.0.0.1:9090:80',
       'host', '/usr/bin/python3', '-c', SERVER, 'web2']);
+    // peer: on both networks (tnet first: its default route), to reach each container directly.
     await sb.berth(['run', '-d', '--name', 'peer', '--network', 'tnet', 'busybox', 'sleep', '100000']);
+    await sb.berth(['network', 'connect', 'bridge', 'peer']);
+    webIp = await sb.inspect('web', '{{.NetworkSettings.IPAddress}}');
     web2Ip = await sb.inspect('web2', '{{.NetworkSettings.Networks.tnet.IPAddress}}');
     peerNetns = await sb.inspect('peer', '{{.NetworkSettings.SandboxKey}}');
     await sb.waitFor(`curl -s --max-time 5 http://${HOST_ADDR}:8080/`, 'web', 'outside');
@@ -221,11 +225,14 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
       { proto: 'tcp', host: '127.0.0.1', port: 9090, expect: 'web2' },
       { proto: 'udp', host: '127.0.0.1', port: 5301, expect: 'web2:ping' },
     ], [{ host: '127.0.0.1', port: 8091 }]);
-    // From one container: to another on its network, to a published port of the default
-    // bridge's container through the host's address, and out to the outside machine (masquerade).
+    // From one container: to the others on its two networks, to a published port of the
+    // default bridge's container through the host's address, and out to the outside machine
+    // (masquerade).
     const peerClient = client('peer', 'host', `nsenter --net=${shq(peerNetns)} `, [
       { proto: 'tcp', host: web2Ip, port: 80, expect: 'web2' },
       { proto: 'udp', host: web2Ip, port: 5300, expect: 'web2:ping' },
+      { proto: 'tcp', host: webIp, port: 80, expect: 'web' },
+      { proto: 'udp', host: webIp, port: 5300, expect: 'web:ping' },
       { proto: 'tcp', host: HOST_ADDR, port: 8080, expect: 'web' },
       { proto: 'tcp', host: OUTSIDE_ADDR, port: 8088, expect: 'outside-ok' },
     ], [{ host: web2Ip, port: 81 }]);
