@@ -97,6 +97,9 @@ export class Engine implements EngineApi {
     const intents = await this.journal.pending();
     await this.undoStarts(intents.filter((i) => i.op === 'start').map((i) => i.container));
     for (const c of this.containers.values()) await this.adopt(c);
+    // Until now berth's nft table stayed as the last daemon left it, serving the containers
+    // that kept running; one transaction now makes it what the records say.
+    await this.firewall.sync();
     await this.sweepRuntime();
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
       .concat(this.swarm.devices());
