@@ -8,6 +8,8 @@
 // a restart policy, a memory limit) and accepted when they carry the zero value that clients
 // send by default, so a setting is never silently ignored.
 import { z } from 'zod';
+import { checkSignal } from './query';
+import { checkRestartPolicy } from '../engine/restart';
 import * as ipaddr from 'ipaddr.js';
 import { badRequest, notFound } from '../engine/errors';
 import { parsePortKey, validatePortBindings } from '../engine/portmap/spec';
@@ -284,9 +286,8 @@ const notSupported = (field: string, what: string) => badRequest(`berth does not
 
 /** HostConfig fields that berth refuses unless empty, and what they are for the message. */
 const UNSUPPORTED_HOST: Record<string, string> = {
-  Binds: 'volumes or bind mounts', Mounts: 'volumes or bind mounts', VolumesFrom: 'volumes', VolumeDriver: 'volumes',
-  CapAdd: 'adding or dropping capabilities', CapDrop: 'adding or dropping capabilities', GroupAdd: 'additional groups',
-  SecurityOpt: 'security options', StorageOpt: 'storage options', Tmpfs: 'tmpfs mounts', Sysctls: 'sysctls',
+  VolumesFrom: 'volumes', VolumeDriver: 'volumes',
+  SecurityOpt: 'security options', StorageOpt: 'storage options',
   Privileged: 'privileged containers', ReadonlyRootfs: 'read-only root filesystems', Init: 'an init process',
   OomKillDisable: 'resource limits', Devices: 'devices', DeviceRequests: 'devices', DeviceCgroupRules: 'devices',
   Ulimits: 'ulimits', CgroupParent: 'cgroup parents', CpusetCpus: 'resource limits', CpusetMems: 'resource limits',
@@ -296,8 +297,7 @@ const UNSUPPORTED_HOST: Record<string, string> = {
   ...Object.fromEntries(RESOURCE_INTS().map((k) => [k, 'resource limits'])),
 };
 /** Log drivers whose meaning berth's log file gives. */
-const LOG_DRIVERS = new Set(['', 'json-file', 'local', 'berth-file']);
-const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+const LOG_DRIVERS = new Set(['', 'json-file']);
 
 /** Checks of values (not types) that must hold before a container is created. */
 function checkContainerValues(body: z.infer<typeof containerCreateSchema>): void {
@@ -307,22 +307,21 @@ function checkContainerValues(body: z.infer<typeof containerCreateSchema>): void
     // -1 means "unlimited" for the limits, as 0 does.
     if (!isEmpty(v) && v !== -1) throw notSupported(`HostConfig.${k}`, what);
   }
-  const rp = hc.RestartPolicy;
-  if (rp) {
-    const name = rp.Name ?? '';
-    if (!RESTART_POLICIES.has(name)) throw badRequest(`invalid restart policy '${name}'`);
-    if (name !== '' && name !== 'no') throw notSupported('HostConfig.RestartPolicy', `restart policies other than "no"`);
-    if ((rp.MaximumRetryCount ?? 0) < 0) throw badRequest('invalid restart policy: maximum retry count cannot be negative');
+  const badPolicy = checkRestartPolicy(hc.RestartPolicy);
+  if (badPolicy) throw badRequest(badPolicy);
+  if (hc.AutoRemove && !['', 'no'].includes(hc.RestartPolicy?.Name ?? '')) {
+    throw badRequest("conflicting options: cannot specify both --restart and --rm");
   }
+  // berth keeps container output itself and serves it as Docker's json-file driver does.
   const logType = hc.LogConfig?.Type ?? '';
-  if (!LOG_DRIVERS.has(logType)) throw notSupported('HostConfig.LogConfig.Type', `the log driver "${logType}"`);
+  if (!LOG_DRIVERS.has(logType)) throw notSupported('HostConfig.LogConfig.Type', `the log driver "${logType}" (container logs are kept as json-file's)`);
+  if (!isEmpty(hc.LogConfig?.Config)) throw notSupported('HostConfig.LogConfig.Config', 'log driver options');
   if (hc.NetworkMode !== undefined && hc.NetworkMode !== null && /^container:$/.test(hc.NetworkMode)) {
     throw badRequest('invalid network mode: container: needs a container name or ID');
   }
   if (!isEmpty(body.Volumes)) throw notSupported('Volumes', 'volumes');
   if (body.NetworkDisabled) throw notSupported('NetworkDisabled', 'disabling networking (use --network none)');
-  if (!isEmpty(body.StopSignal)) throw notSupported('StopSignal', 'stop signals other than SIGTERM');
-  if (!isEmpty(body.StopTimeout)) throw notSupported('StopTimeout', 'a default stop timeout');
+  if (!isEmpty(body.StopSignal)) checkSignal(String(body.StopSignal));
   const test = body.Healthcheck?.Test ?? [];
   if (test.length && test[0] !== 'NONE') throw notSupported('Healthcheck', 'health checks');
   // Ports: the checks dockerd makes at create (berth's engine makes them again at start).

@@ -11,6 +11,7 @@ export interface RunOptions {
   link?: string[]; user?: string; label?: string[]; privileged?: boolean; domainname?: string; restart?: string;
   capAdd?: string[]; capDrop?: string[]; sysctl?: string[]; init?: boolean; stopSignal?: string; stopTimeout?: string;
   attach?: string[]; readOnly?: boolean; workDir?: string;
+  volume?: string[]; mount?: string[]; tmpfs?: string[]; groupAdd?: string[];
 }
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -98,7 +99,10 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
     ...(opts.stopSignal ? { StopSignal: opts.stopSignal } : {}),
     ...(opts.stopTimeout ? { StopTimeout: Number(opts.stopTimeout) } : {}),
     HostConfig: {
-      Binds: null,
+      Binds: opts.volume?.length ? opts.volume : null,
+      ...(opts.mount?.length ? { Mounts: opts.mount.map(mountSpec) } : {}),
+      ...(opts.tmpfs?.length ? { Tmpfs: Object.fromEntries(opts.tmpfs.map((t) => { const i = t.indexOf(':'); return i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i + 1)]; })) } : {}),
+      ...(opts.groupAdd?.length ? { GroupAdd: opts.groupAdd } : {}),
       NetworkMode: netMode,
       PortBindings: bindings,
       RestartPolicy: restartPolicy(opts.restart),
@@ -135,6 +139,33 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
     body.NetworkingConfig.EndpointsConfig[network] = {};
   }
   return { name: opts.name, body };
+}
+
+/** `--mount type=bind,source=/a,target=/b,readonly` as the docker CLI turns it into a Mount. */
+export function mountSpec(spec: string): Record<string, unknown> {
+  const m: Record<string, any> = { Type: 'volume' };
+  for (const field of spec.split(',')) {
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    const val = eq < 0 ? '' : field.slice(eq + 1);
+    switch (key) {
+      case 'type': m.Type = val; break;
+      case 'source': case 'src': m.Source = val; break;
+      case 'target': case 'destination': case 'dst': m.Target = val; break;
+      case 'readonly': case 'ro': m.ReadOnly = eq < 0 || ['1', 'true'].includes(val.toLowerCase()); break;
+      case 'bind-propagation': m.BindOptions = { ...(m.BindOptions ?? {}), Propagation: val }; break;
+      case 'tmpfs-size': m.TmpfsOptions = { ...(m.TmpfsOptions ?? {}), SizeBytes: sizeBytes(val) }; break;
+      case 'tmpfs-mode': m.TmpfsOptions = { ...(m.TmpfsOptions ?? {}), Mode: parseInt(val, 8) }; break;
+      default: throw new UsageError(`invalid argument "${spec}" for "--mount" flag: unexpected key '${key}' in '${field}'`);
+    }
+  }
+  return m;
+}
+
+function sizeBytes(v: string): number {
+  const m = /^(\d+)([kmg]?)b?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`invalid size: '${v}'`);
+  return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2].toLowerCase()];
 }
 
 function linkSpec(l: string): string {

@@ -12,6 +12,8 @@ import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
 import { linkEnv, parseLink, recordedLink } from './links';
+import { processExtras } from './hostconfig';
+import { restartDelay, shouldRestart } from './restart';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
 import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
@@ -26,7 +28,7 @@ import { EventBus } from './events';
 import { Store } from '../store/store';
 import { Journal } from '../store/journal';
 import { KeyedLock, Mutex } from '../util/lock';
-import { ImageStore, Runtime, type ImageRecord } from '../runtime';
+import { ImageStore, Runtime, normalizeSignal, type ImageRecord } from '../runtime';
 import { newId, shortId } from '../util/ids';
 import { randomName, validateContainerName } from '../util/names';
 
@@ -70,6 +72,11 @@ export class Engine implements EngineApi {
   private readonly locks = new KeyedLock();
   /** Container names are decided one at a time (create, rename): never two with one name. */
   private readonly naming = new Mutex();
+  /** Restart policies: pending restarts, and the last back-off of each container. */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly restartDelays = new Map<string, number>();
+  /** init() is done: restarts may be armed. */
+  private serving = false;
   /** Write-ahead intents of multi-step changes, finished or undone at the next start. */
   private readonly journal: Journal;
 
@@ -108,6 +115,8 @@ export class Engine implements EngineApi {
     await this.sweepNetns();
     for (const i of intents) await this.journal.end(i);
     await this.dnsSync();
+    this.serving = true;
+    for (const c of this.containers.values()) if (c.State.Restarting) this.armRestart(c, this.restartDelays.get(c.Id) ?? 100);
   }
 
   /**
@@ -329,7 +338,9 @@ export class Engine implements EngineApi {
     if (!image) throw noSuchImage(imageRef.includes(':') || imageRef.includes('@') ? imageRef : `${imageRef}:latest`);
 
     const hostConfig = { ...defaultHostConfig(), ...(body.HostConfig ?? {}) };
-    hostConfig.LogConfig = logConfig(hostConfig.LogConfig);
+    // (the API checked it is json-file or nothing: berth serves logs as that driver does, and
+    // says so, since clients such as docker-py read logs only from json-file or journald)
+    hostConfig.LogConfig = { Type: 'json-file', Config: {} };
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     // Endpoint configs by network name; the docker CLI may key them "default" or by network id.
     const endpoints: Record<string, any> = {};
@@ -341,6 +352,7 @@ export class Engine implements EngineApi {
     this.validateNetworking(hostConfig, endpoints, body);
     const mode = parseNetworkMode(hostConfig.NetworkMode);
     this.placeLinks(name!, mode, hostConfig, endpoints);
+    processExtras(hostConfig, mode); // mounts, capabilities, groups, sysctls: refused now if wrong
     if (mode.kind !== 'network' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
       hostConfig.PortBindings = {};
@@ -385,6 +397,9 @@ export class Engine implements EngineApi {
         OnBuild: null,
         Labels: { ...(imgCfg.Labels ?? {}), ...(body.Labels ?? {}) },
         ...(body.MacAddress ? { MacAddress: body.MacAddress } : {}),
+        // --stop-signal / --stop-timeout: what stop uses when the request names none.
+        ...(body.StopSignal || imgCfg.StopSignal ? { StopSignal: normalizeSignal(body.StopSignal || imgCfg.StopSignal) } : {}),
+        ...(Number.isInteger(body.StopTimeout) ? { StopTimeout: body.StopTimeout } : {}),
       },
       HostConfig: hostConfig,
       NetworkingConfig: { EndpointsConfig: endpoints },
@@ -519,7 +534,11 @@ export class Engine implements EngineApi {
 
   async startContainer(ref: string): Promise<void> {
     const c = this.container(ref);
-    await this.withLock(c.Id, () => this.start(c));
+    await this.withLock(c.Id, () => {
+      this.cancelRestart(c);
+      delete c.manuallyStopped;
+      return this.start(c);
+    });
   }
 
   private async start(c: ContainerRecord): Promise<void> {
@@ -584,10 +603,11 @@ export class Engine implements EngineApi {
         netnsPath: c.netnsPath,
         shareHostUts: parseNetworkMode(c.HostConfig.NetworkMode).kind === 'host',
         etc,
+        extras: processExtras(c.HostConfig, parseNetworkMode(c.HostConfig.NetworkMode)),
       });
       launched = true;
       c.State = {
-        ...c.State, Status: 'running', Running: true, Pid: pid, ExitCode: 0, Error: '',
+        ...c.State, Status: 'running', Running: true, Restarting: false, Pid: pid, ExitCode: 0, Error: '',
         StartedAt: nowRfc3339(), FinishedAt: ZERO_TIME,
       };
       // Running only once recorded: if the record cannot be written, the process goes.
@@ -633,6 +653,8 @@ export class Engine implements EngineApi {
       hosts: hostsFile({
         hostname: c.Config.Hostname, domainname: c.Config.Domainname, addresses,
         extraHosts: c.HostConfig.ExtraHosts ?? [], links,
+        // --add-host NAME:host-gateway: the default bridge's gateway, as dockerd's default.
+        hostGateway: this.networks.list().find((n) => n.isDefault)?.IPAM.Config[0]?.Gateway,
       }),
       resolvConf: resolvConf(hostResolv, {
         dns: c.HostConfig.Dns ?? [], dnsSearch: c.HostConfig.DnsSearch ?? [],
@@ -657,9 +679,53 @@ export class Engine implements EngineApi {
       await this.dnsSync();
       this.wake(id, code, ['not-running', 'next-exit']);
       if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);
+      else this.planRestart(c);
     })();
     this.exiting.set(id, p);
     return p.finally(() => { if (this.exiting.get(id) === p) this.exiting.delete(id); });
+  }
+
+  /**
+   * After an exit: if the restart policy says so, the container is "restarting" and starts
+   * again after Docker's back-off (armed once berthd serves, so a start never races the
+   * start-up sweeps). A daemon killed meanwhile finds it restarting and arms it again.
+   */
+  private planRestart(c: ContainerRecord): void {
+    if (!shouldRestart(c.HostConfig.RestartPolicy, c.State.ExitCode, c.RestartCount, !!c.manuallyStopped)) return;
+    const ranMs = Date.parse(c.State.FinishedAt) - Date.parse(c.State.StartedAt);
+    const delay = restartDelay(this.restartDelays.get(c.Id), ranMs);
+    this.restartDelays.set(c.Id, delay);
+    c.State = { ...c.State, Restarting: true, Status: 'restarting' };
+    void this.save(c).catch(() => undefined);
+    if (this.serving) this.armRestart(c, delay);
+  }
+
+  private armRestart(c: ContainerRecord, delayMs: number): void {
+    clearTimeout(this.restartTimers.get(c.Id));
+    this.restartTimers.set(c.Id, setTimeout(() => {
+      this.restartTimers.delete(c.Id);
+      this.withLock(c.Id, async () => {
+        if (!c.State.Restarting) return; // stopped or removed meanwhile
+        c.RestartCount++;
+        try {
+          await this.startOnce(c);
+        } catch (e) {
+          // (startOnce recorded the error; the container stays exited, as Docker's does)
+          c.State = { ...c.State, Restarting: false, Status: 'exited' };
+          await this.save(c).catch(() => undefined);
+          process.stderr.write(`berthd: restarting ${c.Name}: ${(e as Error).message}\n`);
+        }
+      }).catch(() => undefined);
+    }, delayMs));
+  }
+
+  /** A pending restart is called off (stop, kill, rm): true when there was one. */
+  private cancelRestart(c: ContainerRecord): boolean {
+    clearTimeout(this.restartTimers.get(c.Id));
+    this.restartTimers.delete(c.Id);
+    if (!c.State.Restarting) return false;
+    c.State = { ...c.State, Restarting: false, Status: 'exited' };
+    return true;
   }
 
   private wake(id: string, code: number, conds: string[]): void {
@@ -674,12 +740,23 @@ export class Engine implements EngineApi {
   async stopContainer(ref: string, timeoutSec?: number, signal?: string): Promise<void> {
     const c = this.container(ref);
     await this.withLock(c.Id, async () => {
+      if (this.cancelRestart(c)) {
+        c.manuallyStopped = true;
+        await this.save(c);
+        return;
+      }
       if (!c.State.Running) throw notModified('container already stopped');
+      c.manuallyStopped = true;
       this.containerEvent(c, 'kill', { signal: signal || c.Config.StopSignal || 'SIGTERM' });
-      await this.runtime.stop(c.Id, timeoutSec ?? 10, signal);
+      await this.runtime.stop(c.Id, this.stopTimeout(c, timeoutSec), signal || c.Config.StopSignal || undefined);
       await this.exitDone(c);
       this.containerEvent(c, 'stop');
     });
+  }
+
+  /** The request's timeout, else the container's --stop-timeout, else Docker's 10 s. */
+  private stopTimeout(c: ContainerRecord, requested?: number): number {
+    return requested ?? (Number.isInteger(c.Config.StopTimeout) ? c.Config.StopTimeout : 10);
   }
 
   /** Wait until the exit handling of `c` (teardown, state) has finished. */
@@ -691,6 +768,8 @@ export class Engine implements EngineApi {
   async killContainer(ref: string, signal?: string): Promise<void> {
     const c = this.container(ref);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
+    // Like Docker's, a kill by the user keeps the restart policy from starting it again.
+    c.manuallyStopped = true;
     await this.runtime.kill(c.Id, signal || 'KILL');
     this.containerEvent(c, 'kill', { signal: signal || 'SIGKILL' });
     if (!signal || /^(SIG)?KILL$|^9$/.test(signal.toUpperCase())) await this.exitDone(c);
@@ -699,11 +778,14 @@ export class Engine implements EngineApi {
   async restartContainer(ref: string, timeoutSec?: number): Promise<void> {
     const c = this.container(ref);
     await this.withLock(c.Id, async () => {
+      this.cancelRestart(c);
+      delete c.manuallyStopped;
       if (c.State.Running) {
-        await this.runtime.stop(c.Id, timeoutSec ?? 10);
+        c.manuallyStopped = true; // this exit is ours: no policy restart on top of this one
+        await this.runtime.stop(c.Id, this.stopTimeout(c, timeoutSec), c.Config.StopSignal || undefined);
         await this.exitDone(c);
       }
-      c.RestartCount = c.RestartCount; // docker counts only policy restarts
+      delete c.manuallyStopped;
       await this.start(c);
       this.containerEvent(c, 'restart');
     });
@@ -716,6 +798,10 @@ export class Engine implements EngineApi {
 
   private async remove(c: ContainerRecord, force: boolean): Promise<void> {
     if (!this.containers.has(c.Id)) return;
+    if (c.State.Restarting && !force) {
+      throw conflict(`You cannot remove a restarting container ${c.Id}. Stop the container before attempting removal or force remove`);
+    }
+    this.cancelRestart(c);
     if (c.State.Running) {
       if (!force) {
         throw conflict(`You cannot remove a running container ${c.Id}. Stop the container before attempting removal or force remove`);
@@ -1125,6 +1211,9 @@ export class Engine implements EngineApi {
 
   /** Stop serving: containers keep running (live restore); only timers and watchers end. */
   async close(): Promise<void> {
+    // Pending restarts stay recorded (State.Restarting): the next berthd arms them again.
+    for (const t of this.restartTimers.values()) clearTimeout(t);
+    this.serving = false;
     this.dns.close();
     this.swarm.cluster.close();
     await this.bridge.settle();
@@ -1152,23 +1241,6 @@ export function mergeEnv(base: string[], extra: string[]): string[] {
     else { index.set(key, out.length); out.push(e); }
   }
   return out;
-}
-
-/**
- * berth keeps a container's output itself, read back through the logs API as Docker's default
- * driver's is; it answers to that driver's name (clients such as docker-py read logs only from
- * json-file or journald). Another driver, or options for it, are refused rather than ignored.
- */
-function logConfig(cfg: any): { Type: string; Config: Record<string, string> } {
-  const type = cfg?.Type ?? '';
-  if (type !== '' && type !== 'json-file') {
-    throw badRequest(`log driver "${String(type)}" is not supported: berth keeps container logs itself (json-file)`);
-  }
-  const opts = cfg?.Config ?? {};
-  if (typeof opts !== 'object' || Object.keys(opts).length) {
-    throw badRequest(`log options are not supported: berth keeps container logs itself (got ${JSON.stringify(opts)})`);
-  }
-  return { Type: 'json-file', Config: {} };
 }
 
 function defaultHostConfig(): any {

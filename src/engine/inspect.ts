@@ -143,6 +143,7 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   if (s.Running) return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
   if (s.Status === 'created') return 'Created';
   if (s.Status === 'removing') return 'Removal In Progress';
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.FinishedAt === ZERO_TIME) return 'Created';
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }

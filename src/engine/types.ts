@@ -115,6 +115,8 @@ export interface ContainerRecord {
    * it is connected again (docker-compose 1.x disconnects and reconnects every new container).
    */
   primaryDetached?: boolean;
+  /** Stopped or killed by the user: no restart policy starts it again (Docker's HasBeenManuallyStopped). */
+  manuallyStopped?: boolean;
   State: {
     Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
     Running: boolean; Paused: boolean; Restarting: boolean; OOMKilled: boolean; Dead: boolean;

@@ -15,7 +15,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { run, isDebug } from '../kernel/exec';
 import { ApiError, badRequest, conflict, serverError } from '../engine/errors';
 import type { ImageRecord } from './images';
-import { containerEnv, ociSpec, resolveUser } from './spec';
+import { containerEnv, ociSpec, resolveGroups, resolveUser, type MountSpec, type ProcessExtras } from './spec';
 import { fileSize, followFile, mergeOutput, tailOffset } from './logs';
 import { longTimeout } from '../util/timers';
 
@@ -34,6 +34,8 @@ export interface ContainerRunSpec {
   netnsPath: string | null;
   shareHostUts: boolean;
   etc: { hosts: string; resolvConf: string; hostname: string };
+  /** Mounts, capabilities, extra groups and sysctls from HostConfig (checked at create). */
+  extras?: ProcessExtras;
 }
 
 export interface ExecOptions {
@@ -132,15 +134,19 @@ export class Runtime {
       let user;
       try {
         user = resolveUser(spec.user, await read('etc/passwd'), await read('etc/group'));
+        const extra = resolveGroups(spec.extras?.groups ?? [], await read('etc/group'));
+        user.additionalGids = [...new Set([...user.additionalGids, ...extra])];
       } catch (e) {
         throw badRequest((e as Error).message);
       }
+      await this.prepareBindSources(spec.extras?.mounts ?? []);
       const cwd = spec.cwd || '/';
       // Docker creates a missing working directory instead of failing the start.
       await fs.mkdir(path.join(rootfs, cwd), { recursive: true }).catch(() => undefined);
       const config = ociSpec({
         id, args: spec.args, env: containerEnv(spec.env, spec.hostname, spec.tty), cwd, user,
         hostname: spec.hostname, tty: spec.tty, netnsPath: spec.netnsPath, shareHostUts: spec.shareHostUts, etc,
+        extras: spec.extras,
       });
       await fs.writeFile(path.join(bundle, FILES.config), JSON.stringify(config, null, 1));
       const meta: Meta = { tty: spec.tty, openStdin: spec.openStdin, stdinOnce: spec.stdinOnce ?? true };
@@ -148,6 +154,20 @@ export class Runtime {
     } catch (e) {
       await this.unmountRootfs(id);
       throw e;
+    }
+  }
+
+  /**
+   * Host paths of bind mounts: `-v` makes a missing directory, as Docker does; `--mount`
+   * refuses a missing source with Docker's message.
+   */
+  private async prepareBindSources(mounts: MountSpec[]): Promise<void> {
+    for (const m of mounts) {
+      if (m.type !== 'bind') continue;
+      const exists = await fs.stat(m.source).then(() => true, () => false);
+      if (exists) continue;
+      if (!m.createSource) throw badRequest(`invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+      await fs.mkdir(m.source, { recursive: true });
     }
   }
 

@@ -4,11 +4,39 @@
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+export interface MountSpec {
+  type: 'bind' | 'tmpfs';
+  source: string;       // host path (bind) or "tmpfs"
+  target: string;
+  readonly: boolean;
+  options: string[];    // propagation, size=, mode=
+  /** -v makes a missing host directory (Docker's rule); --mount refuses a missing source. */
+  createSource?: boolean;
+}
+
+export interface ProcessExtras {
+  mounts: MountSpec[];
+  capabilities: string[];
+  groups: string[];      // names or numeric gids, resolved in the container's /etc/group
+  sysctls: Record<string, string>;
+}
+
 /** Docker's default capabilities (NET_RAW included, so ping works). */
 export const DEFAULT_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
   'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
   'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+/** Every capability Linux knows (capability(7)), for ALL and for checking names. */
+export const ALL_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+  'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
 
 export const MASKED_PATHS = [
@@ -31,6 +59,22 @@ export interface OciInput {
   netnsPath: string | null; // null: share the daemon's network namespace (--network host)
   shareHostUts: boolean;    // --network host: the host's hostname too
   etc: { hosts: string; resolvConf: string; hostname: string }; // host paths bind-mounted on /etc
+  /** Capabilities (default: Docker's set), extra mounts and sysctls from HostConfig. */
+  extras?: Pick<ProcessExtras, 'mounts' | 'capabilities' | 'sysctls'>;
+}
+
+/** A bind or tmpfs mount of HostConfig as an OCI mount entry. */
+export function ociMount(m: MountSpec): any {
+  if (m.type === 'bind') {
+    const prop = m.options.find((o) => /private|shared|slave/.test(o)) ?? 'rprivate';
+    return { destination: m.target, type: 'bind', source: m.source, options: ['rbind', prop, ...(m.readonly ? ['ro'] : [])] };
+  }
+  // Docker's tmpfs defaults (noexec, nosuid, nodev) unless the options say otherwise.
+  const opts = [...m.options];
+  for (const [on, off] of [['exec', 'noexec'], ['suid', 'nosuid'], ['dev', 'nodev']]) {
+    if (!opts.includes(on) && !opts.includes(off)) opts.push(off);
+  }
+  return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options: [...opts, ...(m.readonly ? ['ro'] : [])] };
 }
 
 export function ociSpec(i: OciInput): any {
@@ -39,6 +83,7 @@ export function ociSpec(i: OciInput): any {
   namespaces.push({ type: 'mount' });
   if (i.netnsPath) namespaces.push({ type: 'network', path: i.netnsPath });
   const bind = (destination: string, source: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rprivate'] });
+  const caps = i.extras?.capabilities ?? DEFAULT_CAPS;
   const spec: any = {
     ociVersion: '1.0.2',
     process: {
@@ -47,7 +92,7 @@ export function ociSpec(i: OciInput): any {
       args: i.args,
       env: i.env,
       cwd: i.cwd || '/',
-      capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: false,
       oomScoreAdj: 0,
     },
@@ -63,6 +108,7 @@ export function ociSpec(i: OciInput): any {
       bind('/etc/resolv.conf', i.etc.resolvConf),
       bind('/etc/hostname', i.etc.hostname),
       bind('/etc/hosts', i.etc.hosts),
+      ...(i.extras?.mounts ?? []).map(ociMount),
     ],
     linux: {
       // Absolute, like dockerd's "/docker/<id>": the same place whatever cgroup berthd runs in.
@@ -78,6 +124,8 @@ export function ociSpec(i: OciInput): any {
   if (i.netnsPath) {
     spec.linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
   }
+  // --sysctl: the container's own namespaces only (checked at create), after berth's defaults.
+  if (i.extras && Object.keys(i.extras.sysctls).length) spec.linux.sysctl = { ...(spec.linux.sysctl ?? {}), ...i.extras.sysctls };
   return spec;
 }
 
@@ -156,4 +204,15 @@ export function resolveUser(user: string, passwd: string | null, group: string |
   const member = name && (g === undefined || g === '')
     ? groups.filter((e) => e.members.includes(name!) && e.gid !== gid).map((e) => e.gid) : [];
   return { uid, gid, additionalGids: [gid, ...member] };
+}
+
+/** --group-add: names looked up in the container's /etc/group, numbers as they are. */
+export function resolveGroups(wanted: string[], group: string | null): number[] {
+  const groups = parseGroup(group);
+  return wanted.map((g) => {
+    if (/^\d+$/.test(g)) return Number(g);
+    const e = groups.find((x) => x.name === g);
+    if (!e) throw new Error(`Unable to find group ${g}: no matching entries in group file`);
+    return e.gid;
+  });
 }

@@ -101,15 +101,17 @@ test('null port bindings are empty bindings, as dockerd decodes them', () => {
 
 test('settings berth does not implement are refused unless they are the zero value', () => {
   for (const [hc, field] of [
-    [{ Binds: ['/a:/b'] }, 'HostConfig.Binds'], [{ Privileged: true }, 'HostConfig.Privileged'], [{ Memory: 1 << 20 }, 'HostConfig.Memory'],
-    [{ CapAdd: ['NET_ADMIN'] }, 'HostConfig.CapAdd'], [{ Sysctls: { 'net.ipv4.ip_forward': '1' } }, 'HostConfig.Sysctls'],
-    [{ RestartPolicy: { Name: 'always' } }, 'HostConfig.RestartPolicy'], [{ LogConfig: { Type: 'syslog' } }, 'HostConfig.LogConfig.Type'],
+    [{ Privileged: true }, 'HostConfig.Privileged'], [{ Memory: 1 << 20 }, 'HostConfig.Memory'],
+    [{ LogConfig: { Type: 'syslog' } }, 'HostConfig.LogConfig.Type'], [{ LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } } }, 'HostConfig.LogConfig.Config'],
     [{ Init: true }, 'HostConfig.Init'], [{ ReadonlyRootfs: true }, 'HostConfig.ReadonlyRootfs'],
   ] as const) {
     refuses(() => checkContainerCreate({ Image: 'b', HostConfig: hc }), new RegExp(`^berth does not support .*\\(${field.replace(/\./g, '\\.')}\\)$`));
   }
   refuses(() => checkContainerCreate({ Image: 'b', Volumes: { '/data': {} } }), 'berth does not support volumes (Volumes)');
-  refuses(() => checkContainerCreate({ Image: 'b', StopSignal: 'SIGINT' }), /\(StopSignal\)$/);
+  refuses(() => checkContainerCreate({ Image: 'b', StopSignal: 'SIGNOPE' }), 'Invalid signal: SIGNOPE');
+  refuses(() => checkContainerCreate({ Image: 'b', HostConfig: { RestartPolicy: { Name: 'sometimes' } } }), "invalid restart policy 'sometimes'");
+  // implemented: mounts, capabilities, sysctls, restart policies, stop signal and timeout (engine/hostconfig.ts checks values)
+  checkContainerCreate({ Image: 'b', StopSignal: 'SIGINT', StopTimeout: 3, HostConfig: { Binds: ['/a:/b'], CapAdd: ['NET_ADMIN'], Sysctls: { 'net.ipv4.ip_forward': '1' }, RestartPolicy: { Name: 'always' } } });
   refuses(() => checkContainerCreate({ Image: 'b', Healthcheck: { Test: ['CMD', 'true'] } }), /\(Healthcheck\)$/);
   checkContainerCreate({ Image: 'b', Healthcheck: { Test: ['NONE'] }, HostConfig: { RestartPolicy: { Name: '' }, LogConfig: { Type: 'json-file' } } });
   refuses(() => checkNetworkCreate({ Name: 'x', ConfigOnly: true }), /\(ConfigOnly\)$/);
