@@ -61,13 +61,14 @@ export class AnswerCache {
  * must fit a datagram (512 bytes, or the query's EDNS size), else it is sent truncated.
  */
 export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forward: Forward, udp: boolean, cache?: AnswerCache): Buffer | null | Promise<Buffer | null> {
-  // Garbage goes at the cheapest test: too short or too long to be one question.
+  // Garbage goes at the cheapest tests, before the cache's key is made of its bytes: too short
+  // or too long to be one question, a response, not QUERY, not exactly one question.
   if (msg.length < 17 || msg.length > MAX_QUERY) return null;
+  const flags = msg.readUInt16BE(2);
+  if (flags & QR || (flags >> 11) & 0xf) return null;
+  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
   const hit = cache?.get(asker, msg);
   if (hit) return hit;
-  const flags = msg.readUInt16BE(2);
-  if (flags & QR || (flags >> 11) & 0xf) return null;           // a response, or not QUERY
-  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
   let name: string;
   let qend: number;
   try {

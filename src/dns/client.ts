@@ -1,5 +1,5 @@
 // berthd's side of the resolver process: find the one running under the exec-root and adopt
-// it, or start one (detached: a session of its own, so berthd's SIGTERM or SIGKILL leaves it
+// it, or start one (in a process group of its own, so berthd's stop or SIGKILL leaves it
 // serving), or replace one left by another build. Requests go over its control socket
 // (control.ts).
 import { spawn } from 'node:child_process';
@@ -99,9 +99,12 @@ export async function startResolver(dir: string, debug: boolean, onLog?: (msg: s
   const main = path.join(__dirname, 'main.js');
   let child;
   try {
-    // detached: its own session and process group, so berthd's signals and death leave it be.
+    // Not detached: a new session would also be a new scheduling autogroup, and the resolver
+    // answers measurably slower in a group apart from the containers' processes (which share
+    // berthd's). It leaves berthd's process group itself (main.ts), so signals to that group
+    // and berthd's death leave it be.
     child = spawn(process.execPath, [main, '--dir', dir, ...(debug ? ['--debug'] : [])],
-      { detached: true, stdio: ['ignore', log, log] });
+      { stdio: ['ignore', log, log] });
   } finally {
     fs.closeSync(log);
   }
@@ -133,7 +136,15 @@ export async function obtainResolver(dir: string, debug: boolean, log: (msg: str
   const found = await findResolver(dir, onLog);
   const build = buildId();
   if (found && found.hello.build === build) return found;
-  const fresh = await startResolver(dir, debug, onLog);
+  let fresh: Attached;
+  try {
+    fresh = await startResolver(dir, debug, onLog);
+  } catch (e) {
+    if (!found) throw e;
+    // This build's resolver cannot start: the one running keeps serving, older or not.
+    log(`keeping resolver process ${found.hello.pid} (build ${found.hello.build}): ${(e as Error).message}`);
+    return found;
+  }
   if (found) {
     log(`replacing resolver process ${found.hello.pid} (build ${found.hello.build}) with ${fresh.hello.pid} (build ${build})`);
     await found.control.request({ op: 'exit' }).catch(() => undefined);

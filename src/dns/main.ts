@@ -1,12 +1,12 @@
 // berth-dns: the embedded resolver as a process of its own, beside berthd (as aardvark-dns is
-// beside netavark). berthd starts it detached, in a session of its own, so it outlives
+// beside netavark). berthd starts it; it leaves berthd's process group, so it outlives
 // berthd's stop, restart or SIGKILL and containers' names keep resolving meanwhile; berthd
 // finds it again through its control socket under the exec-root.
 //
 //   berth-dns --dir <exec-root>/dns [--debug]
 import * as fs from 'node:fs';
 import { ResolverServer } from './server';
-import { raiseOpenFileLimit } from '../kernel/libc';
+import { libc, raiseOpenFileLimit } from '../kernel/libc';
 import { setDebug } from '../kernel/exec';
 
 export async function main(argv: string[]): Promise<void> {
@@ -17,6 +17,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   process.title = 'berth-dns';
+  // Out of berthd's process group: a Ctrl-C or a signal to berthd's group is not for us. (Not
+  // a session of our own: see client.ts.) A hangup or interrupt is ignored for the same reason.
+  libc().setpgid(0, 0);
+  process.on('SIGINT', () => undefined);
   setDebug(argv.includes('--debug'));
   // Two sockets per container: the usual soft limit of 1024 would cap it near 500.
   raiseOpenFileLimit();

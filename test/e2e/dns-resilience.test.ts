@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { OUTSIDE_ADDR, Sandbox, poll, shq } from '../harness/sandbox';
 
 const skip = Sandbox.skipReason();
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FAKEDNS = path.resolve(__dirname, '..', 'harness', 'fakedns.js');
 const UPSTREAM_IP = '198.51.100.7';   // what the fake upstream at 10.99.0.2 answers for *.test
 
@@ -153,7 +154,6 @@ describe('embedded DNS under trouble', { skip }, () => {
     assert.equal(await nsq(netns, 'late.rn'), 'rcode=3 tc=0', 'a removed name goes upstream (NXDOMAIN there)');
 
     await sb.berth(['exec', 'looper', 'touch', '/tmp/stop']);
-    await poll(() => fileIn(pid, '/tmp/done'), () => true, 1);
     await poll(async () => (await sb.sh(`test -e /proc/${pid}/root/tmp/done && echo y || true`)).stdout, (v) => v.trim() === 'y', 300);
     const all = await lines(pid);
     assert.ok(all.length >= 19, `${all.length} lookups`);
@@ -181,6 +181,39 @@ describe('embedded DNS under trouble', { skip }, () => {
     const third = await resolverPids();
     assert.equal(third.length, 1);
     assert.ok(![old, second].includes(third[0]));
+  });
+
+  it('a resolver left by another build is replaced, with no lookup lost', async () => {
+    await sb.berth(['run', '-d', '--name', 'looper2', '--network', 'rn', 'busybox', 'sh', '-c', looper('target')]);
+    const pid = await sb.inspect('looper2', '{{.State.Pid}}');
+    const want = `rcode=0 tc=0 ${await ipOf('target', 'rn')}`;
+    const netns = await sb.inspect('looper2', '{{.NetworkSettings.SandboxKey}}');
+    await poll(() => lines(pid), (l) => l.length >= 3, 600);
+    // An "older build": a copy of the resolver's compiled files with one byte more, started
+    // in place of the running one while berthd is down (it takes over every container from
+    // the state file), the way an upgrade finds it.
+    await sb.killDaemon();
+    const [current] = await resolverPids();
+    const old = path.join(sb.top, 'oldbuild');
+    await sb.sh(`mkdir -p ${old}/src && cp -r ${shq(ROOT)}/dist/src/dns ${shq(ROOT)}/dist/src/kernel ${old}/src/ && echo '// older' >> ${old}/src/dns/main.js`);
+    const started = await sb.sh(`NODE_PATH=${shq(path.join(ROOT, 'node_modules'))} ${shq(process.execPath)} ${old}/src/dns/main.js --dir ${sb.execRoot}/dns </dev/null >>${sb.execRoot}/dns/resolver.log 2>&1 & echo $!`);
+    const olderPid = started.stdout.trim();
+    await poll(() => sb.sh(`grep -c 'pid ${olderPid} build' ${sb.execRoot}/dns/resolver.log || true`), (r) => r.stdout.trim() === '1', 300);
+    await sb.sh(`kill ${current}`);
+    assert.deepEqual(await poll(resolverPids, (p) => p.length === 1, 100), [olderPid], 'the older build serves alone');
+    assert.equal(await nsq(netns, 'target'), want, 'the older build answers');
+    await sb.startDaemon();
+    const now = await poll(resolverPids, (p) => p.length === 1 && p[0] !== olderPid, 300);
+    assert.equal(now.length, 1);
+    assert.notEqual(now[0], olderPid, 'berthd replaced the older build');
+    assert.match(sb.daemonLog(), new RegExp(`replacing resolver process ${olderPid} \\(build [0-9a-f]+\\) with ${now[0]}`));
+    assert.equal(await nsq(netns, 'target'), want);
+    const from = (await lines(pid)).length;
+    await poll(() => lines(pid), (l) => l.length >= from + 3, 600);
+    await sb.berth(['exec', 'looper2', 'touch', '/tmp/stop']);
+    await poll(async () => (await sb.sh(`test -e /proc/${pid}/root/tmp/done && echo y || true`)).stdout, (v) => v.trim() === 'y', 300);
+    const all = await lines(pid);
+    assert.deepEqual(all.filter((l) => l !== 'ok'), [], `every one of ${all.length} lookups answered`);
   });
 
   it('one container\'s flood of malformed packets does not stop other lookups', async () => {
