@@ -60,7 +60,7 @@ export async function main(): Promise<void> {
   log(`berthd ${engine.version().Version} listening on unix://${socketPath}`);
 
   const shutdown = (sig: string) => {
-    log(`${sig}: shutting down; containers keep running`);
+    log(`${sig}: shutting down; containers and their DNS resolver (berth-dns) keep running`);
     server.close();
     fs.rm(socketPath, { force: true }).finally(async () => {
       await engine.close().catch(() => undefined);

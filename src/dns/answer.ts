@@ -19,7 +19,12 @@ const QR = 0x8000, RD = 0x0100, RA = 0x0080, TC = 0x0200;
 const SERVFAIL = 2;
 const TYPE_A = 1, TYPE_PTR = 12, TYPE_AAAA = 28, TYPE_OPT = 41, CLASS_IN = 1;
 
-export type Forward = (query: Buffer) => Promise<Buffer | null>;
+/** What a Forward returns to say "stay silent" (the asker is over its budget: it will retry). */
+export const DROP = Symbol('drop');
+export type Forward = (query: Buffer) => Promise<Buffer | null | typeof DROP>;
+
+/** No query with one question is longer (12 + 259 + an OPT record with a few options). */
+export const MAX_QUERY = 1232;
 
 /**
  * Local answers already built, per asker, keyed by the query's bytes after its ID (flags,
@@ -56,12 +61,14 @@ export class AnswerCache {
  * must fit a datagram (512 bytes, or the query's EDNS size), else it is sent truncated.
  */
 export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forward: Forward, udp: boolean, cache?: AnswerCache): Buffer | null | Promise<Buffer | null> {
-  if (msg.length < 17) return null;
+  // Garbage goes at the cheapest tests, before the cache's key is made of its bytes: too short
+  // or too long to be one question, a response, not QUERY, not exactly one question.
+  if (msg.length < 17 || msg.length > MAX_QUERY) return null;
+  const flags = msg.readUInt16BE(2);
+  if (flags & QR || (flags >> 11) & 0xf) return null;
+  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
   const hit = cache?.get(asker, msg);
   if (hit) return hit;
-  const flags = msg.readUInt16BE(2);
-  if (flags & QR || (flags >> 11) & 0xf) return null;           // a response, or not QUERY
-  if (msg.readUInt16BE(4) !== 1 || msg.readUInt16BE(6) !== 0 || msg.readUInt16BE(8) !== 0) return null;
   let name: string;
   let qend: number;
   try {
@@ -103,7 +110,7 @@ export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forwa
       if (target) return remember(reply([ptrRecord(target)], 1));
     }
   }
-  return forward(msg).then((relayed) => relayed ?? reply([], 0, SERVFAIL));
+  return forward(msg).then((relayed) => relayed === DROP ? null : relayed ?? reply([], 0, SERVFAIL));
 }
 
 /** An A record whose name points back at the question (offset 12). */

@@ -2,8 +2,14 @@
 // slow (Docker's resolver tries its servers one after another, seconds each): a query goes to
 // the upstream that answered last; if it has not answered within HEDGE_MS the next one is
 // asked as well, and so on round the list until DEADLINE_MS; the first answer wins and its
-// server is remembered for the next query. UDP goes through one shared socket with fresh
-// query ids; TCP opens a connection per query (used for TCP clients and truncated answers).
+// server is remembered for the next query. UDP goes through one socket per upstream server,
+// shared by all containers, with fresh query ids; TCP opens a connection per query (used for
+// TCP clients and truncated answers).
+//
+// One socket per server, not one for all: datagrams to a server whose address does not
+// resolve on the link wait in the kernel's neighbour queue, charged to the socket that sent
+// them, until that socket can send nothing more; one container's dead --dns server must not
+// silence everybody else's upstreams.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -20,8 +26,12 @@ interface Pending {
   done: (answer: Buffer, server: string) => void;
 }
 
+/** Beyond this many upstream servers, the rarest share one socket. */
+const MAX_SOCKETS = 256;
+
 export class Forwarder {
-  private socket: dgram.Socket | null = null;
+  /** upstream server → the socket its queries leave from ('' : the shared one past MAX_SOCKETS) */
+  private readonly sockets = new Map<string, dgram.Socket>();
   private readonly pending = new Map<number, Pending>();
   /** upstream list (joined) → the server that answered last */
   private readonly preferred = new Map<string, string>();
@@ -29,19 +39,21 @@ export class Forwarder {
   /** `outbox`: queries to upstreams leave in bursts, like the resolver's replies. */
   constructor(private readonly outbox = new Outbox()) {}
 
-  private sock(): dgram.Socket {
-    if (this.socket) return this.socket;
-    const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+  private sock(server: string): dgram.Socket {
+    const key = this.sockets.has(server) || this.sockets.size < MAX_SOCKETS ? server : '';
+    let s = this.sockets.get(key);
+    if (s) return s;
+    s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
     s.on('message', (msg, rinfo) => this.onAnswer(msg, rinfo.address));
     s.on('error', () => undefined);
     s.unref();
-    this.socket = s;
+    this.sockets.set(key, s);
     return s;
   }
 
   close(): void {
-    this.socket?.close();
-    this.socket = null;
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
     for (const p of this.pending.values()) p.done(Buffer.alloc(0), '');
     this.pending.clear();
   }
@@ -79,7 +91,7 @@ export class Forwarder {
       const send = (n: number) => {
         const server = order[n % order.length];
         p.servers.add(server);
-        this.outbox.send(this.sock(), out, 53, server);
+        this.outbox.send(this.sock(server), out, 53, server);
         if ((n + 1) * HEDGE_MS < DEADLINE_MS) timers.push(setTimeout(() => send(n + 1), HEDGE_MS));
       };
       send(0);

@@ -2,24 +2,38 @@
 // listener on 127.0.0.11 inside the container's own network namespace (made there by
 // kernel/nsbind.ts, served here), as Docker's resolver does. The socket a query arrives on
 // says which container asks; nobody outside that namespace can reach it, so there is no open
-// resolver for the host's other neighbours or the outside.
+// resolver for the host's other neighbours or the outside. It runs in a process of its own
+// (src/dns/main.ts), so names keep resolving while berthd is down.
+//
+// Fairness between containers: each container has its own sockets, and libuv reads at most
+// 32 datagrams from one socket per turn of the event loop before it moves to the next ready
+// one, so a flooding container gets its turn like every other, not all turns. What a query
+// can cost beyond its turn is bounded per asker: garbage is dropped on its first cheap test
+// (answer.ts), forwarded queries in flight are capped per asker (a flood of made-up names
+// cannot fill the upstream path for everyone), and TCP connections are shared fairly
+// (slots.ts) and closed when idle.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { answer, AnswerCache } from './answer';
+import { answer, AnswerCache, DROP } from './answer';
 import { isDebug } from '../kernel/exec';
 import { Forwarder } from './forwarder';
 import { Outbox, literalLookup } from './outbox';
 import { NameTable, type DnsView } from './records';
+import { ConnectionSlots } from './slots';
 
 const MAX_TCP_MSG = 65535;
+/** A TCP connection with nothing to say for this long is closed (RFC 7766 asks for seconds). */
 const TCP_IDLE_MS = 10_000;
-const MAX_TCP_CONNS = 256;
+/** TCP connections per asker, and in all. */
+export const TCP_PER_ASKER = 32;
+export const TCP_TOTAL = 1024;
+/** Forwarded queries awaiting an upstream, per asker; more are dropped (the asker retries). */
+export const FORWARDS_PER_ASKER = 256;
 
 interface Listener {
   udp: dgram.Socket;
   tcp: net.Server;
 }
-
 
 export class Resolver {
   private table = new NameTable({ containers: [] });
@@ -28,7 +42,9 @@ export class Resolver {
   private readonly listeners = new Map<string, Listener>();
   private readonly outbox = new Outbox();
   private readonly forwarder = new Forwarder(this.outbox);
-  private tcpConns = 0;
+  private readonly tcpSlots = new ConnectionSlots<net.Socket>(TCP_PER_ASKER, TCP_TOTAL);
+  /** container id → forwarded queries in flight */
+  private readonly forwarding = new Map<string, number>();
 
   constructor(private readonly log: (msg: string) => void = () => undefined) {}
 
@@ -70,13 +86,25 @@ export class Resolver {
     this.forwarder.close();
   }
 
+  /** Forward within the asker's budget of queries in flight, else stay silent. */
+  private forward(containerId: string, send: () => Promise<Buffer | null>): Promise<Buffer | null | typeof DROP> {
+    const n = this.forwarding.get(containerId) ?? 0;
+    if (n >= FORWARDS_PER_ASKER) return Promise.resolve(DROP);
+    this.forwarding.set(containerId, n + 1);
+    return send().finally(() => {
+      const left = (this.forwarding.get(containerId) ?? 1) - 1;
+      if (left > 0) this.forwarding.set(containerId, left);
+      else this.forwarding.delete(containerId);
+    });
+  }
+
   /** The hot path: one query datagram, answered from the cache when it can be. */
   private onDatagram(udp: dgram.Socket, containerId: string, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const who = this.table.asker(containerId);
     if (isDebug()) this.log(`dns: udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} in ${containerId.slice(0, 12)}: ${who ? who.name : 'not running: dropped'}`);
     if (!who) return;
     try {
-      const a = answer(msg, who, this.table, (q) => this.forwarder.udp(q, who.upstreams), true, this.cache);
+      const a = answer(msg, who, this.table, (q) => this.forward(containerId, () => this.forwarder.udp(q, who.upstreams)), true, this.cache);
       if (a instanceof Promise) {
         a.then((r) => { if (r) this.outbox.send(udp, r, rinfo.port, rinfo.address); }, (e) => this.log(`embedded DNS: ${(e as Error).message}`));
       } else if (a) {
@@ -88,15 +116,18 @@ export class Resolver {
   }
 
   private serveTcp(containerId: string, sock: net.Socket): void {
-    const who = this.table.asker(containerId);
-    if (!who || this.tcpConns >= MAX_TCP_CONNS) { sock.destroy(); return; }
-    this.tcpConns++;
-    sock.on('close', () => { this.tcpConns--; });
     sock.on('error', () => undefined);
+    const who = this.table.asker(containerId);
+    if (!who) { sock.destroy(); return; }
+    const { admitted, evict } = this.tcpSlots.admit(containerId, sock);
+    for (const old of evict) old.destroy();
+    if (!admitted) { sock.destroy(); return; }
+    sock.on('close', () => this.tcpSlots.release(sock));
     sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
+      this.tcpSlots.touch(sock);
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
       while (buf.length >= 2) {
         const len = buf.readUInt16BE(0);
         if (len > MAX_TCP_MSG) { sock.destroy(); return; }
@@ -106,14 +137,16 @@ export class Resolver {
         // The asker may have stopped since the connection opened.
         const now = this.table.asker(containerId);
         if (!now) { sock.destroy(); return; }
-        Promise.resolve(answer(Buffer.from(msg), now, this.table, (q) => this.forwarder.tcp(q, now.upstreams), false))
+        this.tcpSlots.begin(sock);
+        Promise.resolve(answer(Buffer.from(msg), now, this.table, (q) => this.forward(containerId, () => this.forwarder.tcp(q, now.upstreams)), false))
           .then((a) => {
             if (!a || sock.destroyed) return;
             const head = Buffer.alloc(2);
             head.writeUInt16BE(a.length);
             sock.write(Buffer.concat([head, a]));
           })
-          .catch(() => sock.destroy());
+          .catch(() => sock.destroy())
+          .finally(() => this.tcpSlots.done(sock));
       }
     });
   }

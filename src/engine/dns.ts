@@ -1,19 +1,24 @@
 // The engine's side of the embedded DNS resolver (src/dns/): which containers use it (those
-// started on a user-defined network, decided at start as Docker does), their resolver sockets
-// on 127.0.0.11 inside their namespace and the redirect of port 53 to them, and the snapshot
-// of names the resolver answers from, sent again after every change (start, exit, rm,
-// rename, network connect/disconnect).
-import { promises as fs, closeSync } from 'node:fs';
+// started on a user-defined network, decided at start as Docker does), asking the resolver
+// process to serve them (their sockets on 127.0.0.11 inside their namespace and the redirect
+// of port 53 to them), and the snapshot of names it answers from, sent again after every
+// change (start, exit, rm, rename, network connect/disconnect).
+//
+// The resolver is a process of its own (src/dns/main.ts) that outlives berthd: a restarted
+// berthd adopts it with everything it serves, so lookups never stop. Should it die while
+// berthd runs, berthd starts another at once (it reopens every container's sockets from its
+// state file) and tells it again what it must serve and answer.
+import { promises as fs } from 'node:fs';
 import type { ContainerRecord } from './types';
 import type { Networks } from './networks';
 import { parseNetworkMode } from './sandbox';
 import { upstreams } from './etcfiles';
-import { Resolver } from '../dns/resolver';
-import type { DnsContainer } from '../dns/records';
-import { setDnsRedirect } from '../kernel/dnsredirect';
-import { bindInNetns } from '../kernel/nsbind';
+import type { DnsContainer, DnsView } from '../dns/records';
+import { obtainResolver, findResolver, type Attached } from '../dns/client';
+import { resolverDir } from '../dns/control';
+import { EMBEDDED_DNS } from '../dns/address';
 
-export const EMBEDDED_DNS = '127.0.0.11';
+export { EMBEDDED_DNS };
 
 /** Where a container's other queries go: its --dns servers, else the host's (not loopback). */
 async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
@@ -21,12 +26,27 @@ async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
   return upstreams(host, c.HostConfig.Dns ?? []);
 }
 
-export class DnsService {
-  private readonly resolver: Resolver;
-  private chain: Promise<void> = Promise.resolve();
+/** Waits between attempts to bring back a resolver that keeps dying. */
+const RESTART_BACKOFF_MS = [0, 0, 500, 1000, 2000, 5000, 10_000];
 
-  constructor(private readonly nets: Networks, log: (msg: string) => void) {
-    this.resolver = new Resolver(log);
+export class DnsService {
+  private readonly dir: string;
+  private readonly debug: boolean;
+  private attached: Attached | null = null;
+  private attaching: Promise<Attached> | null = null;
+  /** container id → namespace file: what this berthd wants served */
+  private readonly wanted = new Map<string, string>();
+  /** container id → namespace file: what the resolver said it serves */
+  private readonly served = new Map<string, string>();
+  private view: DnsView | null = null;
+  private running = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private failures = 0;
+  private closed = false;
+
+  constructor(private readonly nets: Networks, private readonly log: (msg: string) => void, opts: { execRoot?: string; debug?: boolean } = {}) {
+    this.dir = resolverDir(opts.execRoot ?? '/run/berth');
+    this.debug = !!opts.debug;
   }
 
   /** Docker's rule: the embedded resolver serves containers whose network mode is a user-defined network. */
@@ -52,13 +72,14 @@ export class DnsService {
   }
 
   /**
-   * Open the container's resolver sockets if it needs them and has none: at start, after a
+   * Have the container's resolver sockets served if it needs them: at start, after a
    * `network connect` (Docker starts the resolver then too, though resolv.conf stays as it
-   * was) and after a daemon restart (the sockets died with the old daemon). Once open they
-   * stay for the container's life; off user-defined networks it is simply not answered.
+   * was) and after a daemon restart (the resolver process still serves them: adopted as they
+   * are). Once open they stay for the container's life; off user-defined networks it is
+   * simply not answered.
    */
   async ensure(c: ContainerRecord): Promise<void> {
-    if (this.resolver.serving(c.Id) || !c.netnsPath) return;
+    if (!c.netnsPath || this.wanted.get(c.Id) === c.netnsPath) return;
     const kind = parseNetworkMode(c.HostConfig.NetworkMode).kind;
     if (kind === 'host' || kind === 'container') return;
     if (!c.dns) {
@@ -69,40 +90,38 @@ export class DnsService {
       if (!userDefined) return;
       c.dns = { upstreams: await hostUpstreams(c), viaConnect: true };
     }
-    await this.open(c);
+    const netns = c.netnsPath;
+    try {
+      await this.call((a) => a.control.request({ op: 'serve', container: c.Id, netns }));
+    } catch (e) {
+      throw new Error(`embedded DNS server for ${c.Name} (${EMBEDDED_DNS} in its network namespace): ${(e as Error).message}`);
+    }
+    this.wanted.set(c.Id, netns);
+    this.served.set(c.Id, netns);
   }
 
   /** The container stopped: close its sockets. */
   detach(c: ContainerRecord): void {
-    this.resolver.unserve(c.Id);
+    const was = this.wanted.delete(c.Id) || this.served.has(c.Id);
     c.dns = undefined;
-  }
-
-  private async open(c: ContainerRecord): Promise<void> {
-    const what = (e: unknown) => new Error(`embedded DNS server for ${c.Name} (${EMBEDDED_DNS} in its network namespace): ${(e as Error).message}`);
-    let socks: ReturnType<typeof bindInNetns>;
-    try {
-      socks = bindInNetns(c.netnsPath!, EMBEDDED_DNS);
-    } catch (e) {
-      throw what(e);
-    }
-    const { udp, tcp } = socks;
-    try {
-      await setDnsRedirect(c.netnsPath!, { udp: udp.port, tcp: tcp.port });
-    } catch (e) {
-      closeSync(udp.fd);
-      closeSync(tcp.fd);
-      throw what(e);
-    }
-    this.resolver.serve(c.Id, udp.fd, tcp.fd);
+    if (!was) return;
+    this.served.delete(c.Id);
+    const id = c.Id;
+    this.chain = this.chain.then(async () => {
+      if (this.wanted.has(id)) return;   // started again meanwhile
+      const a = await this.current(false);
+      await a?.control.request({ op: 'unserve', container: id });
+    }).catch((e) => this.log(`embedded DNS: closing ${c.Name}'s resolver: ${(e as Error).message}`));
   }
 
   /** Send the resolver a new snapshot of the running containers (serialized, never throws). */
   sync(containers: Iterable<ContainerRecord>, remote: DnsContainer[] = []): Promise<void> {
     // Containers on the cluster's other hosts (overlay networks) can be found by name too.
     const view: DnsContainer[] = [...remote];
+    const running = new Set<string>();
     for (const c of containers) {
       if (!c.State.Running || !c.netnsPath) continue;
+      running.add(c.Id);
       const endpoints = Object.values(c.endpoints ?? {}).flatMap((ep) => {
         if (ep.hidden) return [];
         const net = this.nets.find(ep.NetworkID);
@@ -116,9 +135,102 @@ export class DnsService {
         view.push({ id: c.Id, name: c.Name, hostname: c.Config.Hostname, endpoints, upstreams: c.dns?.upstreams ?? [] });
       }
     }
-    this.chain = this.chain.then(() => this.resolver.sync({ containers: view })).catch(() => undefined);
+    this.view = { containers: view };
+    this.running = running;
+    this.chain = this.chain.then(async () => {
+      // No resolver yet and nothing to serve: none is started for nothing.
+      const a = await this.current(this.wanted.size > 0);
+      if (!a) return;
+      await a.control.request({ op: 'sync', view: this.view! });
+      await this.prune(a);
+    }).catch((e) => this.log(`embedded DNS: ${(e as Error).message}`));
     return this.chain;
   }
 
-  close(): void { this.resolver.close(); }
+  /** berthd stops: the resolver process keeps serving; only our connection to it ends. */
+  close(): void {
+    this.closed = true;
+    this.attached?.control.close();
+  }
+
+  /**
+   * Sockets the resolver serves for containers that no longer run (they stopped or were
+   * undone while berthd was down) are closed: their namespaces must not be held open.
+   */
+  private async prune(a: Attached): Promise<void> {
+    for (const id of [...this.served.keys()]) {
+      if (this.wanted.has(id) || this.running.has(id)) continue;
+      this.served.delete(id);
+      await a.control.request({ op: 'unserve', container: id });
+    }
+  }
+
+  /** Run `fn` against the resolver; if the resolver went away meanwhile, once more against its successor. */
+  private async call<T>(fn: (a: Attached) => Promise<T>): Promise<T> {
+    const a = (await this.current(true))!;
+    try {
+      return await fn(a);
+    } catch (e) {
+      if (!a.control.isClosed) throw e;
+      return fn((await this.current(true))!);
+    }
+  }
+
+  /**
+   * The attached resolver; `start`: find, adopt, start or replace one if need be (else null
+   * when none runs).
+   */
+  private async current(start: boolean): Promise<Attached | null> {
+    if (this.attached && !this.attached.control.isClosed) return this.attached;
+    if (this.attaching) return this.attaching;
+    if (this.closed) throw new Error('berthd is shutting down');
+    if (!start) {
+      // Adopt one that runs already (a berthd restart), without starting any.
+      const found = await findResolver(this.dir, (m) => this.log(`dns: ${m}`));
+      if (!found) return null;
+      found.control.close();
+    }
+    this.attaching = this.attach_().finally(() => { this.attaching = null; });
+    return this.attaching;
+  }
+
+  private async attach_(): Promise<Attached> {
+    const wait = RESTART_BACKOFF_MS[Math.min(this.failures, RESTART_BACKOFF_MS.length - 1)];
+    if (wait) await new Promise((r) => setTimeout(r, wait));
+    let a: Attached;
+    try {
+      a = await obtainResolver(this.dir, this.debug, this.log, (m) => this.log(`dns: ${m}`));
+    } catch (e) {
+      this.failures++;
+      throw e;
+    }
+    this.served.clear();
+    for (const [id, ns] of Object.entries(a.hello.serving)) this.served.set(id, ns);
+    await a.control.request({ op: 'debug', on: this.debug });
+    // Tell it everything again: a resolver started after one that died knows only what its
+    // state file said.
+    if (this.view) await a.control.request({ op: 'sync', view: this.view });
+    for (const [id, netns] of this.wanted) {
+      await a.control.request({ op: 'serve', container: id, netns })
+        .then(() => this.served.set(id, netns))
+        .catch((e) => this.log(`embedded DNS: serving ${id.slice(0, 12)} again: ${(e as Error).message}`));
+    }
+    this.failures = 0;
+    this.attached = a;
+    a.control.onClose(() => this.lost(a));
+    return a;
+  }
+
+  /** The resolver process went away while berthd runs: bring up another (it serves again from its state file). */
+  private lost(a: Attached): void {
+    if (this.closed || this.attached !== a) return;
+    this.attached = null;
+    this.log(`embedded DNS: resolver process ${a.hello.pid} went away; starting another`);
+    this.failures++;
+    this.chain = this.chain.then(async () => {
+      if (this.closed || this.attached) return;
+      await this.current(true);
+      await this.prune(this.attached!);
+    }).catch((e) => this.log(`embedded DNS: no resolver process: ${(e as Error).message}`));
+  }
 }

@@ -87,7 +87,7 @@ export class Engine implements EngineApi {
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
     this.networks = new Networks(this.store, this.bridge, opts);
     this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
-    this.dns = new DnsService(this.networks, (m) => process.stderr.write(`berthd: ${m}\n`));
+    this.dns = new DnsService(this.networks, (m) => process.stderr.write(`berthd: ${m}\n`), { execRoot: opts.execRoot, debug: opts.debug });
     this.swarm = new Swarm(opts.dataRoot, this.networks, BERTH_VERSION, () => this.dnsSync());
     this.sandboxes.overlay = this.swarm.hooks();
   }

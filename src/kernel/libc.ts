@@ -12,6 +12,7 @@ export interface Libc {
   getsockname(fd: number, addr: Partial<SockaddrIn>, len: number[]): number;
   getrlimit(resource: number, out: Partial<Rlimit>): number;
   setrlimit(resource: number, limit: Rlimit): number;
+  setpgid(pid: number, pgid: number): number;
   errno(): number;
 }
 
@@ -35,6 +36,7 @@ export function libc(): Libc {
     getsockname: lib.func('int getsockname(int, _Out_ berth_sockaddr_in *, _Inout_ uint32 *)'),
     getrlimit: lib.func('int getrlimit(int, _Out_ berth_rlimit *)'),
     setrlimit: lib.func('int setrlimit(int, const berth_rlimit *)'),
+    setpgid: lib.func('int setpgid(int, int)'),
     errno: () => koffi.errno(),
   };
   return loaded;
