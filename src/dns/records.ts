@@ -11,6 +11,8 @@ export interface DnsEndpoint {
   networkName: string;
   ip: string;
   aliases: string[];
+  /** Legacy links of this container here: alias → target name, names only it resolves. */
+  links?: Record<string, string>;
 }
 
 export interface DnsContainer {
@@ -62,7 +64,7 @@ export class NameTable {
     const name = norm(qname);
     const out: string[] = [];
     for (const ep of asker.endpoints) {
-      for (const ip of this.names.get(ep.networkId)?.get(name) ?? []) if (!out.includes(ip)) out.push(ip);
+      for (const ip of this.on(ep, name)) if (!out.includes(ip)) out.push(ip);
     }
     if (out.length < 2) return out;
     const key = `${asker.id}|${name}`;
@@ -74,7 +76,15 @@ export class NameTable {
   /** Whether `qname` is a container name the asker can see (for AAAA: empty NOERROR). */
   knows(asker: DnsContainer, qname: string): boolean {
     const name = norm(qname);
-    return asker.endpoints.some((ep) => this.names.get(ep.networkId)?.has(name));
+    return asker.endpoints.some((ep) => this.on(ep, name).length > 0);
+  }
+
+  /** Addresses of `name` on an asker's network: its links first (their target may come later), then everyone's names. */
+  private on(ep: DnsEndpoint, name: string): string[] {
+    const names = this.names.get(ep.networkId);
+    const target = ep.links?.[name];
+    const linked = target !== undefined ? names?.get(norm(target)) ?? [] : [];
+    return [...linked, ...(names?.get(name) ?? [])];
   }
 
   /** The name for a reverse query ("4.0.18.172.in-addr.arpa"), if the address is on a shared network. */

@@ -1121,6 +1121,10 @@ export class Engine implements EngineApi {
       const isPrimary = this.networks.find(mode.name)?.Id === net.Id;
       if (c.State.Running ? !!c.endpoints[net.Name] : this.configuredFor(c, net)) throw forbiddenDup(c.Name, net.Name);
       const cfg = { ...(body.EndpointConfig ?? {}) };
+      if (cfg.Links != null) {
+        if (!Array.isArray(cfg.Links)) throw badRequest('EndpointConfig.Links: must be a list of "name:alias"');
+        cfg.Links = cfg.Links.map((l: unknown) => { const k = parseLink(l); return `${k.target}:${k.alias}`; });
+      }
       if (cfg.IPAMConfig?.IPv4Address) {
         this.networks.checkRequestedIp(net, cfg.IPAMConfig.IPv4Address);
       }

@@ -72,7 +72,16 @@ describe('legacy links', { skip }, () => {
     await sb.berth(['network', 'create', 'ln1']);
     await sb.berth(['create', '--name', 'ulinker', '--network', 'ln1', '--link', 'later:lat', 'busybox', 'sleep', '1000']);
     assert.equal(await sb.inspect('ulinker', '{{json .HostConfig.Links}} {{json (index .NetworkSettings.Networks "ln1").Links}}'), 'null ["later:lat"]');
-    await sb.berth(['rm', '-f', 'ulinker']);
+    await sb.berth(['start', 'ulinker']);
+    // The alias is a name the embedded resolver gives the linking container only, once the target runs.
+    assert.notEqual((await sb.berth(['exec', 'ulinker', 'nslookup', 'lat.'], { allowFail: true })).code, 0);
+    await sb.berth(['run', '-d', '--name', 'later', '--network', 'ln1', 'busybox', 'sleep', '1000']);
+    const ip = await sb.inspect('later', '{{(index .NetworkSettings.Networks "ln1").IPAddress}}');
+    assert.match((await sb.berth(['exec', 'ulinker', 'nslookup', 'lat.'])).stdout, new RegExp(`Address: ${ip.replace(/\./g, '\\.')}$`, 'm'));
+    assert.notEqual((await sb.berth(['exec', 'later', 'nslookup', 'lat.'], { allowFail: true })).code, 0, 'not a name for anyone else');
+    // The issue's form: `run --network n2 --link up1:bar … nslookup bar` (a dot: the sandbox's search domain has no server).
+    assert.match((await sb.berth(['run', '--rm', '--network', 'ln1', '--link', 'later:bar', 'busybox', 'nslookup', 'bar.'])).stdout, new RegExp(`Address: ${ip.replace(/\./g, '\\.')}$`, 'm'));
+    await sb.berth(['rm', '-f', 'ulinker', 'later']);
     await sb.berth(['network', 'rm', 'ln1']);
     await sb.berth(['rm', '-f', 'legacy1']);
   });

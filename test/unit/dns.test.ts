@@ -137,3 +137,16 @@ test('the in-container redirect ruleset', () => {
   assert.match(s, /ip saddr 127\.0\.0\.11 tcp sport 40002 notrack tcp sport set 53\n/);
   assert.equal(dnsRedirectScript(null), 'add table ip berth_dns\ndelete table ip berth_dns\n');
 });
+
+test('a link alias on a user-defined network is a name for the linking container only, once its target runs', () => {
+  const ep = (ip: string, links?: Record<string, string>) => ({ networkId: 'n', networkName: 'net', ip, aliases: [], ...(links ? { links } : {}) });
+  const linker = { id: 'a'.repeat(64), name: 'linker', hostname: 'h1', endpoints: [ep('10.0.0.2', { lat: 'later' })], upstreams: [] };
+  const other = { id: 'b'.repeat(64), name: 'other', hostname: 'h2', endpoints: [ep('10.0.0.3')], upstreams: [] };
+  let t = new NameTable({ containers: [linker, other] });
+  assert.deepEqual(t.lookup(linker, 'lat'), []);
+  assert.equal(t.knows(linker, 'lat'), false, 'no target yet: not a local name');
+  const later = { id: 'c'.repeat(64), name: 'later', hostname: 'h3', endpoints: [ep('10.0.0.4')], upstreams: [] };
+  t = new NameTable({ containers: [linker, other, later] });
+  assert.deepEqual(t.lookup(linker, 'LAT.'), ['10.0.0.4']);
+  assert.deepEqual(t.lookup(other, 'lat'), []);
+});
