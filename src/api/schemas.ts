@@ -319,7 +319,15 @@ function checkContainerValues(body: z.infer<typeof containerCreateSchema>): void
   if (hc.NetworkMode !== undefined && hc.NetworkMode !== null && /^container:$/.test(hc.NetworkMode)) {
     throw badRequest('invalid network mode: container: needs a container name or ID');
   }
-  if (!isEmpty(body.Volumes)) throw notSupported('Volumes', 'volumes');
+  // Config.Volumes names mount points; one that no bind or tmpfs mount covers would be an
+  // anonymous volume, which berth does not have (docker-compose lists its bind targets here).
+  const covered = new Set<string>([
+    ...(hc.Binds ?? []).map((b) => String(b).split(':')[1]),
+    ...((hc.Mounts ?? []) as any[]).map((m) => m?.Target),
+    ...Object.keys(hc.Tmpfs ?? {}),
+  ].filter(Boolean).map((t) => t.replace(/\/+$/, '') || '/'));
+  const anonymous = Object.keys(body.Volumes ?? {}).filter((t) => !covered.has(t.replace(/\/+$/, '') || '/'));
+  if (anonymous.length) throw notSupported('Volumes', `anonymous volumes (${anonymous.join(', ')}): bind-mount a host path there`);
   if (body.NetworkDisabled) throw notSupported('NetworkDisabled', 'disabling networking (use --network none)');
   if (!isEmpty(body.StopSignal)) checkSignal(String(body.StopSignal));
   const test = body.Healthcheck?.Test ?? [];

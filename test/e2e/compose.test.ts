@@ -1,58 +1,17 @@
 // Debian's docker-compose 1.29 drives berthd unchanged. The project is the seeds' final
-// exercise: nginx in front of a "flask" app on public-net-1, the app and a "mongo" on an internal
-// private-net-1; nginx reaches the app as flask-app, the app reaches the database as mongo.
-// (Stand-ins from the host image: python3 for the app, a busybox server for the database.)
+// exercise (examples/seeds-exercise): nginx in front of a "flask" app on public-net-1, the app
+// and a "mongo" on an internal private-net-1; nginx reaches the app as flask-app, the app reaches
+// the database as mongo; the app's code and nginx's configuration are bind-mounted files.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { HOST_ADDR, Sandbox, shq } from '../harness/sandbox';
+import * as path from 'node:path';
+import { HOST_ADDR, Sandbox } from '../harness/sandbox';
 
 const skip = Sandbox.skipReason() || (existsSync('/usr/bin/docker-compose') ? false : 'needs docker-compose (apt-get install docker-compose)');
 
-const APP = [
-  'import http.server, urllib.request',
-  'class H(http.server.BaseHTTPRequestHandler):',
-  '    def do_GET(self):',
-  '        body = urllib.request.urlopen("http://mongo:27017/hostname", timeout=5).read()',
-  '        self.send_response(200); self.end_headers(); self.wfile.write(b"app saw db " + body)',
-  'http.server.HTTPServer(("", 5000), H).serve_forever()',
-].join('\n');
-
-const NGINX_CONF = 'events {} http { server { listen 80; location / { proxy_pass http://flask-app:5000; } } }';
-
-const COMPOSE = `version: "3.7"
-services:
-  mongo:
-    image: busybox
-    container_name: mongo-db
-    command: httpd -f -p 27017 -h /etc
-    networks: [private-net-1]
-  app:
-    image: host
-    command: ["python3", "-c", ${JSON.stringify(APP)}]
-    depends_on: [mongo]
-    networks:
-      public-net-1:
-        aliases: [flask-app]
-      private-net-1: {}
-  nginx:
-    image: host
-    command: ["sh", "-c", ${JSON.stringify(`echo ${shq(NGINX_CONF)} > /tmp/nginx.conf && exec nginx -c /tmp/nginx.conf -g 'daemon off; pid /tmp/nginx.pid;'`)}]
-    depends_on: [app]
-    ports: ["8080:80"]
-    networks: [public-net-1]
-  worker:
-    image: busybox
-    command: sleep 1000
-    networks: [public-net-1]
-networks:
-  public-net-1:
-    ipam:
-      config:
-        - subnet: 10.123.0.0/24
-  private-net-1:
-    internal: true
-`;
+/** The project: examples/seeds-exercise (compose file, the app and nginx's configuration, bind-mounted). */
+const PROJECT = path.resolve(__dirname, '..', '..', '..', 'examples', 'seeds-exercise');
 
 describe('docker-compose', { skip }, () => {
   let sb: Sandbox;
@@ -63,8 +22,7 @@ describe('docker-compose', { skip }, () => {
   before(async () => {
     sb = await Sandbox.start();
     await sb.importBusybox();
-    dir = `${sb.top}/project`;
-    await sb.sh(`mkdir -p ${dir} && cat > ${dir}/docker-compose.yml`, { input: COMPOSE });
+    dir = PROJECT;
   });
   after(async () => { await sb?.cleanup(); });
 

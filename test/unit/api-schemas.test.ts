@@ -107,7 +107,8 @@ test('settings berth does not implement are refused unless they are the zero val
   ] as const) {
     refuses(() => checkContainerCreate({ Image: 'b', HostConfig: hc }), new RegExp(`^berth does not support .*\\(${field.replace(/\./g, '\\.')}\\)$`));
   }
-  refuses(() => checkContainerCreate({ Image: 'b', Volumes: { '/data': {} } }), 'berth does not support volumes (Volumes)');
+  refuses(() => checkContainerCreate({ Image: 'b', Volumes: { '/data': {} } }), 'berth does not support anonymous volumes (/data): bind-mount a host path there (Volumes)');
+  checkContainerCreate({ Image: 'b', Volumes: { '/data': {} }, HostConfig: { Binds: ['/srv:/data:ro'] } });
   refuses(() => checkContainerCreate({ Image: 'b', StopSignal: 'SIGNOPE' }), 'Invalid signal: SIGNOPE');
   refuses(() => checkContainerCreate({ Image: 'b', HostConfig: { RestartPolicy: { Name: 'sometimes' } } }), "invalid restart policy 'sometimes'");
   // implemented: mounts, capabilities, sysctls, restart policies, stop signal and timeout (engine/hostconfig.ts checks values)
