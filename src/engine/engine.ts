@@ -878,8 +878,11 @@ export class Engine implements EngineApi {
   async removeImage(ref: string, opts: { force: boolean }): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
     const img = this.images.resolve(ref);
     if (!img) throw noSuchImage(/^(sha256:)?[0-9a-f]{6,64}$/.test(ref) ? ref : normalizeRef(ref));
+    // A tag of an image that keeps other tags is only untagged (Docker's rule): no conflict.
+    const byTag = img.RepoTags.includes(normalizeRefSafe(ref));
+    const onlyUntag = byTag && img.RepoTags.length > 1;
     const user = [...this.containers.values()].find((c) => c.ImageID === img.Id);
-    if (user && !opts.force) {
+    if (user && !opts.force && !onlyUntag) {
       throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(user.Id)} is using its referenced image ${shortId(img.Id.replace('sha256:', ''))}`);
     }
     return this.images.remove(ref, opts);
@@ -1078,6 +1081,10 @@ export function mergeEnv(base: string[], extra: string[]): string[] {
     else { index.set(key, out.length); out.push(e); }
   }
   return out;
+}
+
+function normalizeRefSafe(ref: string): string {
+  try { return normalizeRef(ref); } catch { return ''; }
 }
 
 function defaultHostConfig(): any {
