@@ -120,6 +120,25 @@ describe('bad input', { skip }, () => {
     for (const [spec, msg] of cases) await refused(['run', '--rm', '-p', spec, 'busybox', 'true'], 125, runErr(msg));
   });
 
+  it('settings berth does not implement are refused by the daemon, not ignored', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--privileged'], 'berth does not support privileged containers (HostConfig.Privileged)'],
+      [['--restart', 'always'], 'berth does not support restart policies other than "no" (HostConfig.RestartPolicy)'],
+      [['--cap-add', 'NET_ADMIN'], 'berth does not support adding or dropping capabilities (HostConfig.CapAdd)'],
+      [['--sysctl', 'net.ipv4.ip_forward=1'], 'berth does not support sysctls (HostConfig.Sysctls)'],
+      [['--read-only'], 'berth does not support read-only root filesystems (HostConfig.ReadonlyRootfs)'],
+      [['--init'], 'berth does not support an init process (HostConfig.Init)'],
+      [['--stop-signal', 'SIGINT'], 'berth does not support stop signals other than SIGTERM (StopSignal)'],
+    ];
+    // (--restart with --rm is the CLI's own conflict: without --rm, the create itself is refused.)
+    for (const [flags, msg] of cases) {
+      await refused(['run', ...(flags[0] === '--restart' ? [] : ['--rm']), ...flags, 'busybox', 'true'], 125, runErr(daemon(msg)));
+    }
+    await refused(['exec', '--privileged', 't1', 'true'], 1, `${daemon('berth does not support privileged exec (Privileged)')}\n`);
+    await refused(['stop', '-t', 'abc', 't1'], 1, /^(Error response from daemon: strconv\.Atoi: parsing "abc": invalid syntax|.*invalid argument "abc".*)\n/);
+    await refused(['kill', '-s', 'NOSUCH', 't1'], 1, `${daemon('Invalid signal: NOSUCH')}\n`);
+  });
+
   it('a host port in use', async () => {
     await refused(['run', '-d', '--name', 'clash', '-p', '8080:80', 'busybox', 'sleep', '100000'], 125,
       /Bind for 0\.0\.0\.0:8080 failed: port is already allocated/, 'clash');
