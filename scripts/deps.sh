@@ -15,6 +15,9 @@ apt-get install -y -qq --no-install-recommends \
   docker-registry >/dev/null
 # The docker CLI, for the tests that drive berthd with it (Debian's docker.io; only its client is used).
 command -v docker >/dev/null || apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+# Third-party clients the compatibility tests drive berthd with: docker-compose 1.29 and the
+# Docker SDK for Python (python3-docker).
+apt-get install -y -qq --no-install-recommends docker-compose python3-docker >/dev/null
 # Node.js 20 or newer; Debian's own package when the machine has none.
 if ! command -v node >/dev/null; then apt-get install -y -qq nodejs npm >/dev/null; fi
 npm ci --no-audit --no-fund

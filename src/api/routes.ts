@@ -140,7 +140,15 @@ route('POST', '/containers/{id}/restart', async (ctx) => {
 });
 
 route('DELETE', '/containers/{id}', async (ctx) => {
-  await ctx.engine.removeContainer(ctx.params[0], { force: boolParam(ctx.query, 'force') });
+  if (boolParam(ctx.query, 'link')) await ctx.engine.removeLink(ctx.params[0]);
+  else await ctx.engine.removeContainer(ctx.params[0], { force: boolParam(ctx.query, 'force') });
+  ctx.reply.empty(204);
+});
+// `rm --link LINKER/ALIAS`: a link's name has a slash.
+route('DELETE', '/containers/{id}/{alias}', async (ctx) => {
+  const path = `${ctx.params[0]}/${ctx.params[1]}`;
+  if (!boolParam(ctx.query, 'link')) throw new ApiError(404, `No such container: ${path}`);
+  await ctx.engine.removeLink(path);
   ctx.reply.empty(204);
 });
 
@@ -321,16 +329,14 @@ route('POST', '/swarm/join', async (ctx) => {
   ctx.reply.json(200, null);
 });
 route('POST', '/swarm/leave', async (ctx) => {
-  const f = ctx.query.get('force');
-  await ctx.engine.swarmLeave(f === '1' || f === 'true');
+  await ctx.engine.swarmLeave(boolParam(ctx.query, 'force'));
   ctx.reply.json(200, null);
 });
 route('GET', '/swarm', async (ctx) => ctx.reply.json(200, ctx.engine.swarmJson()));
 route('GET', '/nodes', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNodes()));
 route('GET', '/nodes/{id}', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNode(ctx.params[0])));
 route('DELETE', '/nodes/{id}', async (ctx) => {
-  const f = ctx.query.get('force');
-  await ctx.engine.swarmNodeRemove(ctx.params[0], f === '1' || f === 'true');
+  await ctx.engine.swarmNodeRemove(ctx.params[0], boolParam(ctx.query, 'force'));
   ctx.reply.json(200, null);
 });
 
@@ -339,7 +345,7 @@ route('POST', '/networks/create', async (ctx) => {
 });
 route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(pruneFilters(ctx.query.get('filters')))));
 route('GET', '/networks/{id}', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose') }));
+  ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose'), scope: ctx.query.get('scope') ?? undefined }));
 });
 route('DELETE', '/networks/{id}', async (ctx) => {
   await ctx.engine.removeNetwork(ctx.params[0]);

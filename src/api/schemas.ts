@@ -295,8 +295,6 @@ const UNSUPPORTED_HOST: Record<string, string> = {
   BlkioDeviceReadIOps: 'resource limits', BlkioDeviceWriteIOps: 'resource limits',
   ...Object.fromEntries(RESOURCE_INTS().map((k) => [k, 'resource limits'])),
 };
-/** Log drivers whose meaning berth's log file gives. */
-const LOG_DRIVERS = new Set(['', 'json-file', 'local', 'berth-file']);
 const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
 /** Checks of values (not types) that must hold before a container is created. */
@@ -314,8 +312,7 @@ function checkContainerValues(body: z.infer<typeof containerCreateSchema>): void
     if (name !== '' && name !== 'no') throw notSupported('HostConfig.RestartPolicy', `restart policies other than "no"`);
     if ((rp.MaximumRetryCount ?? 0) < 0) throw badRequest('invalid restart policy: maximum retry count cannot be negative');
   }
-  const logType = hc.LogConfig?.Type ?? '';
-  if (!LOG_DRIVERS.has(logType)) throw notSupported('HostConfig.LogConfig.Type', `the log driver "${logType}"`);
+  // (LogConfig's driver and options are the engine's to judge: it answers to json-file.)
   if (hc.NetworkMode !== undefined && hc.NetworkMode !== null && /^container:$/.test(hc.NetworkMode)) {
     throw badRequest('invalid network mode: container: needs a container name or ID');
   }

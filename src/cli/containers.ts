@@ -175,8 +175,10 @@ export const cmdRestart = (client: Client, names: string[], opts: { time?: strin
 export const cmdKill = (client: Client, names: string[], opts: { signal?: string }, io: Io = stdio) =>
   eachName(names, io, (n) => client.request('POST', `/containers/${enc(n)}/kill`, { query: { signal: opts.signal } }));
 
-export const cmdRm = (client: Client, names: string[], opts: { force?: boolean; volumes?: boolean }, io: Io = stdio) =>
-  eachName(names, io, (n) => client.request('DELETE', `/containers/${enc(n)}`, { query: { force: opts.force ? 1 : undefined, v: opts.volumes ? 1 : undefined } }));
+// A link is named LINKER/ALIAS: its slash stays a path separator, as the docker CLI sends it.
+export const cmdRm = (client: Client, names: string[], opts: { force?: boolean; volumes?: boolean; link?: boolean }, io: Io = stdio) =>
+  eachName(names, io, (n) => client.request('DELETE', `/containers/${opts.link ? n.split('/').map(enc).join('/') : enc(n)}`,
+    { query: { force: opts.force ? 1 : undefined, v: opts.volumes ? 1 : undefined, link: opts.link ? 1 : undefined } }));
 
 export async function cmdRename(client: Client, from: string, to: string): Promise<number> {
   try {

@@ -156,6 +156,7 @@ function makeProgram(state: State): Command {
     sub(parent, prefix ? 'rm <containers...>' : 'rm <containers...>', 'Remove one or more containers',
       () => (names: string[], o: any) => C.cmdRm(state.client(), names, o), prefix ? ['remove'] : [])
       .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
+      .option('-l, --link', 'Remove the specified link')
       .option('-v, --volumes', 'Remove anonymous volumes associated with the container');
     sub(parent, prefix ? 'ls' : 'ps', 'List containers',
       () => (o: any) => C.cmdPs(state.client(), o), prefix ? ['ps', 'list'] : [])

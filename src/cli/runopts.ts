@@ -138,8 +138,9 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
 }
 
 function linkSpec(l: string): string {
-  const [name, alias] = l.split(':');
-  return `${name}:${alias ?? name}`;
+  const parts = l.split(':');
+  // A malformed spec goes as it is: the daemon says what is wrong with it.
+  return parts.length === 1 ? `${l}:${l}` : l;
 }
 
 function restartPolicy(spec: string | undefined): { Name: string; MaximumRetryCount: number } {

@@ -4,7 +4,7 @@
 // names its resolver answers, from that copy. Pure: changes are functions from state to state.
 import { Allocator } from '../engine/ipam/allocator';
 import { validateIpamConfig, overlaps, tryParseSubnet, macFromIp, POOLS_EXHAUSTED } from '../engine/ipam';
-import { badRequest, conflict, forbidden, notFound } from '../engine/errors';
+import { activeEndpoints, badRequest, conflict, notFound } from '../engine/errors';
 
 export interface ClusterNode { id: string; addr: string; hostname: string }
 
@@ -90,9 +90,8 @@ export function addNetwork(s: ClusterState, r: NetworkRequest, used: string[] = 
 export function removeNetwork(s: ClusterState, ref: string): ClusterState {
   const n = findNetwork(s, ref);
   if (!n) throw notFound(`network ${ref} not found`);
-  if (s.endpoints.some((e) => e.networkId === n.id)) {
-    throw forbidden(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
-  }
+  const eps = s.endpoints.filter((e) => e.networkId === n.id);
+  if (eps.length) throw activeEndpoints(n.name, eps);
   return bump({ ...s, networks: s.networks.filter((x) => x.id !== n.id) });
 }
 

@@ -42,6 +42,7 @@ export interface EngineApi {
   killContainer(ref: string, signal?: string): Promise<void>;
   restartContainer(ref: string, timeoutSec?: number): Promise<void>;
   removeContainer(ref: string, opts: { force: boolean }): Promise<void>;
+  removeLink(path: string): Promise<void>;
   renameContainer(ref: string, newName: string): Promise<void>;
   listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }): Promise<any[]>;
   inspectContainer(ref: string): Promise<any>;
@@ -69,7 +70,7 @@ export interface EngineApi {
   // networks
   createNetwork(body: any): Promise<{ Id: string; Warning: string }>;
   listNetworks(filters: Record<string, string[]>): Promise<any[]>;
-  inspectNetwork(ref: string, opts?: { verbose?: boolean }): Promise<any>;
+  inspectNetwork(ref: string, opts?: { verbose?: boolean; scope?: string }): Promise<any>;
   removeNetwork(ref: string): Promise<void>;
   pruneNetworks(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] }>;
   connectNetwork(ref: string, body: { Container: string; EndpointConfig?: any }): Promise<void>;

@@ -5,11 +5,13 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
-import type { ContainerRecord } from './types';
+import type { ContainerRecord, NetworkRecord } from './types';
 import { normalizeRef } from '../runtime/refs';
-import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden } from './errors';
+import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork, activeEndpoints } from './errors';
 import { Networks, NetworkDefaults } from './networks';
-import { Sandboxes, parseNetworkMode } from './sandbox';
+import { Sandboxes } from './sandbox';
+import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
+import { linkEnv, parseLink, recordedLink } from './links';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
 import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
@@ -95,6 +97,9 @@ export class Engine implements EngineApi {
     const intents = await this.journal.pending();
     await this.undoStarts(intents.filter((i) => i.op === 'start').map((i) => i.container));
     for (const c of this.containers.values()) await this.adopt(c);
+    // Until now berth's nft table stayed as the last daemon left it, serving the containers
+    // that kept running; one transaction now makes it what the records say.
+    await this.firewall.sync();
     await this.sweepRuntime();
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
       .concat(this.swarm.devices());
@@ -246,7 +251,7 @@ export class Engine implements EngineApi {
       Images: this.images.list().length,
       Driver: 'overlay',
       DriverStatus: [],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['berth-file'] },
+      Plugins: { Volume: [], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['json-file'] },
       MemoryLimit: false,
       SwapLimit: false,
       IPv4Forwarding: true,
@@ -254,7 +259,7 @@ export class Engine implements EngineApi {
       NFd: 0,
       NGoroutines: 0,
       SystemTime: nowRfc3339(),
-      LoggingDriver: 'berth-file',
+      LoggingDriver: 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: '2',
       NEventsListener: 0,
@@ -324,6 +329,7 @@ export class Engine implements EngineApi {
     if (!image) throw noSuchImage(imageRef.includes(':') || imageRef.includes('@') ? imageRef : `${imageRef}:latest`);
 
     const hostConfig = { ...defaultHostConfig(), ...(body.HostConfig ?? {}) };
+    hostConfig.LogConfig = logConfig(hostConfig.LogConfig);
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     // Endpoint configs by network name; the docker CLI may key them "default" or by network id.
     const endpoints: Record<string, any> = {};
@@ -334,6 +340,7 @@ export class Engine implements EngineApi {
     const warnings: string[] = [];
     this.validateNetworking(hostConfig, endpoints, body);
     const mode = parseNetworkMode(hostConfig.NetworkMode);
+    this.placeLinks(name!, mode, hostConfig, endpoints);
     if (mode.kind !== 'network' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
       hostConfig.PortBindings = {};
@@ -411,6 +418,77 @@ export class Engine implements EngineApi {
   }
 
   /** Refuse at create time what would fail at start (unknown network, --ip on the default bridge). */
+  /**
+   * Legacy links, as Docker keeps them: on the default bridge the targets must exist and the
+   * links are recorded "/target:/name/alias"; on a user-defined network they become the
+   * endpoint's Links ("target:alias", names only this container resolves; the target may come later).
+   */
+  private placeLinks(name: string, mode: NetMode, hostConfig: any, endpoints: Record<string, any>): void {
+    const given = hostConfig.Links ?? [];
+    if (!Array.isArray(given)) throw badRequest('HostConfig.Links: must be a list of "name:alias"');
+    for (const cfg of Object.values(endpoints)) {
+      if (cfg?.Links != null && !Array.isArray(cfg.Links)) throw badRequest('EndpointsConfig.Links: must be a list of "name:alias"');
+      if (cfg?.Links) cfg.Links = cfg.Links.map((l: unknown) => { const k = parseLink(l); return `${k.target}:${k.alias}`; });
+    }
+    const links = given.map(parseLink);
+    if (!links.length) { hostConfig.Links = null; return; }
+    if (mode.kind === 'host') throw badRequest("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+    if (mode.kind === 'container') throw badRequest("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    const net = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;
+    if (net && !net.isDefault) {
+      const cfg = (endpoints[net.Name] ??= {});
+      const mine: string[] = cfg.Links ?? [];
+      for (const l of links) if (!mine.includes(`${l.target}:${l.alias}`)) mine.push(`${l.target}:${l.alias}`);
+      cfg.Links = mine;
+      hostConfig.Links = null;
+      return;
+    }
+    hostConfig.Links = links.map((l) => {
+      const target = this.findContainer(l.target);
+      if (!target) throw badRequest(`could not get container for ${l.target}: No such container: ${l.target}`);
+      return recordedLink(target.Name, name, l.alias);
+    });
+  }
+
+  /**
+   * The targets of a container's legacy links with their address on the default bridge. At
+   * start (`strict`) every target must be running, as with Docker; later (rewriting /etc/hosts)
+   * the ones that are not are left out.
+   */
+  private legacyLinks(c: ContainerRecord, strict: boolean): Array<{ alias: string; target: ContainerRecord; ip: string }> {
+    const out: Array<{ alias: string; target: ContainerRecord; ip: string }> = [];
+    for (const spec of c.HostConfig.Links ?? []) {
+      const l = parseLink(spec);
+      const target = this.findContainer(l.target);
+      const ep = target?.State.Running ? Object.values(target.endpoints ?? {}).find((e) => !e.hidden) : undefined;
+      if (!target || !ep) {
+        if (!strict) continue;
+        if (!target) throw badRequest(`could not get container for ${l.target}: No such container: ${l.target}`);
+        throw conflict(`Cannot link to a non running container: /${target.Name} AS /${c.Name}/${l.alias}`);
+      }
+      out.push({ alias: l.alias, target, ip: ep.IPAddress });
+    }
+    return out;
+  }
+
+  /** `rm --link LINKER/ALIAS`: forget one legacy link of a container (Docker's messages). */
+  async removeLink(path: string): Promise<void> {
+    const slash = path.replace(/^\//, '').lastIndexOf('/');
+    if (slash < 0) throw conflict('Conflict, cannot remove the default link name of the container');
+    const [linker, alias] = [path.replace(/^\//, '').slice(0, slash), path.replace(/^\//, '').slice(slash + 1)];
+    const c = this.findContainer(linker);
+    if (!c) throw noSuchContainer(path);
+    await this.withLock(c.Id, async () => {
+      const links: string[] = c.HostConfig.Links ?? [];
+      const keep = links.filter((spec) => parseLink(spec).alias !== alias);
+      if (keep.length === links.length) throw noSuchContainer(path);
+      const next = structuredClone(c);
+      next.HostConfig.Links = keep.length ? keep : null;
+      await this.save(next);
+      c.HostConfig.Links = next.HostConfig.Links;
+    });
+  }
+
   private validateNetworking(hostConfig: any, endpoints: Record<string, any>, body: any): void {
     const mode = parseNetworkMode(hostConfig.NetworkMode);
     if (mode.kind === 'container') {
@@ -472,13 +550,10 @@ export class Engine implements EngineApi {
   }
 
   /** The networks a container is configured for (by name): its mode's and its endpoint configs'. */
-  private networksOf(c: ContainerRecord): string[] {
-    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-    if (mode.kind !== 'network') return [];
-    return [mode.name, ...Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {})];
-  }
+  private networksOf(c: ContainerRecord): string[] { return configuredNetworks(c); }
 
   private async startSteps(c: ContainerRecord, image: ImageRecord): Promise<void> {
+    this.legacyLinks(c, true); // every link's target must be running: fail before anything is made
     await this.sandboxes.setup(c, (r) => this.container(r));
     // Like Docker, a container in another's network namespace takes that one's hostname.
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
@@ -497,7 +572,9 @@ export class Engine implements EngineApi {
         id: c.Id,
         image,
         args: [...(c.Config.Entrypoint ?? []), ...(c.Config.Cmd ?? [])],
-        env: c.Config.Env,
+        env: [...this.legacyLinks(c, false).flatMap((l) => linkEnv(c.Name, l.alias, {
+          name: l.target.Name, ip: l.ip, env: l.target.Config.Env ?? [], exposed: Object.keys(l.target.Config.ExposedPorts ?? {}),
+        })), ...(c.Config.Env ?? [])],
         cwd: c.Config.WorkingDir || '/',
         user: c.Config.User || '',
         hostname: c.Config.Hostname,
@@ -551,7 +628,7 @@ export class Engine implements EngineApi {
       return { hosts: await read('hosts'), resolvConf: await read('resolv.conf'), hostname: await read('hostname') };
     }
     const addresses = Object.values(c.endpoints).filter((e) => !e.hidden).map((e) => e.IPAddress);
-    const links = (c.HostConfig.Links ?? []).map((l: string) => this.linkEntry(l)).filter(Boolean);
+    const links = this.legacyLinks(c, false).map((l) => ({ name: l.target.Name, alias: l.alias, ip: l.ip, hostname: l.target.Config.Hostname }));
     return {
       hosts: hostsFile({
         hostname: c.Config.Hostname, domainname: c.Config.Domainname, addresses,
@@ -563,15 +640,6 @@ export class Engine implements EngineApi {
       }),
       hostname: hostnameFile(c.Config.Hostname),
     };
-  }
-
-  /** Legacy --link NAME:ALIAS on the default bridge: an /etc/hosts entry for the target. */
-  private linkEntry(link: string): { name: string; alias: string; ip: string } | null {
-    const [name, alias] = link.replace(/^\//, '').split(':');
-    const target = this.findContainer(name);
-    const ep = target && Object.values(target.endpoints ?? {})[0];
-    if (!target || !ep) return null;
-    return { name: target.Name, alias: (alias ?? name).split('/').pop()!, ip: ep.IPAddress };
   }
 
   /** The container's process ended: tear down its networking, record the exit, wake waiters. */
@@ -911,8 +979,10 @@ export class Engine implements EngineApi {
       .map((n) => ({ ...networkJson(n, []), Containers: {} }));
   }
 
-  async inspectNetwork(ref: string): Promise<any> {
+  async inspectNetwork(ref: string, opts: { scope?: string } = {}): Promise<any> {
     const n = this.networks.get(ref);
+    // ?scope=local|swarm|global: a network of another scope is not found (Docker).
+    if (opts.scope && opts.scope !== n.Scope) throw noSuchNetwork(ref);
     const out = networkJson(n, [...this.containers.values()]);
     // Docker lists the hosts of an overlay network as its peers.
     if (n.Driver === 'overlay') out.Peers = this.swarm.peers();
@@ -922,34 +992,31 @@ export class Engine implements EngineApi {
   async removeNetwork(ref: string): Promise<void> {
     const n = this.networks.get(ref);
     if (n.Driver === 'overlay') {
-      if (this.networkInUse(n.Id, n.Name)) {
-        throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
-      }
+      const eps = this.endpointsOn(n.Id);
+      if (eps.length) throw activeEndpoints(n.Name, eps);
       await this.swarm.cluster.removeNetwork(n.Id);
     } else {
-      await this.networks.remove(ref, (x) => this.networkInUse(x.Id, x.Name));
+      await this.networks.remove(ref, (x) => this.endpointsOn(x.Id));
     }
     this.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
 
-  private networkInUse(id: string, name: string): boolean {
-    for (const c of this.containers.values()) {
-      if (Object.values(c.endpoints ?? {}).some((e) => e.NetworkID === id)) return true;
-      if (c.State.Running && c.HostConfig.NetworkMode === name) return true;
-    }
-    return false;
+  /** The endpoints containers have on a network now (a stopped container has none). */
+  private endpointsOn(networkId: string): Array<{ name: string; id: string }> {
+    return [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {})
+      .filter((e) => e.NetworkID === networkId).map((e) => ({ name: c.Name, id: e.EndpointID })));
   }
 
   async pruneNetworks(filters: Record<string, string[]>): Promise<{ NetworksDeleted: string[] }> {
     const deleted: string[] = [];
     const all = [...this.containers.values()];
     for (const n of this.networks.list()) {
-      if (this.networks.isPredefined(n) || n.Driver === 'overlay' || this.networkInUse(n.Id, n.Name)) continue;
+      if (this.networks.isPredefined(n) || n.Driver === 'overlay' || this.endpointsOn(n.Id).length) continue;
       // Docker's prune also keeps networks that a (stopped) container is configured for.
       if (all.some((c) => c.HostConfig.NetworkMode === n.Name || c.HostConfig.NetworkMode === n.Id ||
         Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {}).includes(n.Name))) continue;
       if (!matchNetworkFilters(n, filters, all)) continue;
-      await this.networks.remove(n.Id, () => false);
+      await this.networks.remove(n.Id, () => []);
       this.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
       deleted.push(n.Name);
     }
@@ -965,12 +1032,11 @@ export class Engine implements EngineApi {
         throw badRequest('container cannot be disconnected from host network or connected to host network');
       }
       if (mode.kind === 'container' || mode.kind === 'none' || net.Driver === 'null') {
-        throw badRequest('container sharing network namespace with another container or host cannot be connected to any other network');
+        throw badRequest('container sharing network namespace with another container or host cannot join any other network');
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
-      const already = c.State.Running ? !!c.endpoints[net.Name]
-        : (!!cfgs[net.Name] || this.networks.find(mode.name)?.Id === net.Id);
-      if (already) throw forbiddenDup(c.Name, net.Name);
+      const isPrimary = this.networks.find(mode.name)?.Id === net.Id;
+      if (c.State.Running ? !!c.endpoints[net.Name] : this.configuredFor(c, net)) throw forbiddenDup(c.Name, net.Name);
       const cfg = { ...(body.EndpointConfig ?? {}) };
       if (cfg.IPAMConfig?.IPv4Address) {
         this.networks.checkRequestedIp(net, cfg.IPAMConfig.IPv4Address);
@@ -984,11 +1050,14 @@ export class Engine implements EngineApi {
         const running = c.State.Running;
         if (running) await this.sandboxes.connect(c, net, cfg);
         cfgs[net.Name] = { ...cfg, NetworkID: net.Id };
+        const wasDetached = c.primaryDetached;
+        if (isPrimary) delete c.primaryDetached;
         try {
           await this.save(c);
         } catch (e) {
           // Not recorded, not made: take the endpoint back out.
           delete cfgs[net.Name];
+          if (wasDetached) c.primaryDetached = true;
           if (running) await this.sandboxes.disconnect(c, net).catch((x) => process.stderr.write(`berthd: undoing connect of ${c.Name}: ${(x as Error).message}\n`));
           throw e;
         }
@@ -1016,7 +1085,7 @@ export class Engine implements EngineApi {
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
       const primary = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;
-      const connected = c.State.Running ? !!c.endpoints[net.Name] : (!!cfgs[net.Name] || primary?.Id === net.Id);
+      const connected = c.State.Running ? !!c.endpoints[net.Name] : this.configuredFor(c, net);
       if (!connected) throw new ApiError(500, `container ${c.Id} is not connected to network ${net.Name}`);
       // Recorded first (a copy without the endpoint): if that fails nothing has changed; a
       // crash after it leaves a veth no record names, which the next start removes.
@@ -1024,10 +1093,10 @@ export class Engine implements EngineApi {
       const nextCfgs = next.NetworkingConfig.EndpointsConfig;
       delete nextCfgs[net.Name];
       delete next.endpoints[net.Name];
-      if (primary?.Id === net.Id) {
-        next.ports = [];
-        next.HostConfig.NetworkMode = Object.keys(nextCfgs)[0] ?? 'none';
-      }
+      // Docker keeps NetworkMode: connecting the network again gives the endpoint back.
+      if (primary?.Id === net.Id) next.primaryDetached = true;
+      const ep = c.endpoints[net.Name];
+      if (ep && next.ports.some((p) => p.containerIp === ep.IPAddress && p.bridgeName === net.bridgeName)) next.ports = [];
       await this.save(next);
       if (c.State.Running) {
         await this.sandboxes.disconnect(c, net).catch((e) => {
@@ -1037,10 +1106,15 @@ export class Engine implements EngineApi {
         this.networkEvent(net.Id, 'disconnect', c.Id);
       }
       delete cfgs[net.Name];
-      c.HostConfig.NetworkMode = next.HostConfig.NetworkMode;
+      c.primaryDetached = next.primaryDetached;
       if (c.State.Running) await this.refreshHosts(c);
       await this.dnsSync();
     });
+  }
+
+  /** Is a (stopped) container configured for this network? */
+  private configuredFor(c: ContainerRecord, net: NetworkRecord): boolean {
+    return configuredNetworks(c).some((n) => this.networks.find(n)?.Id === net.Id);
   }
 
   /** Rewrite a running container's /etc/hosts after its addresses changed. */
@@ -1087,9 +1161,26 @@ function normalizeRefSafe(ref: string): string {
   try { return normalizeRef(ref); } catch { return ''; }
 }
 
+/**
+ * berth keeps a container's output itself, read back through the logs API as Docker's default
+ * driver's is; it answers to that driver's name (clients such as docker-py read logs only from
+ * json-file or journald). Another driver, or options for it, are refused rather than ignored.
+ */
+function logConfig(cfg: any): { Type: string; Config: Record<string, string> } {
+  const type = cfg?.Type ?? '';
+  if (type !== '' && type !== 'json-file') {
+    throw badRequest(`log driver "${String(type)}" is not supported: berth keeps container logs itself (json-file)`);
+  }
+  const opts = cfg?.Config ?? {};
+  if (typeof opts !== 'object' || Object.keys(opts).length) {
+    throw badRequest(`log options are not supported: berth keeps container logs itself (got ${JSON.stringify(opts)})`);
+  }
+  return { Type: 'json-file', Config: {} };
+}
+
 function defaultHostConfig(): any {
   return {
-    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'berth-file', Config: {} }, NetworkMode: 'default',
+    Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: 'default',
     PortBindings: {}, RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: false,
     VolumeDriver: '', VolumesFrom: null, CapAdd: null, CapDrop: null, CgroupnsMode: 'private',
     Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null, IpcMode: 'private',

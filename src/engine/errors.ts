@@ -16,3 +16,11 @@ export const serverError = (msg: string) => new ApiError(500, msg);
 export const noSuchContainer = (ref: string) => notFound(`No such container: ${ref}`);
 export const noSuchNetwork = (ref: string) => notFound(`network ${ref} not found`);
 export const noSuchImage = (ref: string) => notFound(`No such image: ${ref}`);
+
+/**
+ * `network rm` of a network with endpoints, in current Docker's words: each endpoint as
+ * name:"container" id:"endpoint id (12)".
+ */
+export const activeEndpoints = (network: string, endpoints: Array<{ name: string; id: string }>) =>
+  forbidden(`error while removing network: network ${network} has active endpoints (${
+    endpoints.map((e) => `name:${JSON.stringify(e.name)} id:${JSON.stringify(e.id.slice(0, 12))}`).join(', ')})`);

@@ -1,5 +1,6 @@
 // Docker's list filters (`--filter key=value`) for containers and networks. Pure.
 import type { ContainerRecord, NetworkRecord } from './types';
+import { configuredNetworks } from './netmode';
 import { badRequest } from './errors';
 
 export function validateFilters(filters: Record<string, string[]>, allowed: string[]): void {
@@ -46,9 +47,9 @@ export function matchContainerFilters(c: ContainerRecord, f: Record<string, stri
   if (f.ancestor?.length && !f.ancestor.some((a) => c.Image === a || c.ImageID.includes(a))) return false;
   if (f.network?.length) {
     const nets = new Set<string>();
-    const mode = c.HostConfig.NetworkMode === 'default' ? 'bridge' : c.HostConfig.NetworkMode;
-    nets.add(mode);
-    for (const n of Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {})) nets.add(n);
+    const mode = c.HostConfig.NetworkMode;
+    if (mode === 'host' || mode === 'none') nets.add(mode);
+    for (const n of configuredNetworks(c)) nets.add(n);
     for (const n of Object.keys(c.endpoints ?? {})) nets.add(n);
     const ok = f.network.some((want) => {
       const n = findNet(want);
@@ -66,15 +67,16 @@ export function matchNetworkFilters(n: NetworkRecord, f: Record<string, string[]
   if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
   if (f.scope?.length && !f.scope.includes(n.Scope)) return false;
   if (f.label?.length && !labelMatch(n.Labels, f.label)) return false;
+  const predefined = ['bridge', 'host', 'none'].includes(n.Name) && (n.isDefault || n.Driver !== 'bridge');
   if (f.type?.length) {
-    const predefined = ['bridge', 'host', 'none'].includes(n.Name) && (n.isDefault || n.Driver !== 'bridge');
     for (const t of f.type) if (t !== 'custom' && t !== 'builtin') throw badRequest(`invalid filter: 'type'='${t}'`);
     if (!f.type.includes(predefined ? 'builtin' : 'custom')) return false;
   }
   if (f.dangling?.length) {
     const used = containers.some((c) => Object.values(c.endpoints ?? {}).some((e) => e.NetworkID === n.Id));
     const want = ['true', '1'].includes(f.dangling[0]);
-    if (want === used) return false;
+    // Docker: the predefined networks are never dangling.
+    if (want === (used || predefined)) return false;
   }
   return true;
 }

@@ -1,6 +1,7 @@
 // Docker-shaped JSON for inspect and list answers, built from berth's records. Pure: no I/O,
 // so the exact shapes are unit-tested without a daemon.
 import type { ContainerRecord, NetworkRecord, PortMapping } from './types';
+import { configuredNetworks } from './netmode';
 import { ZERO_TIME, unixSeconds } from './time';
 import { shortId } from '../util/ids';
 
@@ -38,6 +39,7 @@ function endpointJson(ep: ContainerRecord['endpoints'][string] | undefined, cfg:
     GlobalIPv6PrefixLen: 0,
     MacAddress: live ? ep!.MacAddress : '',
     DriverOpts: cfg?.DriverOpts ?? null,
+    DNSNames: null as string[] | null,
   };
 }
 
@@ -47,13 +49,18 @@ export function networksJson(c: ContainerRecord, isDefaultBridge: (name: string)
   const cfgs = c.NetworkingConfig?.EndpointsConfig ?? {};
   const mode = c.HostConfig.NetworkMode || 'default';
   const names = new Set<string>();
-  if (!mode.startsWith('container:')) names.add(mode === 'default' ? 'bridge' : mode);
-  for (const n of Object.keys(cfgs)) names.add(n);
+  if (mode === 'host' || mode === 'none') names.add(mode);
+  for (const n of configuredNetworks(c)) names.add(n);
   for (const [n, ep] of Object.entries(c.endpoints ?? {})) if (!ep.hidden) names.add(n);
   for (const name of names) {
     // Docker adds the short id as an alias on user-defined networks (not on the default bridge).
     const extra = isDefaultBridge(name) || name === 'host' || name === 'none' ? [] : [shortId(c.Id)];
-    out[name] = endpointJson(c.endpoints?.[name], cfgs[name], c.State.Running, extra);
+    const ep = endpointJson(c.endpoints?.[name], cfgs[name], c.State.Running, extra);
+    // API 1.44+: the names the embedded resolver answers for it there (user-defined networks).
+    if (extra.length && c.State.Running && c.endpoints?.[name]) {
+      ep.DNSNames = [...new Set([c.Name, ...(cfgs[name]?.Aliases ?? []), shortId(c.Id), c.Config.Hostname].filter(Boolean))];
+    }
+    out[name] = ep;
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { LowerDriver, checkLowerOptions, type LowerKind, type LowerNetworkSpec }
 import { linkExists } from '../kernel/ip';
 import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
-import { ApiError, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
+import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
 import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from './ipam';
 import { newId } from '../util/ids';
 import { validateNetworkName } from '../util/names';
@@ -289,7 +289,7 @@ export class Networks {
       EnableIPv6: false,
       Internal: !!body.Internal,
       Attachable: !!body.Attachable,
-      IPAM: { Driver: 'default', Options: body.IPAM?.Options ?? {}, Config: [cfg] },
+      IPAM: { Driver: 'default', Options: body.IPAM?.Options ?? null, Config: [cfg] },
       Options: options,
       Labels: body.Labels ?? {},
       ...(bridgeName ? { bridgeName } : {}),
@@ -313,19 +313,19 @@ export class Networks {
     return { Id: id, Warning: '' };
   }
 
-  /** `inUse` says whether any container still has an endpoint on the network. */
-  remove(ref: string, inUse: (n: NetworkRecord) => boolean): Promise<void> {
+  /** `inUse` lists the endpoints containers still have on the network. */
+  remove(ref: string, inUse: (n: NetworkRecord) => Array<{ name: string; id: string }>): Promise<void> {
     return this.changes.run(() => this.removeNow(ref, inUse));
   }
 
-  private async removeNow(ref: string, inUse: (n: NetworkRecord) => boolean): Promise<void> {
+  private async removeNow(ref: string, inUse: (n: NetworkRecord) => Array<{ name: string; id: string }>): Promise<void> {
     const n = this.get(ref);
     if (PREDEFINED.has(n.Name) && (n.isDefault || n.Driver !== 'bridge')) {
       throw forbidden(`${n.Name} is a pre-defined network and cannot be removed`);
     }
-    if (inUse(n) || this.holds.has(n.Id)) {
-      throw forbidden(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
-    }
+    const eps = inUse(n);
+    // (a container starting on it or connecting to it holds it: its endpoint is being made)
+    if (eps.length || this.holds.has(n.Id)) throw activeEndpoints(n.Name, eps);
     this.removing.add(n.Id);
     try {
       // The record goes first: a crash after it leaves a bridge no record names, which the

@@ -12,27 +12,14 @@ import { macFromIp } from './ipam';
 import { badRequest, conflict, forbidden, notFound, ApiError } from './errors';
 import { newId, shortId } from '../util/ids';
 import { createNetns, deleteNetns } from '../kernel/netns';
+import { configuredNetworks, parseNetworkMode } from './netmode';
 import { boundPorts } from '../kernel/procnet';
 import { randomBytes } from 'node:crypto';
 import type { OverlayDriver, OverlaySpec } from './drivers/overlay';
 import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
 
-export type NetMode =
-  | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; ref: string }
-  | { kind: 'network'; name: string };
-
-export function parseNetworkMode(mode: string | undefined): NetMode {
-  const m = mode || 'default';
-  if (m === 'default' || m === 'bridge') return { kind: 'network', name: 'bridge' };
-  if (m === 'host') return { kind: 'host' };
-  if (m === 'none') return { kind: 'none' };
-  if (m.startsWith('container:')) {
-    const ref = m.slice('container:'.length);
-    if (!ref) throw badRequest('invalid container format container:<name|id>');
-    return { kind: 'container', ref };
-  }
-  return { kind: 'network', name: m };
-}
+// (parseNetworkMode moved to netmode.ts, pure; re-exported for the modules that import it here)
+export { parseNetworkMode, configuredNetworks } from './netmode';
 
 /** Undo steps, run newest first. */
 class Undo {
@@ -86,7 +73,8 @@ export class Sandboxes {
       // Ports first: a port that is taken fails the start before anything is made. Only a
       // bridge network publishes ports, or an overlay one through docker_gwbridge (on
       // macvlan/ipvlan, as with Docker, -p does nothing).
-      const primaryNet = mode.kind === 'network' ? this.nets.get(mode.name) : undefined;
+      const names = configuredNetworks(c);
+      const primaryNet = names.length ? this.nets.get(names[0]) : undefined;
       const publishes = primaryNet?.Driver === 'bridge' || (primaryNet?.Driver === 'overlay' && !primaryNet.Internal);
       const wanted = publishes ? this.reservePorts(c, undo) : [];
       c.noPortMap = mode.kind === 'network' && !publishes ? true : undefined;
@@ -96,14 +84,14 @@ export class Sandboxes {
       c.netnsPath = ns;
       c.endpoints = {};
       undo.add(() => { c.endpoints = {}; c.netnsPath = null; });
-      if (mode.kind === 'network') {
-        const primary = this.nets.get(mode.name);
+      if (primaryNet) {
+        const primary = primaryNet;
         const cfgs = c.NetworkingConfig?.EndpointsConfig ?? {};
-        const names = [primary.Name, ...Object.keys(cfgs).filter((n) => n !== primary.Name && n !== mode.name)];
         for (const name of names) {
           const net = this.nets.get(name);
-          const cfg = cfgs[name] ?? cfgs[mode.name] ?? cfgs[net.Id] ?? {};
-          await this.addEndpoint(c, net, cfg, undo, name === primary.Name);
+          if (c.endpoints[net.Name]) continue; // one network given by name and by id
+          const cfg = cfgs[name] ?? cfgs[net.Name] ?? cfgs[net.Id] ?? {};
+          await this.addEndpoint(c, net, cfg, undo, net.Id === primary.Id);
         }
         await this.addGatewayIfNeeded(c, undo);
         // Ports of a container on an overlay network are published on its docker_gwbridge side.
@@ -172,8 +160,7 @@ export class Sandboxes {
   async disconnect(c: ContainerRecord, net: NetworkRecord): Promise<void> {
     const ep = c.endpoints[net.Name];
     if (!ep) return;
-    const primary = parseNetworkMode(c.HostConfig.NetworkMode);
-    if (primary.kind === 'network' && this.nets.find(primary.name)?.Id === net.Id && c.ports?.length) {
+    if (c.ports?.some((p) => p.containerIp === ep.IPAddress && p.bridgeName === net.bridgeName)) {
       // The published ports point at this endpoint's address: they go with it.
       await this.publisher.unpublish(c.ports);
       for (const p of c.ports) this.releasePort(p);

@@ -109,6 +109,12 @@ export interface ContainerRecord {
   Config: any;              // Docker's container Config, as created (Hostname, Env, Cmd, ...)
   HostConfig: any;          // Docker's HostConfig, as created
   NetworkingConfig: { EndpointsConfig: Record<string, any> };
+  /**
+   * The network of NetworkMode was disconnected (`network disconnect` of the primary network).
+   * As with Docker, NetworkMode stays as it was and the container has no endpoint there until
+   * it is connected again (docker-compose 1.x disconnects and reconnects every new container).
+   */
+  primaryDetached?: boolean;
   State: {
     Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
     Running: boolean; Paused: boolean; Restarting: boolean; OOMKilled: boolean; Dead: boolean;

@@ -27,6 +27,35 @@ export async function listLinks(): Promise<LinkInfo[]> {
   }));
 }
 
+/** An interface of this namespace as it is now: what a restarted daemon compares with what it wants. */
+export interface LinkState {
+  up: boolean;
+  mtu: number;
+  master?: string;
+  ifalias?: string;
+  /** IPv4 addresses as "address/prefix". */
+  addrs: string[];
+  /** A bridge port's flags (undefined on other links). */
+  port?: { hairpin: boolean; isolated: boolean };
+}
+
+/** `ip -d addr show dev NAME`, or null when there is no such interface. */
+export async function linkState(name: string): Promise<LinkState | null> {
+  const r = await run('ip', ['-j', '-d', 'addr', 'show', 'dev', name], { allowFail: true });
+  if (r.code !== 0) return null;
+  const l = (JSON.parse(r.stdout || '[]') as any[])[0];
+  if (!l) return null;
+  const slave = l.linkinfo?.info_slave_kind === 'bridge' ? l.linkinfo.info_slave_data ?? {} : undefined;
+  return {
+    up: (l.flags ?? []).includes('UP'),
+    mtu: l.mtu,
+    master: l.master,
+    ifalias: l.ifalias,
+    addrs: (l.addr_info ?? []).filter((a: any) => a.family === 'inet').map((a: any) => `${a.local}/${a.prefixlen}`),
+    port: slave ? { hairpin: !!slave.hairpin, isolated: !!slave.isolated } : undefined,
+  };
+}
+
 /** Delete an interface of this namespace if it is there (its veth peer goes with it). */
 export async function deleteLink(name: string): Promise<void> {
   if (linkExists(name)) await run('ip', ['link', 'del', name], { allowFail: true });

@@ -11,5 +11,8 @@ export async function setSysctl(key: string, value: string): Promise<void> {
 /** Interface names may contain dots; sysctl paths under conf/<ifname>/ keep them as is. */
 export async function setIfSysctl(ifname: string, key: string, value: string): Promise<void> {
   const file = `/proc/sys/net/ipv4/conf/${ifname}/${key}`;
+  // Written only when it differs: a restarted daemon changes nothing that is already right.
+  const cur = await fs.readFile(file, 'utf8').catch(() => null);
+  if (cur !== null && cur.trim() === value) return;
   await fs.writeFile(file, value);
 }

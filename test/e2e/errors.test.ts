@@ -78,7 +78,7 @@ describe('bad input', { skip }, () => {
 
   it('--ip outside the subnet, in use, the gateway, malformed, on the default bridge', async () => {
     await refused(['run', '--rm', '--network', 'zok', '--ip', '10.99.0.5', 'busybox', 'true'], 125,
-      runErr(daemon("Invalid address 10.99.0.5: It does not belong to any of this network's subnets")));
+      runErr(daemon('no configured subnet or ip-range contain the IP address 10.99.0.5')));
     await refused(['run', '--rm', '--network', 'zok', '--ip', '10.40.0.5', 'busybox', 'true'], 125, runErr(daemon('Address already in use')));
     await refused(['run', '--rm', '--network', 'zok', '--ip', '10.40.0.1', 'busybox', 'true'], 125, runErr(daemon('Address already in use')));
     await refused(['run', '--rm', '--network', 'zok', '--ip', 'abc', 'busybox', 'true'], 125, /invalid IPv4 address: abc/);

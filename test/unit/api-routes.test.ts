@@ -82,6 +82,7 @@ export class FakeEngine implements EngineApi {
     if (c.running && !opts.force) throw new ApiError(409, 'You cannot remove a running container');
     this.containers.delete(c.Id);
   }
+  async removeLink(path: string) { this.calls.push(['unlink', path]); }
   async renameContainer(ref: string, n: string) { this.find(ref).Name = n; }
   async listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }) {
     this.calls.push(['list', opts]);
@@ -196,6 +197,16 @@ test('query parsing follows Docker: booleans, filters, version prefix', () => {
   assert.deepEqual(stripVersion('/containers/json', { min: '1.24', max: '1.50' }), { path: '/containers/json', version: null });
   assert.throws(() => stripVersion('/v1.51/info', { min: '1.24', max: '1.50' }), /too new/);
   assert.throws(() => stripVersion('/v1.10/info', { min: '1.24', max: '1.50' }), /too old/);
+});
+
+test('every boolean query parameter reads Docker\'s way: force=True (docker-py) is true', async () => {
+  engine.calls.length = 0;
+  assert.equal((await raw('POST', '/v1.41/swarm/leave?force=True')).status, 200);
+  assert.equal((await raw('POST', '/v1.41/swarm/leave?force=False')).status, 200);
+  assert.deepEqual(engine.calls.filter((c) => c[0] === 'swarmLeave'), [['swarmLeave', true], ['swarmLeave', false]]);
+  // No route reads a boolean by comparing with '1' or 'true' itself.
+  const src = await fs.readFile(path.join(__dirname, '..', '..', '..', 'src', 'api', 'routes.ts'), 'utf8');
+  assert.doesNotMatch(src, /=== '1'|=== 'true'/);
 });
 
 test('ping answers GET and HEAD with Docker headers', async () => {

@@ -49,8 +49,18 @@ test('container inspect has Docker fields and the short id alias on user network
   assert.equal(j.NetworkSettings.Networks.mynet.IPAddress, '172.18.0.2');
   assert.deepEqual(j.NetworkSettings.Networks.mynet.Aliases, ['www', 'cccccccccccc']);
   assert.equal(j.NetworkSettings.IPAddress, ''); // top-level fields are the default bridge's only
+  assert.deepEqual(j.NetworkSettings.Networks.mynet.DNSNames, ['web', 'www', 'cccccccccccc']);
   const stopped = containerJson(container(false), { root: '/d/c', logPath: '/d/c/log' }, 'sha256:x', () => false);
   assert.equal(stopped.NetworkSettings.Networks.mynet.IPAddress, '');
+  assert.equal(stopped.NetworkSettings.Networks.mynet.DNSNames, null);
+});
+
+test('a container whose NetworkMode network was disconnected lists no network there', () => {
+  const c = container(false);
+  c.primaryDetached = true;
+  c.NetworkingConfig.EndpointsConfig = {};
+  assert.deepEqual(containerJson(c, { root: '/d/c', logPath: '/d/c/log' }, 'sha256:x', () => false).NetworkSettings.Networks, {});
+  assert.equal(containerJson(c, { root: '/d/c', logPath: '/d/c/log' }, 'sha256:x', () => false).HostConfig.NetworkMode, 'mynet');
 });
 
 test('status text follows docker ps', () => {

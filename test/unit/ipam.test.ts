@@ -160,10 +160,10 @@ test('allocator with an IP range and --ip anywhere in the subnet', () => {
   apiErr(() => a.allocate('172.20.2.0'), 403, 'Address already in use');
   apiErr(() => a.allocate('172.20.0.0'), 403, 'Address already in use');
   apiErr(() => a.allocate('172.20.255.255'), 403, 'Address already in use');
-  apiErr(() => a.allocate('10.9.9.9'), 400, "Invalid address 10.9.9.9: It does not belong to any of this network's subnets");
+  apiErr(() => a.allocate('10.9.9.9'), 400, 'no configured subnet or ip-range contain the IP address 10.9.9.9');
   apiErr(() => a.allocate('abc'), 400, 'invalid IPv4 address: abc');
   apiErr(() => a.check('abc'), 400, 'invalid IPv4 address: abc');
-  apiErr(() => a.check('10.9.9.9'), 400, "Invalid address 10.9.9.9: It does not belong to any of this network's subnets");
+  apiErr(() => a.check('10.9.9.9'), 400, 'no configured subnet or ip-range contain the IP address 10.9.9.9');
   a.check('172.20.0.1'); // in use but check only validates
   // the range ends at 172.20.2.255
   const r = new Allocator({ Subnet: '10.0.0.0/16', Gateway: '10.0.0.1', IPRange: '10.0.5.0/30' });
@@ -177,7 +177,7 @@ test('reserve (restoring state) and release are idempotent', () => {
   a.reserve('10.5.0.2');
   assert.ok(a.inUse('10.5.0.2'));
   assert.equal(a.allocate(), '10.5.0.3');
-  apiErr(() => a.reserve('10.6.0.1'), 400, "Invalid address 10.6.0.1: It does not belong to any of this network's subnets");
+  apiErr(() => a.reserve('10.6.0.1'), 400, 'no configured subnet or ip-range contain the IP address 10.6.0.1');
   a.release('10.5.0.2');
   a.release('10.5.0.2');
   a.release('not an ip');

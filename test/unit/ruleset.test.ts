@@ -1,9 +1,12 @@
 // berth's nft table as text: the base ruleset, what a network and a published port add, and
-// the add/delete scripts (nft itself checks the syntax in the e2e tests).
+// the add/delete scripts (nft itself checks the syntax in the e2e tests), and what a daemon start
+// applies: the whole table in one transaction, or only the elements that differ from the
+// kernel's listing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  addElementsScript, baseRuleset, deleteElementsScript, networkElements, portElements, resetScript,
+  addElementsScript, baseRuleset, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
+  portElements, replaceTableScript,
 } from '../../src/engine/firewall/ruleset';
 import type { NetworkSpec, PortMapping } from '../../src/engine/types';
 
@@ -22,7 +25,6 @@ test('the base table: one table, maps for ports, fixed rules', () => {
   assert.match(t, /fib daddr type local jump publish/);
   assert.match(t, /ip saddr 127\.0\.0\.0\/8 oifname @bridges masquerade/);
   assert.match(t, /iifname @bridges oifname @bridges drop/);
-  assert.ok(resetScript().startsWith('add table ip berth\ndelete table ip berth\n'));
 });
 
 test('a network adds set elements: bridge, same-bridge pair, hairpin, masquerade or internal', () => {
@@ -53,4 +55,97 @@ test('add and delete scripts group map elements per map', () => {
   const add = addElementsScript([['bridges', '"br0"']], maps);
   assert.equal(add, 'add element ip berth bridges { "br0" }\nadd element ip berth pub_port { tcp . 8080 : 10.5.0.2 . 80, tcp . 8081 : 10.5.0.2 . 80 }\n');
   assert.equal(deleteElementsScript([], maps), 'delete element ip berth pub_port { tcp . 8080, tcp . 8081 }\n');
+});
+
+test('the whole table with its elements replaces any old one in one script', () => {
+  const empty = replaceTableScript();
+  assert.ok(empty.startsWith('add table ip berth\ndelete table ip berth\ntable ip berth {'));
+  assert.equal(empty, `add table ip berth\ndelete table ip berth\n${baseRuleset()}`);
+  const full = replaceTableScript(networkElements(net), portElements(port({})));
+  assert.equal(full, empty + addElementsScript(networkElements(net), portElements(port({}))));
+  // One script: nothing between the delete and the new table's elements is applied apart.
+  assert.equal(full.match(/delete table/g)!.length, 1);
+});
+
+/** What nft 1.0.6 lists for a table like berth's (elements wrap across lines). */
+const LISTING = `table ip berth {
+\tset bridges {
+\t\ttype ifname
+\t\telements = { "berth0",
+\t\t\t     "br-aaaa" }
+\t}
+
+\tset internal {
+\t\ttype ifname
+\t}
+
+\tset masq {
+\t\ttype ipv4_addr
+\t\tflags interval
+\t\telements = { 10.5.0.0/16, 172.17.0.0/16 }
+\t}
+
+\tmap pub_port {
+\t\ttype inet_proto . inet_service : ipv4_addr . inet_service
+\t\telements = { tcp . 8080 : 10.5.0.2 . 80,
+\t\t\t     tcp . 8081 : 10.5.0.2 . 80 }
+\t}
+
+\tmap pub_addr {
+\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr
+\t\tflags interval
+\t\telements = { 0.0.0.0/0 . udp . 5400-5401 : 10.5.0.2 }
+\t}
+
+\tchain publish {
+\t\tmeta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport map @pub_port
+\t}
+}
+`;
+
+test('a table listing: its skeleton apart from its elements, elements one by one', () => {
+  assert.equal(parseTableListing(''), null, 'no table');
+  const t = parseTableListing(LISTING)!;
+  assert.deepEqual(Object.fromEntries(t.elements), {
+    bridges: ['"berth0"', '"br-aaaa"'],
+    internal: [],
+    masq: ['10.5.0.0/16', '172.17.0.0/16'],
+    pub_port: ['tcp . 8080 : 10.5.0.2 . 80', 'tcp . 8081 : 10.5.0.2 . 80'],
+    pub_addr: ['0.0.0.0/0 . udp . 5400-5401 : 10.5.0.2'],
+  });
+  assert.deepEqual([...t.maps], ['pub_port', 'pub_addr']);
+  assert.doesNotMatch(t.skeleton, /elements|br-aaaa|8080/);
+  assert.match(t.skeleton, /^map pub_port \{$/m);
+  assert.match(t.skeleton, /^meta l4proto \{ tcp, udp, sctp \} dnat ip to meta l4proto \. th dport map @pub_port$/m);
+  // Element order is the kernel's (hash order): it does not make two tables differ.
+  const reordered = parseTableListing(LISTING.replace('{ 10.5.0.0/16, 172.17.0.0/16 }', '{ 172.17.0.0/16, 10.5.0.0/16 }'))!;
+  assert.equal(elementDiffScript(t, reordered), '');
+});
+
+test('same skeleton: only the elements that differ change, deletes first, map elements deleted by key', () => {
+  const live = parseTableListing(LISTING)!;
+  const want = parseTableListing(LISTING
+    .replace('"berth0",\n\t\t\t     "br-aaaa" }', '"berth0" }')
+    .replace('tcp . 8080 : 10.5.0.2 . 80', 'tcp . 8080 : 10.5.0.3 . 80')
+    .replace('\t\ttype ifname\n\t}', '\t\ttype ifname\n\t\telements = { "br-int" }\n\t}'))!;
+  assert.equal(elementDiffScript(live, want), [
+    'delete element ip berth bridges { "br-aaaa" }',
+    'delete element ip berth pub_port { tcp . 8080 }',
+    'add element ip berth internal { "br-int" }',
+    'add element ip berth pub_port { tcp . 8080 : 10.5.0.3 . 80 }',
+  ].join('\n') + '\n');
+  assert.equal(elementDiffScript(want, live), [
+    'delete element ip berth internal { "br-int" }',
+    'delete element ip berth pub_port { tcp . 8080 }',
+    'add element ip berth bridges { "br-aaaa" }',
+    'add element ip berth pub_port { tcp . 8080 : 10.5.0.2 . 80 }',
+  ].join('\n') + '\n');
+  assert.equal(elementDiffScript(live, live), '', 'nothing to change');
+});
+
+test('a different skeleton (a rule missing or changed, a set more or less) needs the whole table', () => {
+  const live = parseTableListing(LISTING)!;
+  assert.equal(elementDiffScript(parseTableListing(LISTING.replace(/\t\tmeta l4proto.*\n/, ''))!, live), null);
+  assert.equal(elementDiffScript(parseTableListing(LISTING.replace('flags interval\n\t\telements = { 10.5', 'elements = { 10.5'))!, live), null);
+  assert.equal(elementDiffScript(parseTableListing(LISTING.replace(/\tset internal \{\n\t\ttype ifname\n\t\}\n\n/, ''))!, live), null);
 });

@@ -3,10 +3,10 @@
 // Isolation, masquerade and published ports live in berth's nft table (firewall/); an
 // enable_icc=false network marks its bridge ports "isolated", so the bridge itself refuses
 // to forward between them while each container still reaches its gateway. Ports are in
-// hairpin mode (see attach).
+// hairpin mode (see portLines).
 import type { EndpointSpec, NetworkDriver, NetworkSpec } from '../types';
 import type { Firewall } from '../firewall/firewall';
-import { deleteLink, ipBatch, linkExists, listLinks } from '../../kernel/ip';
+import { deleteLink, ipBatch, linkExists, linkState, listLinks, type LinkState } from '../../kernel/ip';
 import { containerSide } from './endpoint';
 import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
 import { run } from '../../kernel/exec';
@@ -27,17 +27,9 @@ export class BridgeDriver implements NetworkDriver {
 
   async createNetwork(net: NetworkSpec): Promise<void> {
     const br = net.bridgeName;
-    const len = net.subnet.split('/')[1];
-    const lines: string[] = [];
-    if (!linkExists(br)) {
-      // A fixed MAC: otherwise a bridge takes the lowest MAC of its ports, so it changes as
-      // veths come and go and every container's ARP entry for the gateway goes stale.
-      lines.push(`link add name ${br} address ${bridgeMac(net.id)} mtu ${net.mtu} type bridge`);
-      lines.push(`link set dev ${br} alias ${ALIAS_PREFIX}${net.id.slice(0, 12)}`);
-    }
-    lines.push(`addr replace ${net.gateway}/${len} brd + dev ${br}`);
-    lines.push(`link set dev ${br} up`);
-    await ipBatch(lines);
+    // At a daemon start the bridge is there, carrying running containers' traffic: only what
+    // differs from what it should be is changed (usually nothing).
+    await ipBatch(bridgeLines(net, linkExists(br) ? await linkState(br) : null));
     // Lets connections to 127.0.0.1:<published port> be DNATed out through the bridge.
     await setIfSysctl(br, 'route_localnet', '1');
     // A container reaching a published port of its own network through a host address is
@@ -85,17 +77,10 @@ export class BridgeDriver implements NetworkDriver {
   async settle(): Promise<void> { while (this.sweeping) await this.sweeping; }
 
   async attach(net: NetworkSpec, ep: EndpointSpec): Promise<void> {
-    const host: string[] = [];
+    // A restarted daemon re-attaching a running container finds its veth in place: it changes
+    // only what differs (usually nothing), and never the container's side.
     const fresh = !linkExists(ep.hostIfname);
-    if (fresh) {
-      host.push(`link add ${ep.hostIfname} mtu ${ep.mtu} type veth peer name ${ep.ifname} ` +
-        `address ${ep.mac} mtu ${ep.mtu} netns ${ep.netnsPath}`);
-    }
-    host.push(`link set dev ${ep.hostIfname} alias ${ALIAS_PREFIX}${ep.containerId.slice(0, 12)} master ${net.bridgeName} up`);
-    // hairpin: with br_netfilter (on by default), a container's connection to its own
-    // published port is DNATed in the bridge and must go back out the port it came in by.
-    host.push(`link set dev ${ep.hostIfname} type bridge_slave hairpin on${net.icc ? '' : ' isolated on'}`);
-    await ipBatch(host);
+    await ipBatch(portLines(net, ep, fresh ? null : await linkState(ep.hostIfname)));
     if (!fresh) return;
     const inside = containerSide(ep);
     if (ep.defaultRoute) inside.push(`route add default via ${ep.gateway} dev ${ep.ifname}`);
@@ -126,4 +111,52 @@ export class BridgeDriver implements NetworkDriver {
 export function bridgeMac(networkId: string): string {
   const b = networkId.slice(0, 8).padEnd(8, '0').match(/../g)!;
   return ['02', '42', ...b].join(':');
+}
+
+/**
+ * `ip -batch` lines that make a network's bridge what it should be: all of it when there is
+ * none (`cur` null), else only what differs (its gateway address, its being up).
+ */
+export function bridgeLines(net: NetworkSpec, cur: LinkState | null): string[] {
+  const br = net.bridgeName;
+  const addr = `${net.gateway}/${net.subnet.split('/')[1]}`;
+  const lines: string[] = [];
+  if (!cur) {
+    // A fixed MAC: otherwise a bridge takes the lowest MAC of its ports, so it changes as
+    // veths come and go and every container's ARP entry for the gateway goes stale.
+    lines.push(`link add name ${br} address ${bridgeMac(net.id)} mtu ${net.mtu} type bridge`);
+    lines.push(`link set dev ${br} alias ${ALIAS_PREFIX}${net.id.slice(0, 12)}`);
+  }
+  if (!cur?.addrs.includes(addr)) lines.push(`addr replace ${addr} brd + dev ${br}`);
+  if (!cur?.up) lines.push(`link set dev ${br} up`);
+  return lines;
+}
+
+/**
+ * `ip -batch` lines for an endpoint's host-side veth: the pair made (into the container's
+ * namespace) when there is none (`cur` null), else only what differs from "on its network's
+ * bridge, up, marked berth's, hairpin, isolated when the network has enable_icc=false".
+ */
+export function portLines(net: NetworkSpec, ep: EndpointSpec, cur: LinkState | null): string[] {
+  const dev = ep.hostIfname;
+  const alias = `${ALIAS_PREFIX}${ep.containerId.slice(0, 12)}`;
+  // hairpin: with br_netfilter (on by default), a container's connection to its own
+  // published port is DNATed in the bridge and must go back out the port it came in by.
+  if (!cur) {
+    return [
+      `link add ${dev} mtu ${ep.mtu} type veth peer name ${ep.ifname} address ${ep.mac} mtu ${ep.mtu} netns ${ep.netnsPath}`,
+      `link set dev ${dev} alias ${alias} master ${net.bridgeName} up`,
+      `link set dev ${dev} type bridge_slave hairpin on${net.icc ? '' : ' isolated on'}`,
+    ];
+  }
+  const lines: string[] = [];
+  if (cur.master !== net.bridgeName || cur.ifalias !== alias || !cur.up) {
+    lines.push(`link set dev ${dev} alias ${alias} master ${net.bridgeName} up`);
+  }
+  // (a port only just put on the bridge has the default flags: hairpin off, not isolated)
+  const port = cur.master === net.bridgeName ? cur.port : undefined;
+  if (!port?.hairpin || port.isolated !== !net.icc) {
+    lines.push(`link set dev ${dev} type bridge_slave hairpin on isolated ${net.icc ? 'off' : 'on'}`);
+  }
+  return lines;
 }

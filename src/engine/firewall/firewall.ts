@@ -1,22 +1,58 @@
 // Applies berth's nftables table (ruleset.ts) and keeps track of which elements are in it, so
 // removing something never asks nft to delete an element that is not there (nft 1.0.6 has no
 // `destroy`, and a failed delete would abort the whole transaction).
+//
+// A daemon start must not disturb the containers that kept running while berthd was away: the
+// table they use stays in the kernel, untouched, while berthd works out from its records what
+// the table should hold (init() … sync()); then one transaction makes it so, changing only the
+// elements that differ, or, when the table's rules differ (a berth upgrade, a table damaged or
+// deleted by hand), swapping the whole table for the right one at once.
 import type { NetworkSpec, PortMapping } from '../types';
-import { nftApply } from '../../kernel/nft';
+import { nftApply, nftList, nftRender } from '../../kernel/nft';
+import { Mutex } from '../../util/lock';
 import {
-  addElementsScript, deleteElementsScript, networkElements, portElements, resetScript,
+  TABLE, addElementsScript, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
+  portElements, replaceTableScript, type MapElem, type SetElem,
 } from './ruleset';
 
-type SetElem = [string, string];
-type MapElem = [string, string, string];
-
 export class Firewall {
-  private readonly present = new Set<string>();
+  /** The table's elements (while starting: what it is to hold), by set or map and key. */
+  private readonly elements = new Map<string, SetElem | MapElem>();
+  /** Starting: changes are recorded, not applied, until sync(). */
+  private starting = false;
+  /** One change of the table at a time, so `elements` always says what the kernel holds. */
+  private readonly serial = new Mutex();
 
-  /** Replace the table with an empty one; the daemon then re-adds what its records say. */
+  /** Daemon start: leave the kernel's table serving as it is; record what the daemon re-adds. */
   async init(): Promise<void> {
-    await nftApply(resetScript());
-    this.present.clear();
+    await this.serial.run(async () => {
+      this.starting = true;
+      this.elements.clear();
+    });
+  }
+
+  /** Daemon start is done: make the kernel's table what was recorded, in one transaction. */
+  async sync(): Promise<void> {
+    await this.serial.run(async () => {
+      if (!this.starting) return;
+      const sets = [...this.elements.values()].filter((e): e is SetElem => e.length === 2);
+      const maps = [...this.elements.values()].filter((e): e is MapElem => e.length === 3);
+      const whole = replaceTableScript(sets, maps);
+      await nftApply((await this.differences(whole)) ?? whole);
+      this.starting = false;
+    });
+  }
+
+  /**
+   * The element changes that turn the kernel's table into `whole`'s ('' for none), or null when
+   * the table is missing or its rules differ. The kernel lists `whole` as it would hold it
+   * (canonical addresses, intervals) after applying it in a throwaway network namespace.
+   */
+  private async differences(whole: string): Promise<string | null> {
+    const live = parseTableListing(await nftList(TABLE));
+    if (!live) return null;
+    const want = parseTableListing(await nftRender(whole, TABLE).catch(() => ''));
+    return want ? elementDiffScript(live, want) : null;
   }
 
   async addNetwork(net: NetworkSpec): Promise<void> {
@@ -35,20 +71,24 @@ export class Firewall {
     await this.remove([], ms.flatMap(portElements));
   }
 
-  private async add(sets: SetElem[], maps: MapElem[]): Promise<void> {
-    const s = sets.filter((e) => !this.present.has(key(e)));
-    const m = maps.filter((e) => !this.present.has(key(e)));
-    if (!s.length && !m.length) return;
-    await nftApply(addElementsScript(s, m));
-    for (const e of [...s, ...m]) this.present.add(key(e));
+  private add(sets: SetElem[], maps: MapElem[]): Promise<void> {
+    return this.serial.run(async () => {
+      const s = sets.filter((e) => !this.elements.has(key(e)));
+      const m = maps.filter((e) => !this.elements.has(key(e)));
+      if (!s.length && !m.length) return;
+      if (!this.starting) await nftApply(addElementsScript(s, m));
+      for (const e of [...s, ...m]) this.elements.set(key(e), e);
+    });
   }
 
-  private async remove(sets: SetElem[], maps: MapElem[]): Promise<void> {
-    const s = sets.filter((e) => this.present.has(key(e)));
-    const m = maps.filter((e) => this.present.has(key(e)));
-    if (!s.length && !m.length) return;
-    await nftApply(deleteElementsScript(s, m));
-    for (const e of [...s, ...m]) this.present.delete(key(e));
+  private remove(sets: SetElem[], maps: MapElem[]): Promise<void> {
+    return this.serial.run(async () => {
+      const s = sets.filter((e) => this.elements.has(key(e)));
+      const m = maps.filter((e) => this.elements.has(key(e)));
+      if (!s.length && !m.length) return;
+      if (!this.starting) await nftApply(deleteElementsScript(s, m));
+      for (const e of [...s, ...m]) this.elements.delete(key(e));
+    });
   }
 }
 

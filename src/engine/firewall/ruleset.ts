@@ -59,17 +59,94 @@ export function baseRuleset(): string {
 `;
 }
 
-/** The whole table from scratch: used at daemon start, atomically replacing any old one. */
-export function resetScript(): string {
+export type SetElem = [set: string, elem: string];
+export type MapElem = [map: string, key: string, value: string];
+
+/**
+ * The whole table with these elements, replacing any table of that name in the same
+ * transaction: the kernel swaps the old table for the new one at once, so no packet ever sees
+ * a missing or half-filled table, and connections already NATed keep their conntrack entries.
+ */
+export function replaceTableScript(sets: SetElem[] = [], maps: MapElem[] = []): string {
   // "add" then "delete" so the delete cannot fail when the table does not exist yet.
-  return `add table ${TABLE}\ndelete table ${TABLE}\n${baseRuleset()}`;
+  const elems = sets.length || maps.length ? addElementsScript(sets, maps) : '';
+  return `add table ${TABLE}\ndelete table ${TABLE}\n${baseRuleset()}${elems}`;
+}
+
+/** `nft list table` output, split into what defines the table and the elements of its sets and maps. */
+export interface TableListing {
+  /** Everything but the elements: sets' and maps' types and flags, chains, rules. */
+  skeleton: string;
+  /** Elements as nft lists them (and accepts them back), by set or map name. */
+  elements: Map<string, string[]>;
+  maps: Set<string>;
+}
+
+/** Parse `nft list table …`; null for no table (empty output). */
+export function parseTableListing(text: string): TableListing | null {
+  if (!text.trim()) return null;
+  const skeleton: string[] = [];
+  const elements = new Map<string, string[]>();
+  const maps = new Set<string>();
+  let current = '';
+  let pending: string | null = null;   // an elements block still open across lines
+  const take = (body: string) => {
+    const list = elements.get(current) ?? [];
+    list.push(...body.split(',').map((e) => e.trim()).filter(Boolean));
+    elements.set(current, list);
+  };
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (pending !== null) {
+      pending += ` ${line}`;
+      if (line.endsWith('}')) { take(pending.slice(0, -1)); pending = null; }
+      continue;
+    }
+    const head = /^(set|map) (\S+) \{$/.exec(line);
+    if (head) {
+      current = head[2];
+      if (head[1] === 'map') maps.add(current);
+      elements.set(current, []);
+    }
+    const el = /^elements = \{(.*)$/.exec(line);
+    if (el) {
+      if (el[1].endsWith('}')) take(el[1].slice(0, -1));
+      else pending = el[1];
+      continue;
+    }
+    if (line) skeleton.push(line);
+  }
+  return { skeleton: skeleton.join('\n'), elements, maps };
+}
+
+/**
+ * One script that turns the table listed as `live` into the one listed as `want` by adding and
+ * deleting elements only ('' when they hold the same); null when their sets, maps or rules
+ * differ, so the table must be replaced whole (replaceTableScript).
+ */
+export function elementDiffScript(live: TableListing, want: TableListing): string | null {
+  if (live.skeleton !== want.skeleton) return null;
+  const dels: string[] = [];
+  const adds: string[] = [];
+  for (const [name, wanted] of want.elements) {
+    const have = new Set(live.elements.get(name) ?? []);
+    const need = new Set(wanted);
+    // A map element is deleted by its key (an element is listed as "key : value").
+    const gone = [...have].filter((e) => !need.has(e)).map((e) => (want.maps.has(name) ? e.split(' : ')[0] : e));
+    const added = wanted.filter((e) => !have.has(e));
+    if (gone.length) dels.push(`delete element ${TABLE} ${name} { ${gone.join(', ')} }`);
+    if (added.length) adds.push(`add element ${TABLE} ${name} { ${added.join(', ')} }`);
+  }
+  // Deletes first: a map key whose value changed is deleted and added again in one transaction.
+  const lines = [...dels, ...adds];
+  return lines.length ? lines.join('\n') + '\n' : '';
 }
 
 const q = (ifname: string) => JSON.stringify(ifname);
 
 /** Set elements a network contributes. */
-export function networkElements(net: NetworkSpec): Array<[set: string, elem: string]> {
-  const out: Array<[string, string]> = [
+export function networkElements(net: NetworkSpec): SetElem[] {
+  const out: SetElem[] = [
     ['bridges', q(net.bridgeName)],
     ['samebr', `${q(net.bridgeName)} . ${q(net.bridgeName)}`],
     ['hairpin', `${q(net.bridgeName)} . ${canonicalCidr(net.subnet)}`],
@@ -84,7 +161,7 @@ function hostKey(hostIp: string): string {
 }
 
 /** Map elements one published mapping contributes: [map, key, value]. IPv6 host IPs have none. */
-export function portElements(m: PortMapping): Array<[map: string, key: string, value: string]> {
+export function portElements(m: PortMapping): MapElem[] {
   if (m.hostIp.includes(':')) return [];
   const h = hostKey(m.hostIp);
   if (h === '0.0.0.0/0' && m.count === 1) {
@@ -94,28 +171,28 @@ export function portElements(m: PortMapping): Array<[map: string, key: string, v
     const ports = m.count > 1 ? `${m.hostPort}-${m.hostPort + m.count - 1}` : `${m.hostPort}`;
     return [['pub_addr', `${h} . ${m.proto} . ${ports}`, m.containerIp]];
   }
-  const out: Array<[string, string, string]> = [];
+  const out: MapElem[] = [];
   for (let i = 0; i < m.count; i++) {
     out.push(['pub_addrport', `${h} . ${m.proto} . ${m.hostPort + i}`, `${m.containerIp} . ${m.containerPort + i}`]);
   }
   return out;
 }
 
-export function addElementsScript(sets: Array<[string, string]>, maps: Array<[string, string, string]>): string {
+export function addElementsScript(sets: SetElem[], maps: MapElem[]): string {
   return [
     ...sets.map(([s, e]) => `add element ${TABLE} ${s} { ${e} }`),
     ...groupMaps(maps).map(([m, elems]) => `add element ${TABLE} ${m} { ${elems.map(([k, v]) => `${k} : ${v}`).join(', ')} }`),
   ].join('\n') + '\n';
 }
 
-export function deleteElementsScript(sets: Array<[string, string]>, maps: Array<[string, string, string]>): string {
+export function deleteElementsScript(sets: SetElem[], maps: MapElem[]): string {
   return [
     ...sets.map(([s, e]) => `delete element ${TABLE} ${s} { ${e} }`),
     ...groupMaps(maps).map(([m, elems]) => `delete element ${TABLE} ${m} { ${elems.map(([k]) => k).join(', ')} }`),
   ].join('\n') + '\n';
 }
 
-function groupMaps(maps: Array<[string, string, string]>): Array<[string, Array<[string, string]>]> {
+function groupMaps(maps: MapElem[]): Array<[string, Array<[string, string]>]> {
   const by = new Map<string, Array<[string, string]>>();
   for (const [m, k, v] of maps) {
     if (!by.has(m)) by.set(m, []);

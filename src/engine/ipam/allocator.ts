@@ -39,7 +39,7 @@ export class Allocator {
     const n = parseIPv4(ip);
     if (n === null) throw badRequest(`invalid IPv4 address: ${ip}`);
     if (n < this.subnet.network || n > this.subnet.broadcast)
-      throw badRequest(`Invalid address ${ip}: It does not belong to any of this network's subnets`);
+      throw badRequest(`no configured subnet or ip-range contain the IP address ${ip}`);
     return n;
   }
 
