@@ -14,7 +14,7 @@ import { Sandbox, poll, shq } from '../harness/sandbox';
 
 const skip = Sandbox.skipReason();
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 1205);
-const COUNT = Number(process.env.BERTH_FUZZ_COUNT ?? 700);
+const COUNT = Number(process.env.BERTH_FUZZ_COUNT ?? 1500);
 const BERTH = path.resolve(__dirname, '..', '..', '..', 'bin', 'berth');
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
