@@ -133,9 +133,7 @@ route('POST', '/containers/{id}/kill', async (ctx) => {
 });
 
 route('POST', '/containers/{id}/restart', async (ctx) => {
-  // The stop signal of a restart (API 1.42+) is not passed on by berth's engine: refused, not ignored.
-  if (checkSignal(ctx.query.get('signal'))) throw badRequest('berth does not support a signal for restart (signal): it stops with SIGTERM');
-  await ctx.engine.restartContainer(ctx.params[0], timeoutParam(ctx.query));
+  await ctx.engine.restartContainer(ctx.params[0], timeoutParam(ctx.query), checkSignal(ctx.query.get('signal')));
   ctx.reply.empty(204);
 });
 
@@ -257,8 +255,7 @@ route('POST', '/images/create', async (ctx) => {
     if (!image) throw badRequest('either fromSrc or fromImage must be given');
     // A malformed name is the client's error, found before any registry is asked.
     const tag = q.get('tag') ?? '';
-    parseRef(image.split('@')[0]);
-    if (tag && !tag.startsWith('sha256:')) parseRef(`${image.split('@')[0]}:${tag}`);
+    checkRepoName(image.split('@')[0], tag && !tag.startsWith('sha256:') ? tag : undefined);
     let out: (Writable & { onClose(fn: () => void): void }) | null = null;
     const send = (m: Record<string, unknown>) => {
       out ??= ctx.reply.stream(200, 'application/json');
@@ -276,6 +273,7 @@ route('POST', '/images/create', async (ctx) => {
   }
   if (fromSrc !== '-') throw badRequest('berth imports only from the request body (fromSrc=-)');
   const { repo, tag } = splitRepoTag(q.get('repo') ?? '', q.get('tag') ?? '');
+  if (repo) checkRepoName(repo, tag);
   const id = await ctx.engine.importImage(bodyStream(ctx), repo, tag, q.getAll('changes'));
   const out = ctx.reply.stream(200, 'application/json');
   out.end(JSON.stringify({ status: id }) + '\r\n');
@@ -309,6 +307,7 @@ route('GET', '/images/{name*}/json', async (ctx) => ctx.reply.json(200, await ct
 route('POST', '/images/{name*}/tag', async (ctx) => {
   const { repo, tag } = splitRepoTag(ctx.query.get('repo') ?? '', ctx.query.get('tag') ?? '');
   if (!repo) throw badRequest('repository name must have at least one component');
+  checkRepoName(repo, tag);
   await ctx.engine.tagImage(ctx.params[0], repo, tag || 'latest');
   ctx.reply.empty(201, { 'Content-Length': '0' });
 });
@@ -360,6 +359,12 @@ route('POST', '/networks/{id}/disconnect', async (ctx) => {
 });
 
 // ------------------------------------------------------------------------------ helpers
+
+/** An image name (and tag) a client gives, with the reference rules of the registry's. */
+function checkRepoName(repo: string, tag: string | undefined): void {
+  if (repo.length > 255) throw badRequest('repository name must not be more than 255 characters');
+  parseRef(tag ? `${repo}:${tag}` : repo);
+}
 
 /**
  * A prune's filters. A filter prune did not understand would widen it to everything, so

@@ -51,6 +51,11 @@ const endpointSettings = obj({
 const restartPolicy = obj({ Name: str().nullish(), MaximumRetryCount: int().nullish() }, 'container.RestartPolicy');
 const logConfig = obj({ Type: str().nullish(), Config: strMap().nullish() }, 'container.LogConfig');
 
+/** Resource limits (all integers; 0, -1 or null mean "none"). */
+const RESOURCE_LIMITS = ['Memory', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'KernelMemory', 'KernelMemoryTCP',
+  'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpuCount',
+  'CpuPercent', 'BlkioWeight', 'PidsLimit', 'IOMaximumIOps', 'IOMaximumBandwidth'];
+
 /** HostConfig fields berth implements. */
 const hostConfigShape = {
   NetworkMode: str().nullish(),
@@ -103,7 +108,7 @@ const hostConfigShape = {
   CpusetMems: str().nullish(),
   MaskedPaths: strList().nullish(),
   ReadonlyPaths: strList().nullish(),
-  ...Object.fromEntries(RESOURCE_INTS().map((k) => [k, int().nullish()])),
+  ...Object.fromEntries(RESOURCE_LIMITS.map((k) => [k, int().nullish()])),
   BlkioWeightDevice: z.array(z.unknown(), { error: '[]*blkiodev.WeightDevice' }).nullish(),
   BlkioDeviceReadBps: z.array(z.unknown(), { error: '[]*blkiodev.ThrottleDevice' }).nullish(),
   BlkioDeviceWriteBps: z.array(z.unknown(), { error: '[]*blkiodev.ThrottleDevice' }).nullish(),
@@ -111,12 +116,6 @@ const hostConfigShape = {
   BlkioDeviceWriteIOps: z.array(z.unknown(), { error: '[]*blkiodev.ThrottleDevice' }).nullish(),
 };
 
-/** Resource limits (all integers; 0 or null means "none"). */
-function RESOURCE_INTS(): string[] {
-  return ['Memory', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'KernelMemory', 'KernelMemoryTCP',
-    'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'CpuCount',
-    'CpuPercent', 'BlkioWeight', 'PidsLimit', 'IOMaximumIOps', 'IOMaximumBandwidth'];
-}
 
 const healthcheck = obj({
   Test: strList().nullish(), Interval: int().nullish(), Timeout: int().nullish(), StartPeriod: int().nullish(),
@@ -294,7 +293,7 @@ const UNSUPPORTED_HOST: Record<string, string> = {
   MaskedPaths: 'masked paths', ReadonlyPaths: 'read-only paths',
   BlkioWeightDevice: 'resource limits', BlkioDeviceReadBps: 'resource limits', BlkioDeviceWriteBps: 'resource limits',
   BlkioDeviceReadIOps: 'resource limits', BlkioDeviceWriteIOps: 'resource limits',
-  ...Object.fromEntries(RESOURCE_INTS().map((k) => [k, 'resource limits'])),
+  ...Object.fromEntries(RESOURCE_LIMITS.map((k) => [k, 'resource limits'])),
 };
 /** Log drivers whose meaning berth's log file gives. */
 const LOG_DRIVERS = new Set(['', 'json-file']);

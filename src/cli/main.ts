@@ -120,6 +120,8 @@ function makeProgram(state: State): Command {
     .option('--mount <mount>', 'Attach a filesystem mount to the container (type=bind|tmpfs)', collect)
     .option('--tmpfs <list>', 'Mount a tmpfs directory', collect)
     .option('--group-add <list>', 'Add additional groups to join', collect)
+    .option('--log-driver <string>', 'Logging driver for the container')
+    .option('--log-opt <list>', 'Log driver options', collect)
     .option('--sysctl <map>', 'Sysctl options', collect)
     .option('--init', 'Run an init inside the container')
     .option('--stop-signal <string>', 'Signal to stop the container')

@@ -11,7 +11,7 @@ export interface RunOptions {
   link?: string[]; user?: string; label?: string[]; privileged?: boolean; domainname?: string; restart?: string;
   capAdd?: string[]; capDrop?: string[]; sysctl?: string[]; init?: boolean; stopSignal?: string; stopTimeout?: string;
   attach?: string[]; readOnly?: boolean; workDir?: string;
-  volume?: string[]; mount?: string[]; tmpfs?: string[]; groupAdd?: string[];
+  volume?: string[]; mount?: string[]; tmpfs?: string[]; groupAdd?: string[]; logDriver?: string; logOpt?: string[];
 }
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -103,6 +103,7 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
       ...(opts.mount?.length ? { Mounts: opts.mount.map(mountSpec) } : {}),
       ...(opts.tmpfs?.length ? { Tmpfs: Object.fromEntries(opts.tmpfs.map((t) => { const i = t.indexOf(':'); return i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i + 1)]; })) } : {}),
       ...(opts.groupAdd?.length ? { GroupAdd: opts.groupAdd } : {}),
+      ...(opts.logDriver || opts.logOpt?.length ? { LogConfig: { Type: opts.logDriver ?? '', Config: labelsOf(opts.logOpt ?? []) } } : {}),
       NetworkMode: netMode,
       PortBindings: bindings,
       RestartPolicy: restartPolicy(opts.restart),

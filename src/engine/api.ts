@@ -40,7 +40,7 @@ export interface EngineApi {
   startContainer(ref: string): Promise<void>;            // 304 when already running
   stopContainer(ref: string, timeoutSec?: number, signal?: string): Promise<void>;
   killContainer(ref: string, signal?: string): Promise<void>;
-  restartContainer(ref: string, timeoutSec?: number): Promise<void>;
+  restartContainer(ref: string, timeoutSec?: number, signal?: string): Promise<void>;
   removeContainer(ref: string, opts: { force: boolean }): Promise<void>;
   removeLink(path: string): Promise<void>;
   renameContainer(ref: string, newName: string): Promise<void>;

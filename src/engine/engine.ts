@@ -775,14 +775,14 @@ export class Engine implements EngineApi {
     if (!signal || /^(SIG)?KILL$|^9$/.test(signal.toUpperCase())) await this.exitDone(c);
   }
 
-  async restartContainer(ref: string, timeoutSec?: number): Promise<void> {
+  async restartContainer(ref: string, timeoutSec?: number, signal?: string): Promise<void> {
     const c = this.container(ref);
     await this.withLock(c.Id, async () => {
       this.cancelRestart(c);
       delete c.manuallyStopped;
       if (c.State.Running) {
         c.manuallyStopped = true; // this exit is ours: no policy restart on top of this one
-        await this.runtime.stop(c.Id, this.stopTimeout(c, timeoutSec), c.Config.StopSignal || undefined);
+        await this.runtime.stop(c.Id, this.stopTimeout(c, timeoutSec), signal || c.Config.StopSignal || undefined);
         await this.exitDone(c);
       }
       delete c.manuallyStopped;
@@ -1032,8 +1032,11 @@ export class Engine implements EngineApi {
   async removeImage(ref: string, opts: { force: boolean }): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
     const img = this.images.resolve(ref);
     if (!img) throw noSuchImage(/^(sha256:)?[0-9a-f]{6,64}$/.test(ref) ? ref : normalizeRef(ref));
+    // A tag of an image that keeps other tags is only untagged (Docker's rule): no conflict.
+    const byTag = img.RepoTags.includes(normalizeRefSafe(ref));
+    const onlyUntag = byTag && img.RepoTags.length > 1;
     const user = [...this.containers.values()].find((c) => c.ImageID === img.Id);
-    if (user && !opts.force) {
+    if (user && !opts.force && !onlyUntag) {
       throw conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(user.Id)} is using its referenced image ${shortId(img.Id.replace('sha256:', ''))}`);
     }
     return this.images.remove(ref, opts);
@@ -1245,6 +1248,10 @@ export function mergeEnv(base: string[], extra: string[]): string[] {
     else { index.set(key, out.length); out.push(e); }
   }
   return out;
+}
+
+function normalizeRefSafe(ref: string): string {
+  try { return normalizeRef(ref); } catch { return ''; }
 }
 
 function defaultHostConfig(): any {

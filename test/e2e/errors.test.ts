@@ -120,6 +120,26 @@ describe('bad input', { skip }, () => {
     for (const [spec, msg] of cases) await refused(['run', '--rm', '-p', spec, 'busybox', 'true'], 125, runErr(msg));
   });
 
+  it('settings berth does not implement are refused by the daemon, not ignored', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--privileged'], 'berth does not support privileged containers (HostConfig.Privileged)'],
+      [['--read-only'], 'berth does not support read-only root filesystems (HostConfig.ReadonlyRootfs)'],
+      [['--init'], 'berth does not support an init process (HostConfig.Init)'],
+      [['--log-driver', 'syslog'], 'berth does not support the log driver "syslog" (container logs are kept as json-file\'s) (HostConfig.LogConfig.Type)'],
+      [['-v', 'myvol:/data'], "invalid volume specification: 'myvol:/data': berth has no named volumes: give an absolute host path to bind-mount"],
+      [['--cap-add', 'FLY'], 'unknown capability: "CAP_FLY"'],
+      [['--sysctl', 'vm.swappiness=1'], 'sysctl "vm.swappiness" is not allowed: only namespaced sysctls (net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*)'],
+      [['--stop-signal', 'SIGNOPE'], 'Invalid signal: SIGNOPE'],
+    ];
+    // (mounts, capabilities, sysctls, restart policies and stop signals are implemented: test/e2e/hostconfig.test.ts)
+    for (const [flags, msg] of cases) {
+      await refused(['run', '--rm', ...flags, 'busybox', 'true'], 125, runErr(daemon(msg)));
+    }
+    await refused(['exec', '--privileged', 't1', 'true'], 1, `${daemon('berth does not support privileged exec (Privileged)')}\n`);
+    await refused(['stop', '-t', 'abc', 't1'], 1, /^(Error response from daemon: strconv\.Atoi: parsing "abc": invalid syntax|.*invalid argument "abc".*)\n/);
+    await refused(['kill', '-s', 'NOSUCH', 't1'], 1, `${daemon('Invalid signal: NOSUCH')}\n`);
+  });
+
   it('a host port in use', async () => {
     await refused(['run', '-d', '--name', 'clash', '-p', '8080:80', 'busybox', 'sleep', '100000'], 125,
       /Bind for 0\.0\.0\.0:8080 failed: port is already allocated/, 'clash');
