@@ -488,9 +488,10 @@ export class Engine implements EngineApi {
 
   /** `rm --link LINKER/ALIAS`: forget one legacy link of a container (Docker's messages). */
   async removeLink(path: string): Promise<void> {
-    const slash = path.replace(/^\//, '').lastIndexOf('/');
+    const name = path.replace(/^\//, '');
+    const slash = name.lastIndexOf('/');
     if (slash < 0) throw conflict('Conflict, cannot remove the default link name of the container');
-    const [linker, alias] = [path.replace(/^\//, '').slice(0, slash), path.replace(/^\//, '').slice(slash + 1)];
+    const [linker, alias] = [name.slice(0, slash), name.slice(slash + 1)];
     const c = this.findContainer(linker);
     if (!c) throw noSuchContainer(path);
     await this.withLock(c.Id, async () => {
