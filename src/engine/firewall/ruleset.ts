@@ -31,7 +31,7 @@
 // The `user` chain is the user's (as Docker's DOCKER-USER): berth never writes a rule in it
 // and keeps its rules when it replaces the table (see userParts). It is jumped to first for
 // all forwarded traffic to or from a berth bridge, after the DNAT of published ports: there
-// `tcp dport` is the container's port, `ct original proto-dst` the published one, and
+// `tcp dport` is the container's port, `meta l4proto tcp ct original proto-dst` the published one, and
 // `ct original ip daddr` the host address the client used.
 import type { NetworkSpec, PortMapping } from '../types';
 import { canonicalCidr } from '../ipam';
