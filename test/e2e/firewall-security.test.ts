@@ -142,12 +142,18 @@ describe('the firewall closes what Docker closes', { skip }, () => {
     // A set of the user's own, looked up by a rule of the user chain.
     await sb.sh(`nft add set ip berth userblock '{ type ipv4_addr; }' && nft add element ip berth userblock '{ ${OUTSIDE_ADDR} }'`
       + ` && nft add rule ip berth user ip saddr @userblock tcp dport 81 drop`);
-    // --ports-from changes berth's own rules, so this start replaces the table whole.
+    const kept = async () => {
+      const chain = (await sb.sh('nft list chain ip berth user')).stdout;
+      assert.match(chain, /ip saddr 10\.99\.0\.2 meta l4proto tcp ct original proto-dst 8080 drop/);
+      assert.match(chain, /ip saddr @userblock tcp dport 81 drop/);
+      assert.match((await sb.sh('nft list set ip berth userblock')).stdout, /elements = \{ 10\.99\.0\.2 \}/);
+    };
+    // A plain restart changes only elements; --ports-from changes berth's own rules, so that
+    // start replaces the table whole.
+    await sb.restartDaemon();
+    await kept();
     await sb.restartDaemon(['--ports-from', '10.99.0.0/24']);
-    const chain = (await sb.sh('nft list chain ip berth user')).stdout;
-    assert.match(chain, /ip saddr 10\.99\.0\.2 meta l4proto tcp ct original proto-dst 8080 drop/);
-    assert.match(chain, /ip saddr @userblock tcp dport 81 drop/);
-    assert.match((await sb.sh('nft list set ip berth userblock')).stdout, /elements = \{ 10\.99\.0\.2 \}/);
+    await kept();
     assert.match((await sb.sh('nft list chain ip berth forward')).stdout, /ip saddr != 10\.99\.0\.0\/24 drop/, 'the table was replaced');
     assert.notEqual((await fromOutside()).code, 0, 'the user\'s rule was lost at the restart');
     // Without the user's rule, --ports-from 10.99.0.0/24 lets the outside machine in.
