@@ -7,9 +7,10 @@ import { Engine } from '../engine/engine';
 import { createApiServer } from '../api/server';
 import { setDebug } from '../kernel/exec';
 import { raiseOpenFileLimit } from '../kernel/libc';
+import { parsePortsFrom } from '../engine/firewall/ruleset';
 
 export interface DaemonFlags {
-  dataRoot: string; execRoot: string; host: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
+  dataRoot: string; execRoot: string; host: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[]; portsFrom: string[];
 }
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
@@ -23,11 +24,20 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     .option('--bip <cidr>', 'address and prefix of the default bridge, e.g. 172.17.0.1/16')
     .option('--insecure-registry <host>', 'registry to pull from over plain HTTP (repeatable; localhost always is)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--ports-from <cidr>', 'only these sources (besides the host and its containers) reach published ports (repeatable)',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
     .version('0.1.0', '-v, --version')
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts();
-  return { dataRoot: o.dataRoot, execRoot: o.execRoot, host: o.host, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [] };
+  let portsFrom: string[];
+  try {
+    portsFrom = parsePortsFrom(o.portsFrom ?? []);
+  } catch (e) {
+    process.stderr.write(`berthd: ${(e as Error).message}\n`);
+    throw Object.assign(new Error((e as Error).message), { exitCode: 2 });
+  }
+  return { dataRoot: o.dataRoot, execRoot: o.execRoot, host: o.host, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [], portsFrom };
 }
 
 export function socketPathOf(host: string): string {
@@ -54,7 +64,7 @@ export async function main(): Promise<void> {
 
   const files = raiseOpenFileLimit();
   if (flags.debug) log(`open files limit: ${files}`);
-  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries });
+  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom });
   await engine.init();
   const server = await createApiServer(engine, { socketPath });
   log(`berthd ${engine.version().Version} listening on unix://${socketPath}`);

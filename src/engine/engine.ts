@@ -37,6 +37,8 @@ export interface EngineOptions extends NetworkDefaults {
   execRoot: string;
   debug: boolean;
   insecureRegistries?: string[];
+  /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
+  portsFrom?: string[];
 }
 
 const KIND = 'containers';
@@ -81,6 +83,7 @@ export class Engine implements EngineApi {
   private readonly journal: Journal;
 
   constructor(private readonly opts: EngineOptions) {
+    this.firewall.options = { portsFrom: opts.portsFrom ?? [] };
     this.store = new Store(path.join(opts.dataRoot, 'state'));
     this.journal = new Journal(this.store);
     this.images = new ImageStore(opts.dataRoot);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   addElementsScript, baseRuleset, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
-  portElements, replaceTableScript,
+  parsePortsFrom, portElements, replaceTableScript, userParts,
 } from '../../src/engine/firewall/ruleset';
 import type { NetworkSpec, PortMapping } from '../../src/engine/types';
 
@@ -25,6 +25,40 @@ test('the base table: one table, maps for ports, fixed rules', () => {
   assert.match(t, /fib daddr type local jump publish/);
   assert.match(t, /ip saddr 127\.0\.0\.0\/8 oifname @bridges masquerade/);
   assert.match(t, /iifname @bridges oifname @bridges drop/);
+});
+
+test('the forward chain: the user chain first, then only what Docker lets reach a container', () => {
+  const fwd = /chain forward \{\n([^}]*)\}/.exec(baseRuleset())![1].trim().split('\n').map((l) => l.trim());
+  assert.deepEqual(fwd, [
+    'type filter hook forward priority filter; policy accept;',
+    // every forwarded packet to or from a bridge meets the user's rules once, before any accept
+    'iifname @bridges jump user',
+    'iifname != @bridges oifname @bridges jump user',
+    'iifname . oifname @samebr accept',
+    'iifname @internal drop',
+    'oifname @internal drop',
+    'iifname @bridges oifname @bridges ct status dnat accept',
+    'iifname @bridges oifname @bridges drop',
+    // from outside: replies, and published ports (DNATed here); nothing else
+    'oifname @bridges ct state established,related accept',
+    'oifname @bridges ct status dnat accept',
+    'oifname @bridges drop',
+  ]);
+  assert.match(baseRuleset(), /chain user \{\n  \}/, 'berth writes no rule in the user chain');
+});
+
+test('packets to 127.0.0.0/8 that arrive off loopback are dropped before conntrack', () => {
+  assert.match(baseRuleset(), /chain localnet \{\n    type filter hook prerouting priority raw; policy accept;\n    iifname != "lo" ip daddr 127\.0\.0\.0\/8 drop\n  \}/);
+});
+
+test('--ports-from: outside sources not listed cannot reach published ports; values checked and made canonical', () => {
+  const t = baseRuleset({ portsFrom: ['10.0.0.0/8', '192.0.2.7/32'] });
+  assert.match(t, /oifname @bridges ct state established,related accept\n    oifname @bridges ct status dnat ip saddr != \{ 10\.0\.0\.0\/8, 192\.0\.2\.7\/32 \} drop\n    oifname @bridges ct status dnat accept/);
+  assert.doesNotMatch(baseRuleset({ portsFrom: [] }), /saddr !=/);
+  assert.deepEqual(parsePortsFrom(['10.1.2.3/8', '192.0.2.7']), ['10.0.0.0/8', '192.0.2.7/32']);
+  for (const bad of ['10.0.0.300/8', 'fd00::/64', 'example.com', '10.0.0.0/33', '']) {
+    assert.throws(() => parsePortsFrom([bad]), new RegExp(`invalid --ports-from ${JSON.stringify(JSON.stringify(bad)).slice(1, -1).replace(/[./]/g, '\\$&')}: expected an IPv4 address or CIDR`));
+  }
 });
 
 test('a network adds set elements: bridge, same-bridge pair, hairpin, masquerade or internal', () => {
@@ -148,4 +182,51 @@ test('a different skeleton (a rule missing or changed, a set more or less) needs
   assert.equal(elementDiffScript(parseTableListing(LISTING.replace(/\t\tmeta l4proto.*\n/, ''))!, live), null);
   assert.equal(elementDiffScript(parseTableListing(LISTING.replace('flags interval\n\t\telements = { 10.5', 'elements = { 10.5'))!, live), null);
   assert.equal(elementDiffScript(parseTableListing(LISTING.replace(/\tset internal \{\n\t\ttype ifname\n\t\}\n\n/, ''))!, live), null);
+});
+
+/** Part of what nft lists for berth's table with the user's own rules, set and chain. */
+const WITH_USER = `table ip berth {
+\tset bridges {
+\t\ttype ifname
+\t}
+
+\tset userblock {
+\t\ttype ipv4_addr
+\t\telements = { 10.99.0.2 }
+\t}
+
+\tchain user {
+\t\tip saddr @userblock drop
+\t\tjump userlog
+\t}
+
+\tchain userlog {
+\t\tcounter packets 3 bytes 180
+\t}
+
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tiifname @bridges jump user
+\t}
+}
+`;
+
+test('the user\'s parts of the table: the user chain\'s rules, and sets and chains named user…', () => {
+  assert.deepEqual(userParts(''), { objects: [], rules: [] });
+  const u = userParts(WITH_USER);
+  assert.deepEqual(u.rules, ['ip saddr @userblock drop', 'jump userlog']);
+  assert.deepEqual(u.objects, [
+    '\tset userblock {\n\t\ttype ipv4_addr\n\t\telements = { 10.99.0.2 }\n\t}',
+    '\tchain userlog {\n\t\tcounter packets 3 bytes 180\n\t}',
+  ]);
+  assert.deepEqual(userParts(WITH_USER.replace(/\tchain user \{\n[^}]*\}/, '\tchain user {\n\t}')).rules, [], 'an empty user chain');
+});
+
+test('a replaced table carries the user\'s parts over, sets before the user chain', () => {
+  const t = replaceTableScript([], [], {}, userParts(WITH_USER));
+  assert.ok(t.includes('\tset userblock {\n\t\ttype ipv4_addr\n\t\telements = { 10.99.0.2 }\n\t}\n'
+    + '\tchain userlog {\n\t\tcounter packets 3 bytes 180\n\t}\n'
+    + '  chain user {\n    ip saddr @userblock drop\n    jump userlog\n  }\n'), t);
+  assert.equal(t.match(/chain user \{/g)!.length, 1);
+  assert.equal(replaceTableScript(), `add table ip berth\ndelete table ip berth\n${baseRuleset()}`);
 });

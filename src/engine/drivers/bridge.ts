@@ -30,7 +30,9 @@ export class BridgeDriver implements NetworkDriver {
     // At a daemon start the bridge is there, carrying running containers' traffic: only what
     // differs from what it should be is changed (usually nothing).
     await ipBatch(bridgeLines(net, linkExists(br) ? await linkState(br) : null));
-    // Lets connections to 127.0.0.1:<published port> be DNATed out through the bridge.
+    // Lets connections to 127.0.0.1:<published port> be DNATed out through the bridge. (It
+    // would also let a container address the host's 127.0.0.1 services; the firewall's
+    // localnet chain drops every packet to 127.0.0.0/8 that arrives off loopback.)
     await setIfSysctl(br, 'route_localnet', '1');
     // A container reaching a published port of its own network through a host address is
     // routed back out the bridge it came from; an ICMP redirect would then tell it to skip

@@ -6,13 +6,14 @@
 // table they use stays in the kernel, untouched, while berthd works out from its records what
 // the table should hold (init() … sync()); then one transaction makes it so, changing only the
 // elements that differ, or, when the table's rules differ (a berth upgrade, a table damaged or
-// deleted by hand), swapping the whole table for the right one at once.
+// deleted by hand), swapping the whole table for the right one at once. The swap carries the
+// user's own rules over (the `user` chain, see ruleset.ts): berth never loses them.
 import type { NetworkSpec, PortMapping } from '../types';
 import { nftApply, nftList, nftRender } from '../../kernel/nft';
 import { Mutex } from '../../util/lock';
 import {
   TABLE, addElementsScript, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
-  portElements, replaceTableScript, type MapElem, type SetElem,
+  portElements, replaceTableScript, userParts, NO_USER_PARTS, type MapElem, type SetElem, type TableOptions,
 } from './ruleset';
 
 export class Firewall {
@@ -22,6 +23,8 @@ export class Firewall {
   private starting = false;
   /** One change of the table at a time, so `elements` always says what the kernel holds. */
   private readonly serial = new Mutex();
+  /** Table-wide settings (berthd --ports-from); take effect at the next sync(). */
+  options: TableOptions = {};
 
   /** Daemon start: leave the kernel's table serving as it is; record what the daemon re-adds. */
   async init(): Promise<void> {
@@ -37,8 +40,18 @@ export class Firewall {
       if (!this.starting) return;
       const sets = [...this.elements.values()].filter((e): e is SetElem => e.length === 2);
       const maps = [...this.elements.values()].filter((e): e is MapElem => e.length === 3);
-      const whole = replaceTableScript(sets, maps);
-      await nftApply((await this.differences(whole)) ?? whole);
+      const liveText = await nftList(TABLE);
+      const user = userParts(liveText);
+      const whole = replaceTableScript(sets, maps, this.options, user);
+      try {
+        await nftApply((await this.differences(liveText, whole)) ?? whole);
+      } catch (e) {
+        // The user's rules, listed by nft, are not always accepted back (a rule naming
+        // something gone): berth's own table must be in force all the same.
+        if (!user.rules.length && !user.objects.length) throw e;
+        process.stderr.write(`berthd: the user chain's rules could not be kept (${(e as Error).message.trim()}); they are dropped:\n${user.rules.join('\n')}\n`);
+        await nftApply(replaceTableScript(sets, maps, this.options, NO_USER_PARTS));
+      }
       this.starting = false;
     });
   }
@@ -48,8 +61,8 @@ export class Firewall {
    * the table is missing or its rules differ. The kernel lists `whole` as it would hold it
    * (canonical addresses, intervals) after applying it in a throwaway network namespace.
    */
-  private async differences(whole: string): Promise<string | null> {
-    const live = parseTableListing(await nftList(TABLE));
+  private async differences(liveText: string, whole: string): Promise<string | null> {
+    const live = parseTableListing(liveText);
     if (!live) return null;
     const want = parseTableListing(await nftRender(whole, TABLE).catch(() => ''));
     return want ? elementDiffScript(live, want) : null;

@@ -13,12 +13,96 @@
 //   pub_addrport  host addr . proto . port    → container address . container port
 // A host address of 0.0.0.0/0 means "every local address", 127.0.0.1 included: the output
 // chain DNATs the host's own connections and route_localnet on the bridge lets them leave.
+//
+// What may reach a container (as Docker's FORWARD policy DROP and DOCKER chain allow):
+// traffic from its own bridge, another bridge's traffic to a published port, replies to
+// connections the container made, and outside traffic to a published port (DNATed here; a
+// neighbour that routes a container subnet via this host reaches nothing directly). In
+// nftables a drop in any base chain on a hook is final whatever the other chains say, so
+// these drops hold next to any other firewall on the machine; berth's accepts only end
+// berth's own chain.
+//
+// route_localnet lets the host's own 127.0.0.1 connections be DNATed out through a bridge; it
+// would also let a container send packets to the host's 127.0.0.1 services (the class of
+// CVE-2020-8558). The `localnet` chain drops every packet addressed to 127.0.0.0/8 that
+// arrives on any interface but lo, before conntrack sees it (the host's own connections leave
+// through the output hook and their answers arrive addressed to the gateway, not 127.0.0.1).
+//
+// The `user` chain is the user's (as Docker's DOCKER-USER): berth never writes a rule in it
+// and keeps its rules when it replaces the table (see userParts). It is jumped to first for
+// all forwarded traffic to or from a berth bridge, after the DNAT of published ports: there
+// `tcp dport` is the container's port, `meta l4proto tcp ct original proto-dst` the published one, and
+// `ct original ip daddr` the host address the client used.
 import type { NetworkSpec, PortMapping } from '../types';
 import { canonicalCidr } from '../ipam';
+import { tryParseSubnet } from '../ipam/subnet';
 
 export const TABLE = 'ip berth';
+/** The user's chain in berth's table: never flushed or rewritten by berth. */
+export const USER_CHAIN = 'user';
 
-export function baseRuleset(): string {
+export interface TableOptions {
+  /** berthd --ports-from: the only sources outside the bridges that may reach published ports (empty: any). */
+  portsFrom?: string[];
+}
+
+/**
+ * berthd --ports-from values, canonical ("10.1.2.3/8" -> "10.0.0.0/8", an address alone is
+ * /32); a clear error names the first value that is not an IPv4 address or CIDR.
+ */
+export function parsePortsFrom(values: string[]): string[] {
+  return values.map((v) => {
+    const cidr = v.includes('/') ? v : `${v}/32`;
+    if (!tryParseSubnet(cidr)) throw new Error(`invalid --ports-from ${JSON.stringify(v)}: expected an IPv4 address or CIDR such as 192.168.1.0/24`);
+    return canonicalCidr(cidr);
+  });
+}
+
+/**
+ * What the user keeps in berth's table across berthd restarts and upgrades: the rules of the
+ * `user` chain, and every set, map or chain whose name starts with "user" (sets a user rule
+ * looks up, chains it jumps to). Anything else in the table is berth's and is rewritten.
+ */
+export interface UserParts {
+  /** Whole blocks as nft lists them ("set userallow { … }"), sets and maps first. */
+  objects: string[];
+  /** The user chain's rules, one a line, as nft lists them. */
+  rules: string[];
+}
+
+export const NO_USER_PARTS: UserParts = { objects: [], rules: [] };
+
+/** The user's parts of a `nft list table` listing of berth's table (none for no table). */
+export function userParts(listing: string): UserParts {
+  const objects: Array<{ kind: string; text: string }> = [];
+  let rules: string[] = [];
+  let block: { kind: string; name: string; lines: string[] } | null = null;
+  for (const line of listing.split('\n')) {
+    if (!block) {
+      // A top-level block of the table: one tab, "<kind> <name> {" (kind: set, map, chain, …).
+      const m = /^\t([a-z][a-z ]*) (\S+) \{$/.exec(line);
+      if (m) block = { kind: m[1], name: m[2], lines: [line] };
+      continue;
+    }
+    block.lines.push(line);
+    if (line !== '\t}') continue;
+    if (block.kind === 'chain' && block.name === USER_CHAIN) {
+      rules = block.lines.slice(1, -1).map((l) => l.trim()).filter(Boolean);
+    } else if (block.name.startsWith(USER_CHAIN)) {
+      objects.push({ kind: block.kind, text: block.lines.join('\n') });
+    }
+    block = null;
+  }
+  // Sets and maps before the chains whose rules name them.
+  objects.sort((a, b) => Number(a.kind === 'chain') - Number(b.kind === 'chain'));
+  return { objects: objects.map((o) => o.text), rules };
+}
+
+export function baseRuleset(opts: TableOptions = {}, user: UserParts = NO_USER_PARTS): string {
+  const kept = user.objects.map((o) => `${o}\n`).join('');
+  const userRules = user.rules.map((r) => `    ${r}\n`).join('');
+  const from = opts.portsFrom?.length
+    ? `    oifname @bridges ct status dnat ip saddr != { ${opts.portsFrom.join(', ')} } drop\n` : '';
   return `table ${TABLE} {
   set bridges { type ifname; }
   set samebr { type ifname . ifname; }
@@ -28,6 +112,12 @@ export function baseRuleset(): string {
   map pub_port { type inet_proto . inet_service : ipv4_addr . inet_service; }
   map pub_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr; flags interval; }
   map pub_addrport { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; }
+${kept}  chain ${USER_CHAIN} {
+${userRules}  }
+  chain localnet {
+    type filter hook prerouting priority raw; policy accept;
+    iifname != "lo" ip daddr 127.0.0.0/8 drop
+  }
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     fib daddr type local jump publish
@@ -49,11 +139,16 @@ export function baseRuleset(): string {
   }
   chain forward {
     type filter hook forward priority filter; policy accept;
+    iifname @bridges jump ${USER_CHAIN}
+    iifname != @bridges oifname @bridges jump ${USER_CHAIN}
     iifname . oifname @samebr accept
     iifname @internal drop
     oifname @internal drop
     iifname @bridges oifname @bridges ct status dnat accept
     iifname @bridges oifname @bridges drop
+    oifname @bridges ct state established,related accept
+${from}    oifname @bridges ct status dnat accept
+    oifname @bridges drop
   }
 }
 `;
@@ -67,10 +162,11 @@ export type MapElem = [map: string, key: string, value: string];
  * transaction: the kernel swaps the old table for the new one at once, so no packet ever sees
  * a missing or half-filled table, and connections already NATed keep their conntrack entries.
  */
-export function replaceTableScript(sets: SetElem[] = [], maps: MapElem[] = []): string {
+export function replaceTableScript(sets: SetElem[] = [], maps: MapElem[] = [], opts: TableOptions = {},
+  user: UserParts = NO_USER_PARTS): string {
   // "add" then "delete" so the delete cannot fail when the table does not exist yet.
   const elems = sets.length || maps.length ? addElementsScript(sets, maps) : '';
-  return `add table ${TABLE}\ndelete table ${TABLE}\n${baseRuleset()}${elems}`;
+  return `add table ${TABLE}\ndelete table ${TABLE}\n${baseRuleset(opts, user)}${elems}`;
 }
 
 /** `nft list table` output, split into what defines the table and the elements of its sets and maps. */
