@@ -49,46 +49,62 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
   const userNets = async (): Promise<string[]> =>
     ((await api(sb, 'GET', '/networks')).body ?? []).map((n: any) => n.Name).filter((n: string) => /^cnet/.test(n));
 
+  /** Outcomes of the workload's requests ("POST /containers/create 201": n), printed at the end. */
+  const tally = new Map<string, number>();
+  const call = async (method: string, p: string, body?: unknown) => {
+    const key = `${method} ${p.replace(/[0-9a-f]{64}/, 'ID').replace(/c\d+|cnet\d+/g, 'X').replace(/\?.*/, '')}`;
+    try {
+      const r = await api(sb, method, p, body);
+      tally.set(`${key} ${r.status}`, (tally.get(`${key} ${r.status}`) ?? 0) + 1);
+      return r;
+    } catch (e) {
+      tally.set(`${key} cut`, (tally.get(`${key} cut`) ?? 0) + 1);
+      throw e;
+    }
+  };
+
   /** One random operation through the API; errors (the daemon being killed, a lost race) are expected. */
-  async function op(): Promise<void> {
+  async function op(view: { cs: any[]; nets: string[]; age: number }): Promise<void> {
+    // Listings are refreshed now and then, not before every request: more requests race.
+    if (view.age++ % 3 === 0) { view.cs = await containers(); view.nets = await userNets(); }
     const r = rnd();
-    const cs = await containers();
-    const nets = await userNets();
+    const { cs, nets } = view;
     const c = pick(cs);
     if (r < 0.28 && cs.length < MAX_CONTAINERS + 2) {
       const name = `c${serial++}`;
       const net = pick(['bridge', ...nets])!;
       const p = port++;
-      const created = await api(sb, 'POST', `/containers/create?name=${name}`, {
+      const created = await call('POST', `/containers/create?name=${name}`, {
         Image: 'busybox', Cmd: ['httpd', '-f', '-p', '80', '-h', '/etc'],
         HostConfig: { NetworkMode: net, PortBindings: { '80/tcp': [{ HostPort: String(p) }] } },
       });
-      if (created.status === 201) await api(sb, 'POST', `/containers/${created.body.Id}/start`);
+      if (created.status === 201) await call('POST', `/containers/${created.body.Id}/start`);
     } else if (r < 0.40 && c) {
-      await api(sb, 'DELETE', `/containers/${c.Id}?force=1`);
+      await call('DELETE', `/containers/${c.Id}?force=1`);
     } else if (r < 0.48 && nets.length < MAX_NETWORKS) {
-      await api(sb, 'POST', '/networks/create', { Name: `cnet${serial++}` });
+      await call('POST', '/networks/create', { Name: `cnet${serial++}` });
     } else if (r < 0.54) {
       const n = pick(nets.filter((x) => x !== 'cnet0'));
-      if (n) await api(sb, 'DELETE', `/networks/${n}`);
+      if (n) await call('DELETE', `/networks/${n}`);
     } else if (r < 0.68 && c) {
       const n = pick(nets);
-      if (n) await api(sb, 'POST', `/networks/${n}/connect`, { Container: c.Id });
+      if (n) await call('POST', `/networks/${n}/connect`, { Container: c.Id });
     } else if (r < 0.76 && c) {
       const n = pick(Object.keys(c.NetworkSettings?.Networks ?? {}));
-      if (n) await api(sb, 'POST', `/networks/${n}/disconnect`, { Container: c.Id });
+      if (n) await call('POST', `/networks/${n}/disconnect`, { Container: c.Id });
     } else if (r < 0.84 && c) {
-      await api(sb, 'POST', `/containers/${c.Id}/stop?t=1`);
+      await call('POST', `/containers/${c.Id}/stop?t=1`);
     } else if (r < 0.94 && c) {
-      await api(sb, 'POST', `/containers/${c.Id}/start`);
+      await call('POST', `/containers/${c.Id}/start`);
     } else if (c) {
-      await api(sb, 'POST', `/containers/${c.Id}/rename?name=c${serial++}`);
+      await call('POST', `/containers/${c.Id}/rename?name=c${serial++}`);
     }
   }
 
   async function client(stop: { now: boolean }): Promise<void> {
+    const view = { cs: [] as any[], nets: [] as string[], age: 0 };
     while (!stop.now) {
-      try { await op(); } catch { return; /* berthd is gone */ }
+      try { await op(view); } catch { return; /* berthd is gone */ }
     }
   }
 
@@ -144,10 +160,18 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
       await sb.killDaemon();
       stop.now = true;
       await Promise.all(clients);
+      let killedInInit = 0;
+      if (rnd() < 0.3) {
+        // Killed again during its start-up recovery.
+        sb.spawnDaemon();
+        killedInInit = 50 + Math.floor(rnd() * 1500);
+        await new Promise((r) => setTimeout(r, killedInInit));
+        await sb.killDaemon();
+      }
       await sb.startDaemon();
 
       const found = await checkConsistency(sb);
-      if (found.length) failures.push(`round ${round} (killed after ${delay} ms), after the restart:\n    ${found.join('\n    ')}`);
+      if (found.length) failures.push(`round ${round} (killed after ${delay} ms${killedInInit ? `, then ${killedInInit} ms into its restart` : ''}), after the restart:\n    ${found.join('\n    ')}`);
       const broken = await works();
       if (broken.length) failures.push(`round ${round}: running containers that do not work:\n    ${broken.join('\n    ')}`);
 
@@ -170,6 +194,7 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
       if (after.length) failures.push(`round ${round}, after start / rm -f of the survivors:\n    ${after.join('\n    ')}`);
       if (failures.length > 12) break;
     }
+    process.stdout.write(`# requests of the workload: ${[...tally].sort().map(([k, n]) => `${k}: ${n}`).join(', ')}\n`);
     assert.deepEqual(failures, [], `seed ${SEED} (replay: BERTH_CRASH_SEED=${SEED})`);
   });
 

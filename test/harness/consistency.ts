@@ -190,6 +190,16 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
   }
   const procs = await sb.sh(`for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < $d/cmdline 2>/dev/null) && [ -n "$c" ] && echo "\${d#/proc/} $c"; done; true`);
   const procLines = procs.stdout.split('\n').filter(Boolean);
+  // Container processes, by their cgroup (runtime/spec.ts: /berth/<id>).
+  const cgroups = await sb.sh(`for d in /proc/[0-9]*; do c=$(cat $d/cgroup 2>/dev/null) && echo "\${d#/proc/} $c"; done; true`);
+  const inContainer = new Map<string, number[]>();
+  for (const l of cgroups.stdout.split('\n')) {
+    const m = /^(\d+) .*\/berth\/([0-9a-f]{64})$/.exec(l);
+    if (m) inContainer.set(m[2], [...(inContainer.get(m[2]) ?? []), Number(m[1])]);
+  }
+  for (const [id, ps] of inContainer) {
+    if (!recs.get(id)?.State.Running) problems.push(`processes ${ps.join(' ')} run in the cgroup of ${recs.get(id)?.Name ?? short(id)}, which is not recorded running${recs.has(id) ? '' : ' (no record)'}`);
+  }
   const pids = new Set(procLines.map((l) => Number(l.split(' ')[0])));
   const bundleRe = new RegExp(`${sb.execRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/containers/([0-9a-f]{64})`);
   const shims = new Map<string, number>();
@@ -203,6 +213,7 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
   for (const c of running) {
     const r = runcById.get(c.Id);
     if (!r) problems.push(`container ${c.Name} is recorded running but runc does not know it`);
+    if (!inContainer.get(c.Id)?.includes(c.State.Pid)) problems.push(`container ${c.Name}: its recorded pid ${c.State.Pid} is not a process in its cgroup`);
     if (!pids.has(c.State.Pid)) problems.push(`container ${c.Name} is recorded running with pid ${c.State.Pid}, which does not exist`);
     else if (r && r.pid !== c.State.Pid) problems.push(`container ${c.Name}: recorded pid ${c.State.Pid}, runc says ${r.pid}`);
     if (!shims.has(c.Id)) problems.push(`container ${c.Name} is recorded running but has no shim`);

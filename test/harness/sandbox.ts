@@ -264,6 +264,15 @@ export class Sandbox {
   // ------------------------------------------------------------------ daemon
 
   async startDaemon(extraArgs: string[] = []): Promise<void> {
+    this.spawnDaemon(extraArgs);
+    await this.daemonListening();
+  }
+
+  /**
+   * Start berthd without waiting for it to listen (a crash test kills it during its start-up
+   * recovery); daemonListening() waits for it.
+   */
+  spawnDaemon(extraArgs: string[] = []): void {
     if (this.daemon) throw new Error('berthd is already running');
     const debug = process.env.BERTH_E2E_DEBUG === '1';
     const args = ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`,
@@ -280,6 +289,11 @@ export class Sandbox {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     this.daemonExit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Wait until the berthd spawnDaemon() started answers on its socket. */
+  async daemonListening(): Promise<void> {
+    if (!this.daemon || !this.daemonExit) throw new Error('berthd is not started');
     let exited: number | null | undefined;
     void this.daemonExit.then((c) => { exited = c; });
     for (let i = 0; ; i++) {
@@ -328,7 +342,13 @@ export class Sandbox {
   async killDaemon(): Promise<void> {
     const d = this.daemon;
     if (!d) return;
-    const pid = firstChild(d.pid!);
+    // Just after spawnDaemon(), nsenter may not have forked berthd yet: killing nsenter alone
+    // would leave berthd running.
+    let pid = firstChild(d.pid!);
+    for (let i = 0; i < 200 && !pid && d.exitCode === null && d.signalCode === null; i++) {
+      await sleep(10);
+      pid = firstChild(d.pid!);
+    }
     if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     d.kill('SIGKILL');
     await this.daemonExit;
