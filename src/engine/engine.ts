@@ -86,6 +86,7 @@ export class Engine implements EngineApi {
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
   async init(): Promise<void> {
     await fs.mkdir(path.join(this.opts.execRoot, 'netns'), { recursive: true });
+    await this.store.init();
     await this.images.init();
     await this.bridge.init();
     await this.publisher.init();
@@ -128,8 +129,10 @@ export class Engine implements EngineApi {
    * no record (a create or rm cut short).
    */
   private async sweepRuntime(): Promise<void> {
-    for (const id of await this.runtime.known()) {
-      if (!this.containers.get(id)?.State.Running) await this.runtime.discard(id);
+    const shims = await this.runtime.shims();
+    const ids = new Set([...await this.runtime.known(), ...shims.keys()]);
+    for (const id of ids) {
+      if (!this.containers.get(id)?.State.Running) await this.runtime.discard(id, shims);
     }
     for (const id of await this.runtime.stored()) {
       if (!this.containers.has(id)) await this.runtime.remove(id);
@@ -585,7 +588,8 @@ export class Engine implements EngineApi {
       for (const n of nets) this.networkEvent(n, 'disconnect', c.Id);
       this.containerEvent(c, 'die', { exitCode: String(code) });
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRfc3339() };
-      await this.save(c).catch(() => undefined);
+      // A fact, not a request: recorded even on a full disk (the store's reserve, then retries).
+      await this.store.put(KIND, c.Id, c, { fact: true }).catch((e) => process.stderr.write(`berthd: ${(e as Error).message}\n`));
       await this.dnsSync();
       this.wake(id, code, ['not-running', 'next-exit']);
       if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);

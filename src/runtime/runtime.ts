@@ -106,6 +106,8 @@ export class Runtime {
   async prepare(id: string): Promise<void> {
     await fs.mkdir(this.containerDir(id), { recursive: true });
     for (const f of [this.logPath(id), this.errLogPath(id)]) await (await fs.open(f, 'a')).close();
+    // On disk before the record that names it (a power loss must not leave a record without it).
+    await syncDir(path.dirname(this.containerDir(id)));
   }
 
   /** Mount the rootfs, write /etc files and config.json: the bundle `runc run` needs. */
@@ -455,19 +457,48 @@ export class Runtime {
    * the runc container in whatever state, the rootfs mount, the run's files. For a start that
    * was not recorded (its record could not be written, or berthd died before it could). Idempotent.
    */
-  async discard(id: string): Promise<void> {
+  async discard(id: string, shims?: Map<string, number[]>): Promise<void> {
     this.stopWatching(id);
     const l = this.live.get(id);
     this.live.delete(id);
     await l?.stdin?.close().catch(() => undefined);
-    const shimPid = Number(await fs.readFile(this.state(id, 'shim'), 'utf8').catch(() => '0'));
-    if (shimPid > 0 && (await fs.readFile(`/proc/${shimPid}/cmdline`, 'utf8').catch(() => '')).includes(id)) {
+    // Found by what they run, not by shim.pid: a daemon killed right after it spawned the shim
+    // never wrote that file, and the shim would go on to start the container.
+    // (`shims`: one look at /proc for many discards, by the start-up sweep)
+    const mine = shims ? shims.get(id) ?? [] : await this.shimsOf(id);
+    for (const pid of mine) {
       // The shim leads its own process group (setsid): the group takes `runc run` with it.
-      try { process.kill(-shimPid, 'SIGKILL'); } catch { /* already gone */ }
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
+    for (let i = 0; i < 100 && mine.length && (await this.shimsOf(id)).length; i++) await sleep(10);
     await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
     await this.cleanupRun(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
+    // runc killed while it was creating the container leaves its cgroup behind (no state to delete it by).
+    await fs.rmdir(path.join('/sys/fs/cgroup/berth', id)).catch(() => undefined);
+  }
+
+  /** Pids of the shims (and `runc run`s) running this container's bundle. */
+  private async shimsOf(id: string): Promise<number[]> {
+    return (await this.shims()).get(id) ?? [];
+  }
+
+  /** Every shim and `runc run` of a bundle under this exec-root, by container id (one look at /proc). */
+  async shims(): Promise<Map<string, number[]>> {
+    const prefix = path.join(this.execRoot, 'containers') + '/';
+    const out = new Map<string, number[]>();
+    for (const d of await fs.readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+      const argv = (await fs.readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      let bundle = '';
+      if (argv[0] === 'sh' && argv[1] === '-c' && argv[2]?.startsWith('cd ')) bundle = unshq(argv[2].slice(3).split('\n')[0].replace(/ \|\| exit 1$/, ''));
+      else if (argv.includes('run') && argv.includes('--bundle')) bundle = argv[argv.indexOf('--bundle') + 1] ?? '';
+      if (!bundle.startsWith(prefix)) continue;
+      const id = bundle.slice(prefix.length);
+      out.set(id, [...(out.get(id) ?? []), Number(d)]);
+    }
+    return out;
   }
 
   /** Ids runc knows (any state), and ids with a bundle directory: for the start-up sweep. */
@@ -634,7 +665,19 @@ export function shq(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The word shq() quoted, back. */
+function unshq(s: string): string {
+  return s.startsWith("'") && s.endsWith("'") ? s.slice(1, -1).replace(/'\\''/g, "'") : s;
+}
+
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r').catch(() => null);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close().catch(() => undefined);
+}
 
 function sizeNow(file: string): number {
   try { return statSync(file).size; } catch { return 0; }
