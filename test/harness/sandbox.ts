@@ -165,6 +165,8 @@ export class Sandbox {
   }
 
   private readonly daemonBin: string;
+  /** A tmpfs of this size (e.g. "32m") as the data root, for full-disk tests; '' = none of its own. */
+  private dataRootSize = '';
 
   private constructor(top: string, daemonArgs: string[], daemonBin: string) {
     this.daemonBin = daemonBin;
@@ -179,9 +181,10 @@ export class Sandbox {
    * daemonArgs: extra berthd flags; daemon: false to start without berthd (startDaemon() later);
    * daemonBin: another program in berthd's place (the harness's own test uses a stand-in).
    */
-  static async start(opts: { daemonArgs?: string[]; daemon?: boolean; daemonBin?: string } = {}): Promise<Sandbox> {
+  static async start(opts: { daemonArgs?: string[]; daemon?: boolean; daemonBin?: string; dataRootSize?: string } = {}): Promise<Sandbox> {
     const top = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-sbx-'));
     const sb = new Sandbox(top, opts.daemonArgs ?? [], opts.daemonBin ?? BERTHD);
+    sb.dataRootSize = opts.dataRootSize ?? '';
     try {
       await sb.makeHolder();
       if (opts.daemon !== false) await sb.startDaemon();
@@ -201,6 +204,7 @@ export class Sandbox {
       'ip link set lo up',
       `mount -t tmpfs -o mode=0755 berth-sandbox ${shq(top)}`,
       `mkdir -p ${shq(this.dataRoot)} ${shq(this.execRoot)} ${shq(top + '/etc')}`,
+      this.dataRootSize ? `mount -t tmpfs -o size=${this.dataRootSize},mode=0755 berth-sandbox-data ${shq(this.dataRoot)}` : ':',
       // Files are not namespaced: keep `ip netns add` of anything in here off the machine's /run.
       'if [ -d /run/netns ]; then mount -t tmpfs -o mode=0755 berth-sandbox-netns /run/netns; fi',
       `printf %s ${shq(HOST_RESOLV_CONF)} > ${shq(top + '/etc/resolv.conf')}`,
