@@ -3,6 +3,7 @@
 // leaves the last consistent state (test/harness/consistency.ts finds nothing half-made), and
 // the daemon stays up; a removal needs no space and works. With space again and a restart,
 // everything is consistent and usable.
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_ADDR, poll, Sandbox } from '../harness/sandbox';
@@ -11,7 +12,7 @@ import { checkConsistency } from '../harness/consistency';
 const skip = Sandbox.skipReason();
 const CURL = 'curl -s --max-time 5';
 const WEB = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'];
-const NOSPACE = /no space left on device/;
+const NOSPACE = /no space left on device/i;
 
 describe('a full data root', { skip }, () => {
   let sb: Sandbox;
@@ -38,8 +39,8 @@ describe('a full data root', { skip }, () => {
   after(async () => { await sb?.cleanup(); });
 
   /** The command fails naming the full disk; the daemon still answers; nothing is half-made. */
-  async function refused(args: string[]): Promise<string> {
-    const r = await sb.berth(args, { allowFail: true });
+  async function refused(args: string[], input?: Buffer): Promise<string> {
+    const r = await sb.berth(args, { allowFail: true, input });
     assert.notEqual(r.code, 0, `berth ${args.join(' ')} should fail on a full disk`);
     assert.match(r.stderr, NOSPACE, `berth ${args.join(' ')}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -72,6 +73,22 @@ describe('a full data root', { skip }, () => {
     await refused(['rename', 'up1', 'up1x']);
     assert.equal(await sb.inspect('up1', '{{.Name}}'), '/up1');
     // Still serving through all of it.
+    assert.equal((await sb.sh(`${CURL} http://${HOST_ADDR}:19001/hostname`)).stdout.trim(), await hostname('up1'));
+  });
+
+  it('import and tag fail naming the full disk and leave no image, tag or temporary file', async () => {
+    const images = (await sb.berth(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout;
+    const tar = spawnSync('tar', ['-C', '/', '-cf', '-', 'bin/busybox'], { maxBuffer: 64 << 20 }).stdout;
+    assert.ok(tar.length > 100_000, 'a tarball bigger than a page');
+    await refused(['import', '-', 'bigimg'], tar);
+    await refused(['tag', 'busybox', 'busybox:another']);
+    assert.equal((await sb.berth(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout, images);
+    assert.deepEqual(await checkConsistency(sb), []);
+  });
+
+  it('berthd restarts on a full disk', async () => {
+    await sb.restartDaemon();
+    assert.deepEqual(await checkConsistency(sb), []);
     assert.equal((await sb.sh(`${CURL} http://${HOST_ADDR}:19001/hostname`)).stdout.trim(), await hostname('up1'));
   });
 

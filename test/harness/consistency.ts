@@ -265,6 +265,14 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
   for (const d of await fs.readdir(path.join(exec, 'runc')).catch(() => [] as string[])) {
     if (!runcById.has(d)) problems.push(`runc state directory runc/${short(d)} that runc does not list`);
   }
+  for (const d of await fs.readdir(path.join(data, 'images')).catch(() => [] as string[])) {
+    if (d === 'tmp') {
+      const left = await fs.readdir(path.join(data, 'images', 'tmp')).catch(() => [] as string[]);
+      if (left.length) problems.push(`images/tmp holds ${left.join(' ')} (an import cut short?)`);
+    } else if (/^[0-9a-f]{64}$/.test(d) && !(await fs.stat(path.join(data, 'images', d, 'image.json')).catch(() => null))) {
+      problems.push(`image directory images/${short(d)} has no image.json (half-written)`);
+    }
+  }
   const tmp = await sb.sh(`find ${sb.dataRoot} ${sb.execRoot} -name '*.tmp' 2>/dev/null; true`);
   for (const f of tmp.stdout.split('\n').filter(Boolean)) {
     // A finished run's exit file is written as exit.tmp then renamed by the shim itself.
