@@ -198,7 +198,7 @@ export class Engine implements EngineApi {
     return c;
   }
 
-  private save(c: ContainerRecord): Promise<void> { return this.store.put(KIND, c.Id, c); }
+  private save(c: ContainerRecord): Promise<void> { return this.store.put(KIND, c.Id, c, { what: `container ${c.Name}` }); }
 
   /**
    * Runs `fn` holding the container's lock. A request that waited for the lock behind a
@@ -465,7 +465,7 @@ export class Engine implements EngineApi {
     // The networks it joins cannot be removed while it starts (network rm answers 403).
     const release = this.networks.hold(this.networksOf(c));
     // Written before the first side effect: a crash from here on is undone at the next start.
-    const intent = await this.journal.begin('start', c.Id);
+    const intent = await this.journal.begin('start', c.Id, c.Name);
     try {
       await this.startSteps(c, image);
     } finally {

@@ -11,8 +11,9 @@ import * as path from 'node:path';
 
 /** A failed write of the state, worded for the user: what could not be recorded and why. */
 export class StoreError extends Error {
-  constructor(readonly kind: string, readonly id: string, readonly cause: NodeJS.ErrnoException) {
-    super(`cannot record ${kind.replace(/s$/, '')} ${id.slice(0, 12)} in the state directory: ${cause.code ?? ''}${cause.code ? ': ' : ''}${describe(cause)}`);
+  /** `what`: how the user knows the object ("the start of container 0123456789ab"); kind and short id by default. */
+  constructor(readonly kind: string, readonly id: string, readonly cause: NodeJS.ErrnoException, what?: string) {
+    super(`cannot record ${what ?? `${kind.replace(/s$/, '')} ${id.slice(0, 12)}`} in the state directory: ${cause.code ?? ''}${cause.code ? ': ' : ''}${describe(cause)}`);
   }
 }
 
@@ -124,12 +125,12 @@ export class Store {
    * process ended): on a full disk the reserve makes room for it, and should even that not
    * do, the write is kept and retried until it succeeds (a later write of the object wins).
    */
-  put(kind: string, id: string, obj: unknown, opts: { fact?: boolean } = {}): Promise<void> {
+  put(kind: string, id: string, obj: unknown, opts: { fact?: boolean; what?: string } = {}): Promise<void> {
     const text = JSON.stringify(obj); // throws before anything is written if obj cannot be saved
     const key = `${kind}/${id}`;
     return this.serial(kind, id, async () => {
       try {
-        await this.write(kind, id, text);
+        await this.write(kind, id, text, opts.what);
         this.pending.delete(key); // (a fact still waiting stays if this write fails)
       } catch (e) {
         if (!noSpace(e) || !opts.fact) throw e;
@@ -181,7 +182,7 @@ export class Store {
     return next;
   }
 
-  private async write(kind: string, id: string, text: string): Promise<void> {
+  private async write(kind: string, id: string, text: string, what?: string): Promise<void> {
     const dir = this.kindDir(kind);
     const file = path.join(dir, `${id}.json`);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
@@ -197,7 +198,7 @@ export class Store {
       await fs.rename(tmp, file);
     } catch (e) {
       await fs.rm(tmp, { force: true }).catch(() => undefined);
-      throw new StoreError(kind, id, e as NodeJS.ErrnoException);
+      throw new StoreError(kind, id, e as NodeJS.ErrnoException, what);
     }
     await syncDir(dir);
   }

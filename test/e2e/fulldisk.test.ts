@@ -44,6 +44,7 @@ describe('a full data root', { skip }, () => {
     assert.notEqual(r.code, 0, `berth ${args.join(' ')} should fail on a full disk`);
     assert.match(r.stderr, NOSPACE, `berth ${args.join(' ')}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    process.stdout.write(`# berth ${args.join(' ')}: ${r.stderr.trim()}\n`);
     assert.equal((await sb.berth(['version', '--format', '{{.Server.Version}}'])).code, 0, 'berthd is up');
     assert.deepEqual(await checkConsistency(sb), [], `after berth ${args.join(' ')}`);
     return r.stderr;
@@ -51,19 +52,19 @@ describe('a full data root', { skip }, () => {
 
   it('run and create fail naming the full disk, and leave no container behind', async () => {
     const msg = await refused(['run', '-d', '--name', 'new1', '-p', '19010:80', ...WEB]);
-    assert.match(msg, /container/);
+    assert.match(msg, /cannot record container new1 in the state directory: ENOSPC: no space left on device/);
     await refused(['create', '--name', 'new2', ...WEB]);
     assert.doesNotMatch((await sb.berth(['ps', '-a', '--format', '{{.Names}}'])).stdout, /new1|new2/);
   });
 
   it('start fails before it does anything: no process, no veth, no port', async () => {
-    await refused(['start', 'idle']);
+    assert.match(await refused(['start', 'idle']), /cannot record the start of container idle in the state directory: ENOSPC: no space left on device/);
     assert.equal(await sb.inspect('idle', '{{.State.Status}}'), 'created');
     assert.notEqual((await sb.sh(`${CURL} http://${HOST_ADDR}:19003/hostname`, { allowFail: true })).code, 0);
   });
 
   it('network create, connect, disconnect and rename leave things as they were', async () => {
-    await refused(['network', 'create', 'full1']);
+    assert.match(await refused(['network', 'create', 'full1']), /cannot record network full1 /);
     assert.doesNotMatch((await sb.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout, /full1/);
     await refused(['network', 'connect', 'fnet', 'up2']);
     assert.equal(await sb.inspect('up2', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'), 'bridge');
