@@ -6,6 +6,7 @@
 // of every listed container must work.
 //
 // The seed is printed; BERTH_CRASH_SEED=N replays a run, BERTH_CRASH_ROUNDS=N changes its length.
+import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_ADDR, Sandbox } from '../harness/sandbox';
@@ -13,7 +14,7 @@ import { api, checkConsistency } from '../harness/consistency';
 
 const skip = Sandbox.skipReason();
 const SEED = Number(process.env.BERTH_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ROUNDS = Number(process.env.BERTH_CRASH_ROUNDS ?? 24);
+const ROUNDS = Number(process.env.BERTH_CRASH_ROUNDS ?? 20);
 const CLIENTS = 3;
 const MAX_CONTAINERS = 6;
 const MAX_NETWORKS = 4;
@@ -82,7 +83,8 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
     } else if (r < 0.40 && c) {
       await call('DELETE', `/containers/${c.Id}?force=1`);
     } else if (r < 0.48 && nets.length < MAX_NETWORKS) {
-      await call('POST', '/networks/create', { Name: `cnet${serial++}` });
+      // A bridge network, or a macvlan one whose parent berth makes (a private link).
+      await call('POST', '/networks/create', { Name: `cnet${serial++}`, ...(rnd() < 0.3 ? { Driver: 'macvlan' } : {}) });
     } else if (r < 0.54) {
       const n = pick(nets.filter((x) => x !== 'cnet0'));
       if (n) await call('DELETE', `/networks/${n}`);
@@ -205,5 +207,125 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
     assert.deepEqual(await checkConsistency(sb), []);
     const veths = (await sb.sh('ip -o link show type veth | grep -v ": eth0@" || true')).stdout;
     assert.equal(veths, '', 'no container veth is left');
+  });
+});
+
+// SIGKILL at exact points: wrappers first in berthd's PATH run the real ip / nft / runc /
+// umount and, when the command matches the armed pattern, kill berthd (before or after the
+// real command ran, or instead of it), so every window between a kernel step and the record
+// that accounts for it is hit on purpose, not by chance.
+const WRAPPED = ['ip', 'nft', 'runc', 'umount'];
+const WRAPPER = `#!/bin/sh
+# crash-point wrapper: run the real command; kill berthd when the armed pattern matches.
+name=\${0##*/}
+real=$(cat "$BERTH_CP_DIR/real-$name")
+input=
+case " $* " in *" -batch - "*|*" -f - "*) input=$(cat) ;; esac
+fire=
+if [ -f "$BERTH_CP_DIR/armed" ]; then
+  read -r when pattern < "$BERTH_CP_DIR/armed"
+  if printf '%s %s %s' "$name" "$*" "$input" | tr '\\n' ' ' | grep -Eq -- "$pattern" && mv "$BERTH_CP_DIR/armed" "$BERTH_CP_DIR/fired" 2>/dev/null; then fire=$when; fi
+fi
+killberthd() {
+  p=$PPID
+  while [ "$p" -gt 1 ]; do
+    if tr '\\0' ' ' < /proc/$p/cmdline | grep -q 'bin/berthd '; then kill -9 "$p"; return; fi
+    p=$(cut -d' ' -f4 /proc/$p/stat)
+  done
+}
+case $fire in
+  instead) killberthd; exit 1 ;;
+  before) killberthd ;;
+esac
+if [ -n "$input" ]; then printf '%s\\n' "$input" | "$real" "$@"; else "$real" "$@"; fi
+rc=$?
+[ "$fire" = after ] && killberthd
+exit $rc
+`;
+
+describe('SIGKILL at each step of each change', { skip }, () => {
+  let sb: Sandbox;
+  let dir = '';
+  const WEB = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'];
+
+  before(async () => {
+    sb = await Sandbox.start({ daemon: false });
+    dir = `${sb.top}/crashpoints`;
+    await sb.sh(`mkdir -p ${dir}/bin && for c in ${WRAPPED.join(' ')}; do command -v $c > ${dir}/real-$c; done`);
+    await fs.writeFile(sb.hostPath(`${dir}/bin/wrapper`), WRAPPER, { mode: 0o755 });
+    await sb.sh(`for c in ${WRAPPED.join(' ')}; do ln -s wrapper ${dir}/bin/$c; done`);
+    sb.daemonEnv = { BERTH_CP_DIR: dir, PATH: `${dir}/bin:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+    await sb.startDaemon();
+    await sb.importBusybox();
+  });
+  after(async () => { await sb?.cleanup(); });
+
+  /**
+   * Arm the pattern, do the change (berthd dies in it), start berthd again: it must have
+   * finished or undone the change, with records, kernel and processes in agreement.
+   */
+  async function crashIn(when: 'before' | 'after' | 'instead', pattern: string, change: () => Promise<unknown>): Promise<void> {
+    await fs.writeFile(sb.hostPath(`${dir}/armed`), `${when} ${pattern}\n`);
+    await change().catch(() => undefined);
+    const fired = await fs.readFile(sb.hostPath(`${dir}/fired`), 'utf8').catch(() => '');
+    await fs.rm(sb.hostPath(`${dir}/armed`), { force: true });
+    await fs.rm(sb.hostPath(`${dir}/fired`), { force: true });
+    assert.ok(fired, `the change never ran a command matching ${pattern}`);
+    await sb.killDaemon();
+    await sb.startDaemon();
+    assert.deepEqual(await checkConsistency(sb), [], `after a SIGKILL ${when} ${pattern}`);
+  }
+
+  const state = (name: string) => sb.inspect(name, '{{.State.Status}}');
+  const nets = async () => (await sb.berth(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
+  const hostname = async (name: string) => (await sb.inspect(name, '{{.Id}}')).slice(0, 12);
+  const serves = async (port: number, name: string) =>
+    assert.equal((await sb.waitFor(`curl -s --max-time 5 http://${HOST_ADDR}:${port}/hostname`, name)).stdout.trim(), await hostname(name));
+
+  it('start: after the veth, at runc run, after the ports, after runc started the process', async () => {
+    await sb.berth(['create', '--name', 's1', '-p', '19101:80', ...WEB]);
+    await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/containers/s1/start'));
+    assert.notEqual(await state('s1'), 'running');
+    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'));
+    assert.notEqual(await state('s1'), 'running', 'a process runc started before it was recorded is undone');
+    await crashIn('after', '^nft .*pub_port', () => api(sb, 'POST', '/containers/s1/start'));
+    await sb.berth(['start', 's1']);
+    await serves(19101, 's1');
+  });
+
+  it('network create and rm: after the bridge, after the macvlan parent, before the parent goes', async () => {
+    await crashIn('after', '^ip .*type bridge', () => api(sb, 'POST', '/networks/create', { Name: 'cp1' }));
+    assert.ok(!(await nets()).includes('cp1'));
+    await sb.berth(['network', 'create', 'cp1']);
+    // (the kernel may have no dummy links: then the parent is a veth pair)
+    await crashIn('after', 'link add dm-[0-9a-f]+ .*type veth', () => api(sb, 'POST', '/networks/create', { Name: 'cpm', Driver: 'macvlan' }));
+    assert.ok(!(await nets()).includes('cpm'));
+    await sb.berth(['network', 'create', '-d', 'macvlan', 'cpm']);
+    await crashIn('instead', 'link del dm-', () => api(sb, 'DELETE', '/networks/cpm'));
+    assert.ok(!(await nets()).includes('cpm'));
+    await crashIn('after', 'name bspare-', () => api(sb, 'DELETE', '/networks/cp1'));
+    assert.ok(!(await nets()).includes('cp1'));
+    await sb.berth(['network', 'create', 'cp1']);
+  });
+
+  it('connect and disconnect of a running container: after the veth, before the old veth goes', async () => {
+    await sb.berth(['run', '-d', '--name', 's2', '-p', '19102:80', ...WEB]);
+    await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/networks/cp1/connect', { Container: 's2' }));
+    await sb.berth(['network', 'connect', 'cp1', 's2']);
+    await crashIn('instead', '^ip link del veth', () => api(sb, 'POST', '/networks/cp1/disconnect', { Container: 's2' }));
+    assert.equal(await sb.inspect('s2', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'), 'bridge');
+    await serves(19102, 's2');
+  });
+
+  it('stop and rm -f: after the ports are unpublished, before the rootfs is unmounted, after runc delete', async () => {
+    await crashIn('after', '^nft .*delete element', () => api(sb, 'POST', '/containers/s2/stop?t=1'));
+    await sb.berth(['start', 's2']);
+    await serves(19102, 's2');
+    await crashIn('instead', '^umount ', () => api(sb, 'DELETE', '/containers/s2?force=1'));
+    await crashIn('after', '^runc .* delete', () => api(sb, 'DELETE', '/containers/s1?force=1'));
+    const left = (await sb.berth(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout;
+    if (left.trim()) await sb.berth(['rm', '-f', ...left.trim().split('\n').map((l) => l.split(' ')[0])]);
+    await sb.berth(['network', 'rm', 'cp1']);
+    assert.deepEqual(await checkConsistency(sb), []);
   });
 });

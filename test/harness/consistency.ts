@@ -31,6 +31,7 @@ interface ContainerRec {
 
 interface NetworkRec {
   Id: string; Name: string; Driver: string; Internal: boolean; bridgeName?: string;
+  parent?: string; createdParent?: boolean;
   Options: Record<string, string>;
   IPAM: { Config: Array<{ Subnet: string; Gateway: string }> };
 }
@@ -304,6 +305,13 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
     const kind = l.linkinfo?.info_kind;
     if (kind === 'bridge' && !bridgeOf.has(l.ifname)) problems.push(`bridge ${l.ifname} (${l.ifalias}) belongs to no network`);
     if (kind === 'veth' && !wantVeths.has(l.ifname)) problems.push(`veth ${l.ifname} (${l.ifalias}) belongs to no running container's endpoint`);
+  }
+  // Parents berth made for macvlan/ipvlan networks (a private link "dm-/di-<network>", or a VLAN).
+  const parents = new Map(nets.filter((n) => n.createdParent && n.parent).map((n) => [n.parent!, n]));
+  for (const [p, n] of parents) if (!byName.has(p)) problems.push(`network ${n.Name}: its parent link ${p} is missing`);
+  for (const l of links) {
+    const made = /^d[mi]-[0-9a-f]{12}$/.test(l.ifname) || l.ifalias?.startsWith('berth:parent');
+    if (made && !parents.has(l.ifname)) problems.push(`link ${l.ifname} (a ${l.linkinfo?.info_kind} berth made as a network's parent) belongs to no network`);
   }
   for (const [veth, { c, net }] of wantVeths) {
     const l = byName.get(veth);

@@ -165,6 +165,8 @@ export class Sandbox {
   }
 
   private readonly daemonBin: string;
+  /** Extra environment of berthd from its next start on (a crash test puts wrappers first in its PATH). */
+  daemonEnv: Record<string, string> = {};
   /** A tmpfs of this size (e.g. "32m") as the data root, for full-disk tests; '' = none of its own. */
   private dataRootSize = '';
 
@@ -282,7 +284,7 @@ export class Sandbox {
     const args = ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`,
       ...(debug ? ['--debug'] : []), ...this.daemonArgs, ...extraArgs];
     const child = spawn(this.enter()[0], [...this.enter().slice(1), process.execPath, this.daemonBin, ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.daemonEnv } });
     this.daemon = child;
     const keep = (b: Buffer) => {
       const s = b.toString();
