@@ -100,7 +100,8 @@ export class Engine implements EngineApi {
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
       .concat(this.swarm.devices());
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
-    await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
+    const parents = this.networks.list().filter((n) => n.createdParent && n.parent).map((n) => n.parent!);
+    await this.bridge.cleanupStale({ bridges, hostIfnames: veths, parents });
     await this.sweepNetns();
     for (const i of intents) await this.journal.end(i);
     await this.dnsSync();
