@@ -301,7 +301,7 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
     }
   }
   for (const l of links) {
-    if (!l.ifalias?.startsWith('berth:')) continue;
+    if (!l.ifalias?.startsWith('berth:') || l.ifalias.startsWith('berth:parent')) continue; // (parents: below)
     const kind = l.linkinfo?.info_kind;
     if (kind === 'bridge' && !bridgeOf.has(l.ifname)) problems.push(`bridge ${l.ifname} (${l.ifalias}) belongs to no network`);
     if (kind === 'veth' && !wantVeths.has(l.ifname)) problems.push(`veth ${l.ifname} (${l.ifalias}) belongs to no running container's endpoint`);
