@@ -310,12 +310,19 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await sb.berth(['network', 'create', 'cp1']);
   });
 
-  it('connect and disconnect of a running container: after the veth, before the old veth goes', async () => {
+  it('connect and disconnect of a running container: after the veth or macvlan interface, before the old one goes', async () => {
     await sb.berth(['run', '-d', '--name', 's2', '-p', '19102:80', ...WEB]);
     await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/networks/cp1/connect', { Container: 's2' }));
     await sb.berth(['network', 'connect', 'cp1', 's2']);
     await crashIn('instead', '^ip link del veth', () => api(sb, 'POST', '/networks/cp1/disconnect', { Container: 's2' }));
     assert.equal(await sb.inspect('s2', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'), 'bridge');
+    // A macvlan interface lives only in the container's namespace: no sweep of the host finds it.
+    await sb.berth(['network', 'create', '-d', 'macvlan', 'cpm2']);
+    await crashIn('after', 'link add link dm-[0-9a-f]+ name eth', () => api(sb, 'POST', '/networks/cpm2/connect', { Container: 's2' }));
+    await sb.berth(['network', 'connect', 'cpm2', 's2']);
+    await crashIn('instead', '^ip -batch - link del dev eth', () => api(sb, 'POST', '/networks/cpm2/disconnect', { Container: 's2' }));
+    assert.equal(await sb.inspect('s2', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'), 'bridge');
+    await sb.berth(['network', 'rm', 'cpm2']);
     await serves(19102, 's2');
   });
 
