@@ -20,6 +20,7 @@ import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
 import { run } from '../kernel/exec';
+import { ipBatch, listLinksIn } from '../kernel/ip';
 import { EventBus } from './events';
 import { Store } from '../store/store';
 import { Journal } from '../store/journal';
@@ -159,6 +160,7 @@ export class Engine implements EngineApi {
     if (st.running) {
       try {
         await this.sandboxes.adopt(c);
+        await this.pruneInterfaces(c);
       } catch (e) {
         process.stderr.write(`berthd: re-attaching ${c.Name}: ${(e as Error).message}\n`);
       }
@@ -167,6 +169,20 @@ export class Engine implements EngineApi {
     } else {
       await this.onExit(c.Id, st.exitCode ?? 255);
     }
+  }
+
+  /**
+   * Interfaces berth made in a running container's namespace that no endpoint records: a
+   * connect cut short before its record, or a disconnect after it (a macvlan/ipvlan interface
+   * lives only in there, so no sweep of the host's links finds it).
+   */
+  private async pruneInterfaces(c: ContainerRecord): Promise<void> {
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (!c.netnsPath || mode.kind === 'host' || mode.kind === 'container') return;
+    const recorded = new Set(Object.values(c.endpoints ?? {}).map((e) => e.ifname));
+    const extra = (await listLinksIn(c.netnsPath)).filter((l) => /^eth\d+$/.test(l.ifname) && !recorded.has(l.ifname) &&
+      ['veth', 'macvlan', 'ipvlan'].includes(l.kind ?? ''));
+    if (extra.length) await ipBatch(extra.map((l) => `link del dev ${l.ifname}`), c.netnsPath);
   }
 
   /** Namespace files of containers that no longer exist (deleted while berthd was down). */
