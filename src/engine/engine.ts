@@ -515,6 +515,7 @@ export class Engine implements EngineApi {
       const etc = await this.etcFiles(c);
       const pid = await this.runtime.start({
         id: c.Id,
+        name: c.Name,
         image,
         args: [...(c.Config.Entrypoint ?? []), ...(c.Config.Cmd ?? [])],
         env: c.Config.Env,

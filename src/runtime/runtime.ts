@@ -20,6 +20,8 @@ import { fileSize, followFile, mergeOutput, tailOffset } from './logs';
 
 export interface ContainerRunSpec {
   id: string;
+  /** For error messages. */
+  name?: string;
   image: ImageRecord;
   args: string[];
   env: string[];
@@ -112,6 +114,14 @@ export class Runtime {
 
   /** Mount the rootfs, write /etc files and config.json: the bundle `runc run` needs. */
   async create(spec: ContainerRunSpec): Promise<void> {
+    try {
+      await this.createBundle(spec);
+    } catch (e) {
+      throw diskError(`cannot write the files of container ${spec.name ?? spec.id.slice(0, 12)}`, e);
+    }
+  }
+
+  private async createBundle(spec: ContainerRunSpec): Promise<void> {
     const { id } = spec;
     if (spec.cwd && !spec.cwd.startsWith('/')) {
       throw badRequest(`the working directory '${spec.cwd}' is invalid, it needs to be an absolute path`);
@@ -710,6 +720,13 @@ export function runcMessage(stderr: string): string {
     msgs.push(m[1].replace(/\\(.)/g, '$1'));
   }
   return msgs.join('; ');
+}
+
+/** A write that failed for want of space (or a broken disk), worded for the user; other errors as they are. */
+function diskError(what: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why: Record<string, string> = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EROFS: 'read-only file system' };
+  return code && why[code] ? new ApiError(500, `${what}: ${code}: ${why[code]}`) : e;
 }
 
 /** A failed `runc run`, worded as Docker words a failed start. */
