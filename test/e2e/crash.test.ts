@@ -264,7 +264,8 @@ describe('SIGKILL at each step of each change', { skip }, () => {
    * Arm the pattern, do the change (berthd dies in it), start berthd again: it must have
    * finished or undone the change, with records, kernel and processes in agreement.
    */
-  async function crashIn(when: 'before' | 'after' | 'instead', pattern: string, change: () => Promise<unknown>): Promise<void> {
+  async function crashIn(when: 'before' | 'after' | 'instead', pattern: string, change: () => Promise<unknown>,
+    recovery?: ['before' | 'after' | 'instead', string]): Promise<void> {
     await fs.writeFile(sb.hostPath(`${dir}/armed`), `${when} ${pattern}\n`);
     await change().catch(() => undefined);
     const fired = await fs.readFile(sb.hostPath(`${dir}/fired`), 'utf8').catch(() => '');
@@ -272,8 +273,24 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await fs.rm(sb.hostPath(`${dir}/fired`), { force: true });
     assert.ok(fired, `the change never ran a command matching ${pattern}`);
     await sb.killDaemon();
+    if (recovery) await crashInRecovery(...recovery);
     await sb.startDaemon();
     assert.deepEqual(await checkConsistency(sb), [], `after a SIGKILL ${when} ${pattern}`);
+  }
+
+  /** Start berthd and kill it again while its start-up recovery runs the matching command. */
+  async function crashInRecovery(when: 'before' | 'after' | 'instead', pattern: string): Promise<void> {
+    await fs.writeFile(sb.hostPath(`${dir}/armed`), `${when} ${pattern}\n`);
+    sb.spawnDaemon();
+    let fired = '';
+    for (let i = 0; i < 300 && !fired; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      fired = await fs.readFile(sb.hostPath(`${dir}/fired`), 'utf8').catch(() => '');
+    }
+    await fs.rm(sb.hostPath(`${dir}/armed`), { force: true });
+    await fs.rm(sb.hostPath(`${dir}/fired`), { force: true });
+    assert.ok(fired, `the recovery never ran a command matching ${pattern}`);
+    await sb.killDaemon();
   }
 
   const state = (name: string) => sb.inspect(name, '{{.State.Status}}');
@@ -282,7 +299,8 @@ describe('SIGKILL at each step of each change', { skip }, () => {
   const serves = async (port: number, name: string) =>
     assert.equal((await sb.waitFor(`curl -s --max-time 5 http://${HOST_ADDR}:${port}/hostname`, name)).stdout.trim(), await hostname(name));
 
-  it('start: after the netns, the veth, the rootfs mount, at runc run, after the ports', async () => {
+  it('start: after the netns, the veth, the rootfs mount, at runc run, after the ports; and the recovery itself cut short', async () => {
+    await sb.berth(['network', 'create', 'cp0']);
     await sb.berth(['create', '--name', 's1', '-p', '19101:80', ...WEB]);
     await crashIn('after', '^unshare --net=', () => api(sb, 'POST', '/containers/s1/start'));
     await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/containers/s1/start'));
@@ -291,8 +309,16 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'));
     assert.notEqual(await state('s1'), 'running', 'a process runc started before it was recorded is undone');
     await crashIn('after', '^nft .*pub_port', () => api(sb, 'POST', '/containers/s1/start'));
+    // The recovery itself cut short: while it undoes a start (runc delete, the rootfs unmount).
+    await sb.berth(['start', 's1']);
+    await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/networks/cp0/connect', { Container: 's1' }));
+    await sb.berth(['stop', '-t', '1', 's1']);
+    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'), ['after', '^runc .* delete']);
+    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'), ['instead', '^umount ']);
+    await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/containers/s1/start'), ['after', '^nft -f']);
     await sb.berth(['start', 's1']);
     await serves(19101, 's1');
+    await sb.berth(['network', 'rm', 'cp0']);
   });
 
   it('network create and rm: after the bridge, after the macvlan parent, before the parent goes', async () => {
