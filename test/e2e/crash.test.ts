@@ -1,11 +1,13 @@
-// kill -9 at any instant: a seeded mixed workload (run -d with -p and --network, rm -f, network
-// create/rm, connect/disconnect, start/stop, rename) from several clients in parallel; berthd is
-// killed with SIGKILL at a random moment of each round and started again, and then records,
+// kill -9 at any instant: a seeded mixed workload (run -d with -p and --network, some --rm,
+// rm -f, network create/rm (bridge, macvlan), connect/disconnect, start/stop/restart, rename)
+// from several clients in parallel; berthd is killed with SIGKILL at a random moment of each
+// round (and sometimes again during its restart) and started again, and then records,
 // kernel objects and processes must agree exactly (test/harness/consistency.ts), every running
 // container must still serve its published port and reach a peer, and `berth start` / `rm -f`
 // of every listed container must work.
 //
 // The seed is printed; BERTH_CRASH_SEED=N replays a run, BERTH_CRASH_ROUNDS=N changes its length.
+// Then the same at exact points (wrappers of ip/nft/runc/mount in berthd's PATH), and a power loss.
 import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,7 +79,8 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
       const p = port++;
       const created = await call('POST', `/containers/create?name=${name}`, {
         Image: 'busybox', Cmd: ['httpd', '-f', '-p', '80', '-h', '/etc'],
-        HostConfig: { NetworkMode: net, PortBindings: { '80/tcp': [{ HostPort: String(p) }] } },
+        // (some --rm: a stop or a crash during one then also removes the container)
+        HostConfig: { NetworkMode: net, PortBindings: { '80/tcp': [{ HostPort: String(p) }] }, AutoRemove: rnd() < 0.15 },
       });
       if (created.status === 201) await call('POST', `/containers/${created.body.Id}/start`);
     } else if (r < 0.40 && c) {
@@ -96,8 +99,10 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
       if (n) await call('POST', `/networks/${n}/disconnect`, { Container: c.Id });
     } else if (r < 0.84 && c) {
       await call('POST', `/containers/${c.Id}/stop?t=1`);
-    } else if (r < 0.94 && c) {
+    } else if (r < 0.90 && c) {
       await call('POST', `/containers/${c.Id}/start`);
+    } else if (r < 0.94 && c) {
+      await call('POST', `/containers/${c.Id}/restart?t=1`);
     } else if (c) {
       await call('POST', `/containers/${c.Id}/rename?name=c${serial++}`);
     }
