@@ -22,7 +22,7 @@ function describe(e: NodeJS.ErrnoException): string {
   if (e.code === 'EDQUOT') return 'disk quota exceeded';
   if (e.code === 'EIO') return 'input/output error';
   if (e.code === 'EROFS') return 'read-only file system';
-  return e.message;
+  return e.message.replace(/^[A-Z]+: /, ''); // (the code is said once already)
 }
 
 /** Room kept aside for writes that record what has already happened (see `put`'s `fact`). */
