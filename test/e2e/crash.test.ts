@@ -324,6 +324,13 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await sb.berth(['start', 's1']);
     await serves(19101, 's1');
     await sb.berth(['network', 'rm', 'cp0']);
+    // With -t, runc runs under `script`, in a session of its own (not the shim's process group).
+    await sb.berth(['create', '-t', '--name', 'st', 'busybox', 'sleep', '424242']);
+    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/st/start'));
+    assert.notEqual(await state('st'), 'running');
+    await sb.berth(['start', 'st']);
+    assert.equal(await state('st'), 'running');
+    await sb.berth(['rm', '-f', 'st']);
   });
 
   it('network create and rm: after the bridge, after the macvlan parent, before the parent goes', async () => {
