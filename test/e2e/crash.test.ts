@@ -270,7 +270,7 @@ describe('SIGKILL at each step of each change', { skip }, () => {
    * finished or undone the change, with records, kernel and processes in agreement.
    */
   async function crashIn(when: 'before' | 'after' | 'instead', pattern: string, change: () => Promise<unknown>,
-    recovery?: ['before' | 'after' | 'instead', string]): Promise<void> {
+    recovery?: ['before' | 'after' | 'instead', string], whileDown?: () => Promise<unknown>): Promise<void> {
     await fs.writeFile(sb.hostPath(`${dir}/armed`), `${when} ${pattern}\n`);
     await change().catch(() => undefined);
     const fired = await fs.readFile(sb.hostPath(`${dir}/fired`), 'utf8').catch(() => '');
@@ -278,6 +278,7 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await fs.rm(sb.hostPath(`${dir}/fired`), { force: true });
     assert.ok(fired, `the change never ran a command matching ${pattern}`);
     await sb.killDaemon();
+    await whileDown?.();
     if (recovery) await crashInRecovery(...recovery);
     await sb.startDaemon();
     assert.deepEqual(await checkConsistency(sb), [], `after a SIGKILL ${when} ${pattern}`);
@@ -313,6 +314,11 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await crashIn('after', '^mount -t overlay', () => api(sb, 'POST', '/containers/s1/start'));
     await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'));
     assert.notEqual(await state('s1'), 'running', 'a process runc started before it was recorded is undone');
+    // Killed before it wrote shim.pid: the shim is found all the same.
+    const s1 = await sb.inspect('s1', '{{.Id}}');
+    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'), undefined,
+      () => sb.sh(`rm ${sb.execRoot}/containers/${s1}/shim.pid`));
+    assert.notEqual(await state('s1'), 'running');
     await crashIn('after', '^nft .*pub_port', () => api(sb, 'POST', '/containers/s1/start'));
     // The recovery itself cut short: while it undoes a start (runc delete, the rootfs unmount).
     await sb.berth(['start', 's1']);
