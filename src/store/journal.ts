@@ -32,7 +32,8 @@ export class Journal {
 
   /** The change is finished or undone: forget it. */
   async end(i: Intent): Promise<void> {
-    await this.store.delete(KIND, this.key(i)).catch(() => undefined);
+    // (not fsynced: should a power loss bring it back, the recovery finds the change done)
+    await this.store.delete(KIND, this.key(i), { durable: false }).catch(() => undefined);
   }
 
   /** Intents left by a daemon that died mid-change. */

@@ -146,12 +146,16 @@ export class Store {
     });
   }
 
-  delete(kind: string, id: string): Promise<void> {
+  /**
+   * Remove an object. Durable by default: a removal that a power loss undid would bring a
+   * removed container or network back. `durable: false` for what may harmlessly come back (a
+   * finished intent: the recovery finds its change done and only forgets it).
+   */
+  delete(kind: string, id: string, opts: { durable?: boolean } = {}): Promise<void> {
     return this.serial(kind, id, async () => {
       this.pending.delete(`${kind}/${id}`);
       await fs.rm(path.join(this.kindDir(kind), `${id}.json`), { force: true });
-      // A removal that a power loss undid would bring the object back.
-      await syncDir(this.kindDir(kind));
+      if (opts.durable !== false) await syncDir(this.kindDir(kind));
     });
   }
 
