@@ -128,19 +128,24 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
       const r = await sb.sh(`curl -s --max-time 5 http://${HOST_ADDR}:${p.PublicPort}/hostname`, { allowFail: true });
       if (r.stdout.trim() !== host) bad.push(`${c.Names[0]}: port ${p.PublicPort} answered ${JSON.stringify(r.stdout.trim())} (exit ${r.code}), want ${host}`);
     }
-    // A peer on a shared network, by address.
-    const byNet = new Map<string, Array<{ name: string; ip: string }>>();
+    // A peer on a shared network: by name (the embedded resolver) where the asking container was
+    // started on that user-defined network, else by address.
+    const byNet = new Map<string, Array<{ name: string; ip: string; primary: boolean }>>();
     for (const c of running) {
       for (const [n, e] of Object.entries<any>(c.NetworkSettings?.Networks ?? {})) {
         if (!e.IPAddress) continue;
         if (!byNet.has(n)) byNet.set(n, []);
-        byNet.get(n)!.push({ name: c.Names[0].slice(1), ip: e.IPAddress });
+        byNet.get(n)!.push({ name: c.Names[0].slice(1), ip: e.IPAddress, primary: c.HostConfig?.NetworkMode === n });
       }
     }
-    const pair = [...byNet.values()].find((l) => l.length >= 2);
+    const named = [...byNet.entries()].find(([n, l]) => n !== 'bridge' && l.length >= 2 && l.some((x) => x.primary));
+    const asker = named?.[1].find((x) => x.primary);
+    const pair = named ? [asker!, named[1].find((x) => x !== asker)!] : [...byNet.values()].find((l) => l.length >= 2);
     if (pair) {
-      const r = await sb.berth(['exec', pair[0].name, 'ping', '-c1', '-W3', pair[1].ip], { allowFail: true });
-      if (r.code !== 0) bad.push(`${pair[0].name} cannot reach ${pair[1].name} at ${pair[1].ip}: ${r.stdout}${r.stderr}`);
+      const target = named ? pair[1].name : pair[1].ip;
+      const r = await sb.berth(['exec', pair[0].name, 'ping', '-c1', '-W3', target], { allowFail: true });
+      tally.set(named ? 'peer pinged by name' : 'peer pinged by address', (tally.get(named ? 'peer pinged by name' : 'peer pinged by address') ?? 0) + 1);
+      if (r.code !== 0) bad.push(`${pair[0].name} cannot reach ${pair[1].name} at ${target}: ${r.stdout}${r.stderr}`);
     }
     return bad;
   }
