@@ -269,6 +269,7 @@ export class Runtime {
       // The shim is gone without a word (killed, or the machine restarted): nothing to adopt.
       await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
       await this.cleanupRun(id);
+      await this.removeCgroups(id);
       return { running: false, exitCode: 255 };
     }
     const meta: Meta = JSON.parse(await fs.readFile(this.state(id, 'meta'), 'utf8'));
@@ -460,6 +461,7 @@ export class Runtime {
     await this.unmountRootfs(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
     await fs.rm(this.containerDir(id), { recursive: true, force: true });
+    await this.removeCgroups(id);
   }
 
   /**
@@ -485,8 +487,17 @@ export class Runtime {
     await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
     await this.cleanupRun(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
-    // runc killed while it was creating the container leaves its cgroup behind (no state to delete it by).
-    await fs.rmdir(path.join('/sys/fs/cgroup/berth', id)).catch(() => undefined);
+    await this.removeCgroups(id);
+  }
+
+  /**
+   * The container's cgroup directories, in every hierarchy (cgroup v2, or each v1 controller):
+   * a runc killed while it created the container, or a container that died with its runc (the
+   * machine's power, or every process killed), leaves them with no state to delete them by.
+   * rmdir refuses while a process is in one.
+   */
+  private async removeCgroups(id: string): Promise<void> {
+    for (const d of await berthCgroupDirs()) await fs.rmdir(path.join(d, id)).catch(() => undefined);
   }
 
   /** Pids of the shims (and `runc run`s) running this container's bundle. */
@@ -536,9 +547,7 @@ export class Runtime {
 
   /** Remove berth's parent cgroup directories if empty (rmdir refuses while a container uses them). */
   async sweepCgroups(): Promise<void> {
-    const root = '/sys/fs/cgroup';
-    const dirs = [path.join(root, 'berth'), ...(await fs.readdir(root).catch(() => [] as string[])).map((h) => path.join(root, h, 'berth'))];
-    for (const d of dirs) await fs.rmdir(d).catch(() => undefined);
+    for (const d of await berthCgroupDirs()) await fs.rmdir(d).catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- internals
@@ -681,6 +690,15 @@ function unshq(s: string): string {
 }
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+/** berth's parent cgroup directories that exist: /sys/fs/cgroup/berth (v2) and /sys/fs/cgroup/<controller>/berth (v1). */
+async function berthCgroupDirs(): Promise<string[]> {
+  const root = '/sys/fs/cgroup';
+  const dirs = [path.join(root, 'berth'), ...(await fs.readdir(root).catch(() => [] as string[])).map((h) => path.join(root, h, 'berth'))];
+  const out: string[] = [];
+  for (const d of dirs) if (await fs.stat(d).then((st) => st.isDirectory(), () => false)) out.push(d);
+  return out;
+}
 
 async function syncDir(dir: string): Promise<void> {
   const fh = await fs.open(dir, 'r').catch(() => null);

@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_ADDR, Sandbox } from '../harness/sandbox';
-import { api, checkConsistency } from '../harness/consistency';
+import { api, cgroupsLeft, checkConsistency } from '../harness/consistency';
 
 const skip = Sandbox.skipReason();
 const SEED = Number(process.env.BERTH_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -52,6 +52,8 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
   const userNets = async (): Promise<string[]> =>
     ((await api(sb, 'GET', '/networks')).body ?? []).map((n: any) => n.Name).filter((n: string) => /^cnet/.test(n));
 
+  /** Every container the workload made: none may leave a cgroup behind. */
+  const everyId: string[] = [];
   /** Outcomes of the workload's requests ("POST /containers/create 201": n), printed at the end. */
   const tally = new Map<string, number>();
   const call = async (method: string, p: string, body?: unknown) => {
@@ -82,7 +84,10 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
         // (some --rm: a stop or a crash during one then also removes the container)
         HostConfig: { NetworkMode: net, PortBindings: { '80/tcp': [{ HostPort: String(p) }] }, AutoRemove: rnd() < 0.15 },
       });
-      if (created.status === 201) await call('POST', `/containers/${created.body.Id}/start`);
+      if (created.status === 201) {
+        everyId.push(created.body.Id);
+        await call('POST', `/containers/${created.body.Id}/start`);
+      }
     } else if (r < 0.40 && c) {
       await call('DELETE', `/containers/${c.Id}?force=1`);
     } else if (r < 0.48 && nets.length < MAX_NETWORKS) {
@@ -217,6 +222,7 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
     assert.deepEqual(await checkConsistency(sb), []);
     const veths = (await sb.sh('ip -o link show type veth | grep -v ": eth0@" || true')).stdout;
     assert.equal(veths, '', 'no container veth is left');
+    assert.deepEqual(await cgroupsLeft(everyId), [], 'no container cgroup is left on the machine');
   });
 });
 
@@ -381,10 +387,12 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await serves(19102, 's2');
     await crashIn('instead', '^umount ', () => api(sb, 'DELETE', '/containers/s2?force=1'));
     await crashIn('after', '^runc .* delete', () => api(sb, 'DELETE', '/containers/s1?force=1'));
+    const ids = (await sb.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
     const left = (await sb.berth(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout;
     if (left.trim()) await sb.berth(['rm', '-f', ...left.trim().split('\n').map((l) => l.split(' ')[0])]);
     await sb.berth(['network', 'rm', 'cp1']);
     assert.deepEqual(await checkConsistency(sb), []);
+    assert.deepEqual(await cgroupsLeft(ids), [], 'no container cgroup is left on the machine');
   });
 });
 
@@ -424,8 +432,10 @@ describe('a power loss', { skip }, () => {
     const p1 = await sb.inspect('p1', '{{.NetworkSettings.Networks.pnet.IPAddress}}');
     await sb.berth(['exec', 'p2', 'ping', '-c1', '-W3', p1]);
     assert.deepEqual(await checkConsistency(sb), []);
+    const ids = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((n) => sb.inspect(n, '{{.Id}}')));
     await sb.berth(['rm', '-f', 'p1', 'p2', 'p3', 'p4']);
     await sb.berth(['network', 'rm', 'pnet', 'pmac']);
     assert.deepEqual(await checkConsistency(sb), []);
+    assert.deepEqual(await cgroupsLeft(ids), [], 'no container cgroup is left on the machine');
   });
 });

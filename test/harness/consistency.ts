@@ -140,6 +140,22 @@ function expectedElements(nets: NetworkRec[], running: ContainerRec[]): Map<stri
 }
 
 /**
+ * cgroup directories (any hierarchy: v2, or each v1 controller) of these containers. cgroupfs is
+ * the machine's, not the sandbox's: a container's leftover cgroup outlives the test.
+ */
+export async function cgroupsLeft(ids: string[]): Promise<string[]> {
+  const root = '/sys/fs/cgroup';
+  const parents = [path.join(root, 'berth'), ...(await fs.readdir(root).catch(() => [] as string[])).map((h) => path.join(root, h, 'berth'))];
+  const left: string[] = [];
+  for (const p of parents) {
+    for (const id of ids) {
+      if (await fs.stat(path.join(p, id)).then(() => true, () => false)) left.push(path.join(p, id));
+    }
+  }
+  return left;
+}
+
+/**
  * Compare berthd's records with the kernel and the runtime. Returns the discrepancies, one
  * sentence each; [] when everything agrees.
  */
@@ -220,6 +236,9 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
     if (!shims.has(c.Id)) problems.push(`container ${c.Name} is recorded running but has no shim`);
     else if (shims.get(c.Id)! > 1) problems.push(`container ${c.Name} has ${shims.get(c.Id)} shims`);
   }
+
+  const stopped = [...recs.values()].filter((c) => !c.State.Running).map((c) => c.Id);
+  for (const d of await cgroupsLeft(stopped)) problems.push(`cgroup ${d} of a container not recorded running`);
 
   // ---- mounts: rootfs of running containers, netns handles
   const mountinfo = (await sb.sh('cat /proc/self/mountinfo')).stdout.split('\n');
