@@ -500,9 +500,10 @@ export class Sandbox {
     if (this.cleaned) return;
     this.cleaned = true;
     const problems: string[] = [];
+    let ids: string[] = [];
     if (this.daemon) {
       try {
-        const ids = (await this.berth(['ps', '-aq'], { allowFail: true, timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+        ids = (await this.berth(['ps', '-aq', '--no-trunc'], { allowFail: true, timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
         if (ids.length) await this.berth(['rm', '-f', ...ids], { allowFail: true, timeoutMs: 60_000 });
       } catch { /* the daemon may be broken; the namespaces go anyway */ }
       await this.stopDaemon().catch(() => undefined);
@@ -520,6 +521,13 @@ export class Sandbox {
         if (left.length) problems.push(`processes still alive in the sandbox: ${left.join(' ')}`);
       }
     }
+    // cgroupfs is the machine's: a container killed with the sandbox (not removed) leaves its
+    // cgroup directories (empty now) in every hierarchy.
+    for (const id of ids) {
+      for (const d of ['/sys/fs/cgroup/berth', ...readdirSafe('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}/berth`)]) {
+        try { rmdirSync(path.join(d, id)); } catch { /* not there */ }
+      }
+    }
     // The tmpfs was mounted in the sandbox's mount namespace only; here it is an empty directory.
     const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.top));
     if (mounted.length) problems.push(`mounts left on the machine: ${mounted.join('; ')}`);
@@ -531,6 +539,10 @@ export class Sandbox {
     this.forgetExitHook();
     if (problems.length) throw new Error(`sandbox cleanup: ${problems.join('\n')}`);
   }
+}
+
+function readdirSafe(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
 }
 
 /** Compare what `ip netns list` / machine links show before and after (used by test/run.js too). */
