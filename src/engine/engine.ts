@@ -24,6 +24,7 @@ import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
 import { run } from '../kernel/exec';
+import { ipBatch, listLinksIn } from '../kernel/ip';
 import { EventBus } from './events';
 import { Store } from '../store/store';
 import { Journal } from '../store/journal';
@@ -98,6 +99,7 @@ export class Engine implements EngineApi {
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
   async init(): Promise<void> {
     await fs.mkdir(path.join(this.opts.execRoot, 'netns'), { recursive: true });
+    await this.store.init();
     await this.images.init();
     await this.bridge.init();
     await this.publisher.init();
@@ -114,7 +116,8 @@ export class Engine implements EngineApi {
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
       .concat(this.swarm.devices());
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
-    await this.bridge.cleanupStale({ bridges, hostIfnames: veths });
+    const parents = this.networks.list().filter((n) => n.createdParent && n.parent).map((n) => n.parent!);
+    await this.bridge.cleanupStale({ bridges, hostIfnames: veths, parents });
     await this.sweepNetns();
     for (const i of intents) await this.journal.end(i);
     await this.dnsSync();
@@ -145,8 +148,10 @@ export class Engine implements EngineApi {
    * no record (a create or rm cut short).
    */
   private async sweepRuntime(): Promise<void> {
-    for (const id of await this.runtime.known()) {
-      if (!this.containers.get(id)?.State.Running) await this.runtime.discard(id);
+    const shims = await this.runtime.shims();
+    const ids = new Set([...await this.runtime.known(), ...shims.keys()]);
+    for (const id of ids) {
+      if (!this.containers.get(id)?.State.Running) await this.runtime.discard(id, shims);
     }
     for (const id of await this.runtime.stored()) {
       if (!this.containers.has(id)) await this.runtime.remove(id);
@@ -172,6 +177,7 @@ export class Engine implements EngineApi {
     if (st.running) {
       try {
         await this.sandboxes.adopt(c);
+        await this.pruneInterfaces(c);
       } catch (e) {
         process.stderr.write(`berthd: re-attaching ${c.Name}: ${(e as Error).message}\n`);
       }
@@ -180,6 +186,20 @@ export class Engine implements EngineApi {
     } else {
       await this.onExit(c.Id, st.exitCode ?? 255);
     }
+  }
+
+  /**
+   * Interfaces berth made in a running container's namespace that no endpoint records: a
+   * connect cut short before its record, or a disconnect after it (a macvlan/ipvlan interface
+   * lives only in there, so no sweep of the host's links finds it).
+   */
+  private async pruneInterfaces(c: ContainerRecord): Promise<void> {
+    const mode = parseNetworkMode(c.HostConfig.NetworkMode);
+    if (!c.netnsPath || mode.kind === 'host' || mode.kind === 'container') return;
+    const recorded = new Set(Object.values(c.endpoints ?? {}).map((e) => e.ifname));
+    const extra = (await listLinksIn(c.netnsPath)).filter((l) => /^eth\d+$/.test(l.ifname) && !recorded.has(l.ifname) &&
+      ['veth', 'macvlan', 'ipvlan'].includes(l.kind ?? ''));
+    if (extra.length) await ipBatch(extra.map((l) => `link del dev ${l.ifname}`), c.netnsPath);
   }
 
   /** Namespace files of containers that no longer exist (deleted while berthd was down). */
@@ -212,7 +232,7 @@ export class Engine implements EngineApi {
     return c;
   }
 
-  private save(c: ContainerRecord): Promise<void> { return this.store.put(KIND, c.Id, c); }
+  private save(c: ContainerRecord): Promise<void> { return this.store.put(KIND, c.Id, c, { what: `container ${c.Name}` }); }
 
   /**
    * Runs `fn` holding the container's lock. A request that waited for the lock behind a
@@ -563,7 +583,7 @@ export class Engine implements EngineApi {
     // The networks it joins cannot be removed while it starts (network rm answers 403).
     const release = this.networks.hold(this.networksOf(c));
     // Written before the first side effect: a crash from here on is undone at the next start.
-    const intent = await this.journal.begin('start', c.Id);
+    const intent = await this.journal.begin('start', c.Id, c.Name);
     try {
       await this.startSteps(c, image);
     } finally {
@@ -593,6 +613,7 @@ export class Engine implements EngineApi {
       const etc = await this.etcFiles(c);
       const pid = await this.runtime.start({
         id: c.Id,
+        name: c.Name,
         image,
         args: [...(c.Config.Entrypoint ?? []), ...(c.Config.Cmd ?? [])],
         env: [...this.legacyLinks(c, false).flatMap((l) => linkEnv(c.Name, l.alias, {
@@ -679,7 +700,8 @@ export class Engine implements EngineApi {
       for (const n of nets) this.networkEvent(n, 'disconnect', c.Id);
       this.containerEvent(c, 'die', { exitCode: String(code) });
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRfc3339() };
-      await this.save(c).catch(() => undefined);
+      // A fact, not a request: recorded even on a full disk (the store's reserve, then retries).
+      await this.store.put(KIND, c.Id, c, { fact: true }).catch((e) => process.stderr.write(`berthd: ${(e as Error).message}\n`));
       await this.dnsSync();
       this.wake(id, code, ['not-running', 'next-exit']);
       if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);

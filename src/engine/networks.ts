@@ -175,7 +175,7 @@ export class Networks {
   }
 
   private async save(n: NetworkRecord): Promise<void> {
-    await this.store.put(KIND, n.Id, n);
+    await this.store.put(KIND, n.Id, n, { what: `network ${n.Name}` });
     this.index(n);
   }
 

@@ -67,6 +67,13 @@ export async function linkExistsIn(netnsPath: string, name: string): Promise<boo
   return r.code === 0;
 }
 
+/** The interfaces inside the namespace pinned at `netnsPath` (none if it cannot be entered). */
+export async function listLinksIn(netnsPath: string): Promise<LinkInfo[]> {
+  const r = await run('nsenter', [`--net=${netnsPath}`, 'ip', '-j', '-d', 'link', 'show'], { allowFail: true });
+  if (r.code !== 0) return [];
+  return (JSON.parse(r.stdout || '[]') as any[]).map((l) => ({ ifname: l.ifname, ifalias: l.ifalias, kind: l.linkinfo?.info_kind }));
+}
+
 /** `bridge` (iproute2) commands, batched like ipBatch: FDB entries of bridges and VXLAN devices. */
 export async function bridgeBatch(lines: string[]): Promise<void> {
   if (lines.length) await run('bridge', ['-batch', '-'], { input: lines.join('\n') + '\n' });

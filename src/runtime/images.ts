@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { run } from '../kernel/exec';
-import { badRequest, conflict, noSuchImage, serverError } from '../engine/errors';
+import { ApiError, badRequest, conflict, noSuchImage, serverError } from '../engine/errors';
 import { parsePullRef, RegistryClient } from './pull';
 import { applyChanges, emptyImageConfig, normalizeImageConfig, type ImageConfig } from './changes';
 import { chainIds, normalizeRef, parseRef, whiteoutPlan } from './refs';
@@ -46,6 +46,7 @@ export class ImageStore {
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     await fs.rm(path.join(this.dir, 'tmp'), { recursive: true, force: true });
+    await fs.rm(`${this.reposFile()}.tmp`, { force: true }); // a write of the tags cut short
     this.repos = JSON.parse(await fs.readFile(this.reposFile(), 'utf8').catch(() => '{}'));
     for (const e of await fs.readdir(this.dir, { withFileTypes: true })) {
       if (!e.isDirectory() || !/^[0-9a-f]{64}$/.test(e.name)) continue;
@@ -239,8 +240,14 @@ export class ImageStore {
     if (stored.host && remaining.length === 0) {
       throw conflict(`conflict: unable to delete ${img.Id.slice(7, 19)} - it is berth's built-in image ${HOST_REF}`);
     }
+    const before = { ...this.repos };
     for (const t of untag) { delete this.repos[t]; out.push({ Untagged: t }); }
-    await this.saveRepos();
+    try {
+      await this.saveRepos();
+    } catch (e) {
+      this.repos = before; // not recorded, not untagged
+      throw e;
+    }
     if (remaining.length) return out;
     this.images.delete(img.Id);
     out.push({ Deleted: img.Id });
@@ -278,11 +285,18 @@ export class ImageStore {
     };
     const dest = path.join(this.dir, hex);
     if (!this.images.has(rec.Id)) {
-      await fs.rm(dest, { recursive: true, force: true });
-      await fs.mkdir(dest);
-      await fs.rename(rootfs, path.join(dest, 'rootfs'));
-      await fs.writeFile(path.join(dest, 'config.json'), configText);
-      await fs.writeFile(path.join(dest, 'image.json'), JSON.stringify(rec));
+      // image.json last, whole or not at all: a directory without it is a half-written image
+      // that init() removes; a failure here (a full disk) removes it at once.
+      try {
+        await fs.rm(dest, { recursive: true, force: true });
+        await fs.mkdir(dest);
+        await fs.rename(rootfs, path.join(dest, 'rootfs'));
+        await fs.writeFile(path.join(dest, 'config.json'), configText);
+        await writeDurably(path.join(dest, 'image.json'), JSON.stringify(rec));
+      } catch (e) {
+        await fs.rm(dest, { recursive: true, force: true }).catch(() => undefined);
+        throw storageError('image', e);
+      }
       this.images.set(rec.Id, rec);
     }
     return this.images.get(rec.Id)!;
@@ -308,16 +322,26 @@ export class ImageStore {
 
   private async setTag(ref: string, id: string): Promise<void> {
     parseRef(ref);
+    const before = this.repos[ref];
     this.repos[ref] = id;
-    await this.saveRepos();
+    try {
+      await this.saveRepos();
+    } catch (e) {
+      // Not recorded, not tagged.
+      if (before === undefined) delete this.repos[ref]; else this.repos[ref] = before;
+      throw e;
+    }
   }
 
   private reposFile(): string { return path.join(this.dir, 'repositories.json'); }
 
+  /** The tags, whole (temporary file, fsync, rename): a failed write leaves the old ones and no temporary file. */
   private async saveRepos(): Promise<void> {
-    const tmp = `${this.reposFile()}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(this.repos, null, 1));
-    await fs.rename(tmp, this.reposFile());
+    try {
+      await writeDurably(this.reposFile(), JSON.stringify(this.repos, null, 1));
+    } catch (e) {
+      throw storageError('image tags', e);
+    }
   }
 
   private async tmpDir(): Promise<string> {
@@ -326,16 +350,53 @@ export class ImageStore {
   }
 }
 
+/** Write a file so that a crash or power loss leaves the old one or the new one, and no temporary file. */
+async function writeDurably(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  try {
+    const fh = await fs.open(tmp, 'w');
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+  const dir = await fs.open(path.dirname(file), 'r').catch(() => null);
+  await dir?.sync().catch(() => undefined);
+  await dir?.close().catch(() => undefined);
+}
+
+/** A failed write of the image store, worded for the user (ENOSPC: "no space left on device"). */
+function storageError(what: string, e: unknown): Error {
+  if (e instanceof ApiError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOSPC' || err.code === 'EDQUOT' || err.code === 'EIO' || err.code === 'EROFS') {
+    const why = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EROFS: 'read-only file system' }[err.code];
+    return new ApiError(500, `cannot store ${what}: ${err.code}: ${why}`);
+  }
+  return err;
+}
+
 /** Write a stream to a file, returning the sha256 of its bytes (the layer's diff id). */
 async function saveHashed(src: Readable, file: string): Promise<string> {
   const h = createHash('sha256');
   const tap = new Transform({ transform(chunk, _enc, cb) { h.update(chunk); cb(null, chunk); } });
-  await pipeline(src, tap, createWriteStream(file));
+  try {
+    await pipeline(src, tap, createWriteStream(file));
+  } catch (e) {
+    throw storageError('image', e);
+  }
   return h.digest('hex');
 }
 
 async function untar(file: string, dest: string, extra: string[] = []): Promise<void> {
   const res = await run('tar', ['-x', '-f', file, '-C', dest, '--numeric-owner', '--same-permissions', ...extra], { allowFail: true });
+  if (/No space left on device/.test(res.stderr)) throw storageError('image', Object.assign(new Error(res.stderr), { code: 'ENOSPC' }));
   if (res.code !== 0) throw badRequest(`Error processing tar file(${res.stderr.trim() || `exit status ${res.code}`})`);
 }
 

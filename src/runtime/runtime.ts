@@ -21,6 +21,8 @@ import { longTimeout } from '../util/timers';
 
 export interface ContainerRunSpec {
   id: string;
+  /** For error messages. */
+  name?: string;
   image: ImageRecord;
   args: string[];
   env: string[];
@@ -109,10 +111,20 @@ export class Runtime {
   async prepare(id: string): Promise<void> {
     await fs.mkdir(this.containerDir(id), { recursive: true });
     for (const f of [this.logPath(id), this.errLogPath(id)]) await (await fs.open(f, 'a')).close();
+    // On disk before the record that names it (a power loss must not leave a record without it).
+    await syncDir(path.dirname(this.containerDir(id)));
   }
 
   /** Mount the rootfs, write /etc files and config.json: the bundle `runc run` needs. */
   async create(spec: ContainerRunSpec): Promise<void> {
+    try {
+      await this.createBundle(spec);
+    } catch (e) {
+      throw diskError(`cannot write the files of container ${spec.name ?? spec.id.slice(0, 12)}`, e);
+    }
+  }
+
+  private async createBundle(spec: ContainerRunSpec): Promise<void> {
     const { id } = spec;
     if (spec.cwd && !spec.cwd.startsWith('/')) {
       throw badRequest(`the working directory '${spec.cwd}' is invalid, it needs to be an absolute path`);
@@ -278,6 +290,7 @@ export class Runtime {
       // The shim is gone without a word (killed, or the machine restarted): nothing to adopt.
       await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
       await this.cleanupRun(id);
+      await this.removeCgroups(id);
       return { running: false, exitCode: 255 };
     }
     const meta: Meta = JSON.parse(await fs.readFile(this.state(id, 'meta'), 'utf8'));
@@ -469,6 +482,7 @@ export class Runtime {
     await this.unmountRootfs(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
     await fs.rm(this.containerDir(id), { recursive: true, force: true });
+    await this.removeCgroups(id);
   }
 
   /**
@@ -476,19 +490,57 @@ export class Runtime {
    * the runc container in whatever state, the rootfs mount, the run's files. For a start that
    * was not recorded (its record could not be written, or berthd died before it could). Idempotent.
    */
-  async discard(id: string): Promise<void> {
+  async discard(id: string, shims?: Map<string, number[]>): Promise<void> {
     this.stopWatching(id);
     const l = this.live.get(id);
     this.live.delete(id);
     await l?.stdin?.close().catch(() => undefined);
-    const shimPid = Number(await fs.readFile(this.state(id, 'shim'), 'utf8').catch(() => '0'));
-    if (shimPid > 0 && (await fs.readFile(`/proc/${shimPid}/cmdline`, 'utf8').catch(() => '')).includes(id)) {
+    // Found by what they run, not by shim.pid: a daemon killed right after it spawned the shim
+    // never wrote that file, and the shim would go on to start the container.
+    // (`shims`: one look at /proc for many discards, by the start-up sweep)
+    const mine = shims ? shims.get(id) ?? [] : await this.shimsOf(id);
+    for (const pid of mine) {
       // The shim leads its own process group (setsid): the group takes `runc run` with it.
-      try { process.kill(-shimPid, 'SIGKILL'); } catch { /* already gone */ }
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
+    for (let i = 0; i < 100 && mine.length && (await this.shimsOf(id)).length; i++) await sleep(10);
     await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
     await this.cleanupRun(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
+    await this.removeCgroups(id);
+  }
+
+  /**
+   * The container's cgroup directories, in every hierarchy (cgroup v2, or each v1 controller):
+   * a runc killed while it created the container, or a container that died with its runc (the
+   * machine's power, or every process killed), leaves them with no state to delete them by.
+   * rmdir refuses while a process is in one.
+   */
+  private async removeCgroups(id: string): Promise<void> {
+    for (const d of await berthCgroupDirs()) await fs.rmdir(path.join(d, id)).catch(() => undefined);
+  }
+
+  /** Pids of the shims (and `runc run`s) running this container's bundle. */
+  private async shimsOf(id: string): Promise<number[]> {
+    return (await this.shims()).get(id) ?? [];
+  }
+
+  /** Every shim and `runc run` of a bundle under this exec-root, by container id (one look at /proc). */
+  async shims(): Promise<Map<string, number[]>> {
+    const prefix = path.join(this.execRoot, 'containers') + '/';
+    const out = new Map<string, number[]>();
+    for (const d of await fs.readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+      const argv = (await fs.readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      let bundle = '';
+      if (argv[0] === 'sh' && argv[1] === '-c' && argv[2]?.startsWith('cd ')) bundle = unshq(argv[2].slice(3).split('\n')[0].replace(/ \|\| exit 1$/, ''));
+      else if (argv.includes('run') && argv.includes('--bundle')) bundle = argv[argv.indexOf('--bundle') + 1] ?? '';
+      if (!bundle.startsWith(prefix)) continue;
+      const id = bundle.slice(prefix.length);
+      out.set(id, [...(out.get(id) ?? []), Number(d)]);
+    }
+    return out;
   }
 
   /** Ids runc knows (any state), and ids with a bundle directory: for the start-up sweep. */
@@ -516,9 +568,7 @@ export class Runtime {
 
   /** Remove berth's parent cgroup directories if empty (rmdir refuses while a container uses them). */
   async sweepCgroups(): Promise<void> {
-    const root = '/sys/fs/cgroup';
-    const dirs = [path.join(root, 'berth'), ...(await fs.readdir(root).catch(() => [] as string[])).map((h) => path.join(root, h, 'berth'))];
-    for (const d of dirs) await fs.rmdir(d).catch(() => undefined);
+    for (const d of await berthCgroupDirs()) await fs.rmdir(d).catch(() => undefined);
   }
 
   // ---------------------------------------------------------------- internals
@@ -655,7 +705,28 @@ export function shq(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The word shq() quoted, back. */
+function unshq(s: string): string {
+  return s.startsWith("'") && s.endsWith("'") ? s.slice(1, -1).replace(/'\\''/g, "'") : s;
+}
+
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+/** berth's parent cgroup directories that exist: /sys/fs/cgroup/berth (v2) and /sys/fs/cgroup/<controller>/berth (v1). */
+async function berthCgroupDirs(): Promise<string[]> {
+  const root = '/sys/fs/cgroup';
+  const dirs = [path.join(root, 'berth'), ...(await fs.readdir(root).catch(() => [] as string[])).map((h) => path.join(root, h, 'berth'))];
+  const out: string[] = [];
+  for (const d of dirs) if (await fs.stat(d).then((st) => st.isDirectory(), () => false)) out.push(d);
+  return out;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r').catch(() => null);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close().catch(() => undefined);
+}
 
 function sizeNow(file: string): number {
   try { return statSync(file).size; } catch { return 0; }
@@ -688,6 +759,13 @@ export function runcMessage(stderr: string): string {
     msgs.push(m[1].replace(/\\(.)/g, '$1'));
   }
   return msgs.join('; ');
+}
+
+/** A write that failed for want of space (or a broken disk), worded for the user; other errors as they are. */
+function diskError(what: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why: Record<string, string> = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EROFS: 'read-only file system' };
+  return code && why[code] ? new ApiError(500, `${what}: ${code}: ${why[code]}`) : e;
 }
 
 /** A failed `runc run`, worded as Docker words a failed start. */

@@ -165,6 +165,10 @@ export class Sandbox {
   }
 
   private readonly daemonBin: string;
+  /** Extra environment of berthd from its next start on (a crash test puts wrappers first in its PATH). */
+  daemonEnv: Record<string, string> = {};
+  /** A tmpfs of this size (e.g. "32m") as the data root, for full-disk tests; '' = none of its own. */
+  private dataRootSize = '';
 
   private constructor(top: string, daemonArgs: string[], daemonBin: string) {
     this.daemonBin = daemonBin;
@@ -179,9 +183,10 @@ export class Sandbox {
    * daemonArgs: extra berthd flags; daemon: false to start without berthd (startDaemon() later);
    * daemonBin: another program in berthd's place (the harness's own test uses a stand-in).
    */
-  static async start(opts: { daemonArgs?: string[]; daemon?: boolean; daemonBin?: string } = {}): Promise<Sandbox> {
+  static async start(opts: { daemonArgs?: string[]; daemon?: boolean; daemonBin?: string; dataRootSize?: string } = {}): Promise<Sandbox> {
     const top = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-sbx-'));
     const sb = new Sandbox(top, opts.daemonArgs ?? [], opts.daemonBin ?? BERTHD);
+    sb.dataRootSize = opts.dataRootSize ?? '';
     try {
       await sb.makeHolder();
       if (opts.daemon !== false) await sb.startDaemon();
@@ -201,6 +206,7 @@ export class Sandbox {
       'ip link set lo up',
       `mount -t tmpfs -o mode=0755 berth-sandbox ${shq(top)}`,
       `mkdir -p ${shq(this.dataRoot)} ${shq(this.execRoot)} ${shq(top + '/etc')}`,
+      this.dataRootSize ? `mount -t tmpfs -o size=${this.dataRootSize},mode=0755 berth-sandbox-data ${shq(this.dataRoot)}` : ':',
       // Files are not namespaced: keep `ip netns add` of anything in here off the machine's /run.
       'if [ -d /run/netns ]; then mount -t tmpfs -o mode=0755 berth-sandbox-netns /run/netns; fi',
       `printf %s ${shq(HOST_RESOLV_CONF)} > ${shq(top + '/etc/resolv.conf')}`,
@@ -264,12 +270,21 @@ export class Sandbox {
   // ------------------------------------------------------------------ daemon
 
   async startDaemon(extraArgs: string[] = []): Promise<void> {
+    this.spawnDaemon(extraArgs);
+    await this.daemonListening();
+  }
+
+  /**
+   * Start berthd without waiting for it to listen (a crash test kills it during its start-up
+   * recovery); daemonListening() waits for it.
+   */
+  spawnDaemon(extraArgs: string[] = []): void {
     if (this.daemon) throw new Error('berthd is already running');
     const debug = process.env.BERTH_E2E_DEBUG === '1';
     const args = ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', `unix://${this.socket}`,
       ...(debug ? ['--debug'] : []), ...this.daemonArgs, ...extraArgs];
     const child = spawn(this.enter()[0], [...this.enter().slice(1), process.execPath, this.daemonBin, ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.daemonEnv } });
     this.daemon = child;
     const keep = (b: Buffer) => {
       const s = b.toString();
@@ -280,6 +295,11 @@ export class Sandbox {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     this.daemonExit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Wait until the berthd spawnDaemon() started answers on its socket. */
+  async daemonListening(): Promise<void> {
+    if (!this.daemon || !this.daemonExit) throw new Error('berthd is not started');
     let exited: number | null | undefined;
     void this.daemonExit.then((c) => { exited = c; });
     for (let i = 0; ; i++) {
@@ -328,7 +348,13 @@ export class Sandbox {
   async killDaemon(): Promise<void> {
     const d = this.daemon;
     if (!d) return;
-    const pid = firstChild(d.pid!);
+    // Just after spawnDaemon(), nsenter may not have forked berthd yet: killing nsenter alone
+    // would leave berthd running.
+    let pid = firstChild(d.pid!);
+    for (let i = 0; i < 200 && !pid && d.exitCode === null && d.signalCode === null; i++) {
+      await sleep(10);
+      pid = firstChild(d.pid!);
+    }
     if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     d.kill('SIGKILL');
     await this.daemonExit;
@@ -474,9 +500,10 @@ export class Sandbox {
     if (this.cleaned) return;
     this.cleaned = true;
     const problems: string[] = [];
+    let ids: string[] = [];
     if (this.daemon) {
       try {
-        const ids = (await this.berth(['ps', '-aq'], { allowFail: true, timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+        ids = (await this.berth(['ps', '-aq', '--no-trunc'], { allowFail: true, timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
         if (ids.length) await this.berth(['rm', '-f', ...ids], { allowFail: true, timeoutMs: 60_000 });
       } catch { /* the daemon may be broken; the namespaces go anyway */ }
       await this.stopDaemon().catch(() => undefined);
@@ -494,6 +521,13 @@ export class Sandbox {
         if (left.length) problems.push(`processes still alive in the sandbox: ${left.join(' ')}`);
       }
     }
+    // cgroupfs is the machine's: a container killed with the sandbox (not removed) leaves its
+    // cgroup directories (empty now) in every hierarchy.
+    for (const id of ids) {
+      for (const d of ['/sys/fs/cgroup/berth', ...readdirSafe('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}/berth`)]) {
+        try { rmdirSync(path.join(d, id)); } catch { /* not there */ }
+      }
+    }
     // The tmpfs was mounted in the sandbox's mount namespace only; here it is an empty directory.
     const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.top));
     if (mounted.length) problems.push(`mounts left on the machine: ${mounted.join('; ')}`);
@@ -505,6 +539,10 @@ export class Sandbox {
     this.forgetExitHook();
     if (problems.length) throw new Error(`sandbox cleanup: ${problems.join('\n')}`);
   }
+}
+
+function readdirSafe(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
 }
 
 /** Compare what `ip netns list` / machine links show before and after (used by test/run.js too). */

@@ -8,6 +8,7 @@ import type { EndpointSpec, NetworkDriver, NetworkSpec } from '../types';
 import type { Firewall } from '../firewall/firewall';
 import { deleteLink, ipBatch, linkExists, linkState, listLinks, type LinkState } from '../../kernel/ip';
 import { containerSide } from './endpoint';
+import { PARENT_ALIAS } from './macvlan';
 import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
 import { run } from '../../kernel/exec';
 import { randomBytes } from 'node:crypto';
@@ -99,13 +100,23 @@ export class BridgeDriver implements NetworkDriver {
     await deleteLink(ep.hostIfname);
   }
 
-  /** Remove bridges (overlay VXLAN devices too) and veths berth made for networks or containers that no longer exist. */
-  async cleanupStale(keep: { bridges: string[]; hostIfnames: string[] }): Promise<void> {
+  /**
+   * Remove bridges (overlay VXLAN devices too), veths and macvlan/ipvlan parent links berth
+   * made for networks or containers that no longer exist (a restart after a crash, or after
+   * removals that failed halfway).
+   */
+  async cleanupStale(keep: { bridges: string[]; hostIfnames: string[]; parents?: string[] }): Promise<void> {
     const bridges = new Set(keep.bridges);
     const veths = new Set(keep.hostIfnames);
-    const stale = (await listLinks()).filter((l) => l.ifalias?.startsWith(ALIAS_PREFIX) &&
-      (((l.kind === 'bridge' || l.kind === 'vxlan') && !bridges.has(l.ifname)) || (l.kind === 'veth' && !veths.has(l.ifname))));
-    await ipBatch(stale.map((l) => `link del dev ${l.ifname}`)).catch(() => undefined);
+    const parents = new Set(keep.parents ?? []);
+    const stale = (await listLinks()).filter((l) => {
+      // Parents: marked with their alias, or (made before the alias) by their private name.
+      if (l.ifalias?.startsWith(PARENT_ALIAS) || /^d[mi]-[0-9a-f]{12}$/.test(l.ifname)) return !parents.has(l.ifname);
+      if (!l.ifalias?.startsWith(ALIAS_PREFIX)) return false;
+      return ((l.kind === 'bridge' || l.kind === 'vxlan') && !bridges.has(l.ifname)) || (l.kind === 'veth' && !veths.has(l.ifname));
+    });
+    // One at a time: one that is gone already (a veth whose peer went first) must not stop the rest.
+    for (const l of stale) await deleteLink(l.ifname).catch(() => undefined);
   }
 }
 

@@ -30,6 +30,9 @@ const IPVLAN_MODES = ['l2', 'l3', 'l3s'];
 const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'];
 
 /** Docker's name for a network's private parent: "dm-" (macvlan) or "di-" (ipvlan) + 12 hex of its id. */
+/** Link alias of a parent link berth made for a network ("berth:parent-<12 hex of the network id>"). */
+export const PARENT_ALIAS = 'berth:parent-';
+
 export function privateParentName(kind: LowerKind, networkId: string): string {
   return `${kind === 'macvlan' ? 'dm' : 'di'}-${networkId.slice(0, 12)}`;
 }
@@ -88,9 +91,12 @@ export class LowerDriver implements Pick<NetworkDriver, 'name'> {
   /** Make the parent if the network needs one of its own; idempotent (daemon restarts). */
   async createNetwork(net: LowerNetworkSpec): Promise<void> {
     if (!net.createdParent || linkExists(net.parent)) return;
+    // Marked as berth's in the same batch that makes it: a restart that finds it named by no
+    // network record (berthd was killed before the record) removes it (bridge.cleanupStale).
+    const mark = `link set dev ${net.parent} alias ${PARENT_ALIAS}${net.id.slice(0, 12)}`;
     const vlan = /^(.+)\.(\d+)$/.exec(net.parent);
     if (vlan && !net.parent.startsWith('dm-') && !net.parent.startsWith('di-')) {
-      await ipBatch([`link add link ${vlan[1]} name ${net.parent} type vlan id ${vlan[2]}`, `link set dev ${net.parent} up`])
+      await ipBatch([`link add link ${vlan[1]} name ${net.parent} type vlan id ${vlan[2]}`, mark, `link set dev ${net.parent} up`])
         .catch((e) => { throw unsupported(e, `802.1q VLAN sub-interfaces (${net.parent})`); });
       return;
     }
@@ -98,9 +104,10 @@ export class LowerDriver implements Pick<NetworkDriver, 'name'> {
     // never used; it only gives the parent a carrier).
     const peer = `${net.parent.slice(0, 14)}p`;
     try {
-      await ipBatch([`link add ${net.parent} mtu ${net.mtu} type dummy`, `link set dev ${net.parent} up`]);
+      await ipBatch([`link add ${net.parent} mtu ${net.mtu} type dummy`, mark, `link set dev ${net.parent} up`]);
     } catch {
-      await ipBatch([`link add ${net.parent} mtu ${net.mtu} type veth peer name ${peer} mtu ${net.mtu}`,
+      await deleteLink(net.parent); // (a batch that failed after the link was made)
+      await ipBatch([`link add ${net.parent} mtu ${net.mtu} type veth peer name ${peer} mtu ${net.mtu}`, mark,
         `link set dev ${peer} up`, `link set dev ${net.parent} up`]);
     }
   }
