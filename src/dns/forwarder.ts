@@ -6,16 +6,19 @@
 // clients and truncated answers).
 //
 // Spoofing (the Kaminsky attack): an off-path attacker who wants a forged answer accepted must
-// guess both the query's id and the port it left from. Each forwarded UDP query therefore
-// leaves from a socket of its own, bound to a port the kernel picks at random from the
-// ephemeral range, with a random id, and the socket is closed once the query is done: no port
-// can be learned from one query and reused against the next. An answer counts only if it comes
-// from a server the query was sent to, from port 53, with the query's id and its question
-// (name compared case-insensitively, type and class exactly); anything else is dropped and
-// the query goes on waiting for the true answer. Over TCP the connection itself pins the
-// server; the id and question are checked the same way.
+// guess both the query's id and the port it left from. Forwarded UDP queries therefore leave
+// from short-lived sockets, each bound to a port the kernel picks at random from the
+// ephemeral range: the queries that arrive in one turn of the event loop (one burst, well
+// under a millisecond) share a socket, each with a random id of its own, and the next turn's
+// queries get a new socket. A socket takes no query after its turn and is closed when its
+// last query is done, so no port learned from one query serves against a later one (a
+// socket per query would do the same at twice the cost per query: bursts share it). An
+// answer counts only if it comes from a server the query was sent to, from port 53, with the
+// query's id and its question (name compared case-insensitively, type and class exactly);
+// anything else is dropped and the query goes on waiting for the true answer. Over TCP the
+// connection itself pins the server; the id and question are checked the same way.
 //
-// A socket per query also means a server whose address does not resolve on the link (its
+// Short-lived sockets also mean a server whose address does not resolve on the link (its
 // datagrams wait in the kernel's neighbour queue, charged to the socket that sent them) can
 // never silence the other upstreams.
 import * as dgram from 'node:dgram';
@@ -30,6 +33,8 @@ const MAX_MSG = 65535;
 
 /** Forwarded UDP queries awaiting an answer, in all; more get no answer (SERVFAIL). */
 export const MAX_IN_FLIGHT = 8192;
+/** Queries one socket takes at most (its turn's burst may be longer: then a second socket). */
+const PER_SOCKET = 64;
 
 interface Pending {
   id: number;                 // the id the query left with
@@ -38,21 +43,35 @@ interface Pending {
   done: (answer: Buffer | null, server: string) => void;
 }
 
+/** A socket and the queries that left from it. */
+interface Burst {
+  sock: dgram.Socket;
+  pending: Map<number, Pending>;
+  /** past its turn: takes no more queries, closes when the last is done */
+  retired: boolean;
+}
+
 export class Forwarder {
-  /** the socket of each query in flight → the query */
-  private readonly pending = new Map<dgram.Socket, Pending>();
+  /** the socket this turn's queries leave from */
+  private burst: Burst | null = null;
+  /** every socket with queries in flight (or still in its turn) */
+  private readonly bursts = new Set<Burst>();
+  private inflight = 0;
   /** upstream list (joined) → the server that answered last */
   private readonly preferred = new Map<string, string>();
 
   /** `outbox`: queries to upstreams leave in bursts, like the resolver's replies. */
   constructor(private readonly outbox = new Outbox()) {}
 
-  /** Queries awaiting an answer (each holds one socket). */
-  get inFlight(): number { return this.pending.size; }
+  /** Queries awaiting an answer. */
+  get inFlight(): number { return this.inflight; }
+
+  /** Sockets open for forwarding (each on its own random port). */
+  get sockets(): dgram.Socket[] { return [...this.bursts].map((b) => b.sock); }
 
   close(): void {
-    for (const p of [...this.pending.values()]) p.done(null, '');
-    this.pending.clear();
+    for (const b of [...this.bursts]) for (const p of [...b.pending.values()]) p.done(null, '');
+    for (const b of [...this.bursts]) this.retire(b);
   }
 
   /** The upstreams in the order to ask them: the one that answered last first. */
@@ -62,25 +81,52 @@ export class Forwarder {
     return i <= 0 ? upstreams : [...upstreams.slice(i), ...upstreams.slice(0, i)];
   }
 
+  /** This turn's socket, opened if need be (not bound yet: its first send binds it to a random port). */
+  private current(): Burst {
+    if (this.burst && this.burst.pending.size < PER_SOCKET) return this.burst;
+    if (this.burst) this.retire(this.burst);
+    const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    const b: Burst = { sock, pending: new Map(), retired: false };
+    sock.on('message', (msg, rinfo) => {
+      if (msg.length < 12) return;
+      const p = b.pending.get(msg.readUInt16BE(0));
+      if (p && accepts(p, msg, rinfo.address, rinfo.port)) p.done(msg, rinfo.address);
+    });
+    sock.on('error', () => undefined);
+    sock.unref();
+    this.bursts.add(b);
+    this.burst = b;
+    setImmediate(() => this.retire(b));
+    return b;
+  }
+
+  private retire(b: Burst): void {
+    b.retired = true;
+    if (this.burst === b) this.burst = null;
+    if (b.pending.size) return;
+    this.bursts.delete(b);
+    try { b.sock.close(); } catch { /* closed already */ }
+  }
+
   /** Forward a query over UDP; resolves with the answer (its id restored) or null. */
   udp(query: Buffer, upstreams: string[]): Promise<Buffer | null> {
-    if (!upstreams.length || query.length < 12 || this.pending.size >= MAX_IN_FLIGHT) return Promise.resolve(null);
+    if (!upstreams.length || query.length < 12 || this.inflight >= MAX_IN_FLIGHT) return Promise.resolve(null);
     const order = this.order(upstreams);
     const origId = query.readUInt16BE(0);
-    const id = randomInt(0, 0x10000);
+    const b = this.current();
+    let id = randomInt(0, 0x10000);
+    while (b.pending.has(id)) id = randomInt(0, 0x10000);
     const out = Buffer.from(query);
     out.writeUInt16BE(id, 0);
-    // Not bound explicitly: the first send binds it to 0.0.0.0 and a random ephemeral port.
-    const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    this.inflight++;
     return new Promise((resolve) => {
       const timers: NodeJS.Timeout[] = [];
-      let settled = false;
       const finish = (answer: Buffer | null, server: string) => {
-        if (settled) return;
-        settled = true;
+        if (b.pending.get(id) !== p) return;
         for (const t of timers) clearTimeout(t);
-        this.pending.delete(sock);
-        try { sock.close(); } catch { /* closed already */ }
+        b.pending.delete(id);
+        this.inflight--;
+        if (b.retired) this.retire(b);
         if (answer && server) {
           this.preferred.set(upstreams.join(','), server);
           const a = Buffer.from(answer);
@@ -89,14 +135,11 @@ export class Forwarder {
         } else resolve(null);
       };
       const p: Pending = { id, question: questionOf(query), servers: new Set(), done: finish };
-      this.pending.set(sock, p);
-      sock.on('message', (msg, rinfo) => { if (accepts(p, msg, rinfo.address, rinfo.port)) finish(msg, rinfo.address); });
-      sock.on('error', () => undefined);
-      sock.unref();
+      b.pending.set(id, p);
       const send = (n: number) => {
         const server = order[n % order.length];
         p.servers.add(server);
-        this.outbox.send(sock, out, 53, server);
+        this.outbox.send(b.sock, out, 53, server);
         if ((n + 1) * HEDGE_MS < DEADLINE_MS) timers.push(setTimeout(() => send(n + 1), HEDGE_MS));
       };
       send(0);
