@@ -186,10 +186,13 @@ describe('embedded DNS under attack', { skip }, () => {
     assert.equal(await dnsq('victim', 'mixed.bank.test'), `rcode=0 ${TRUE_IP}`);
   });
 
-  it('every forwarded query leaves from another port', async () => {
+  it('every forwarded query leaves from a new random port', async () => {
     for (let i = 0; i < 8; i++) assert.equal(await dnsq('victim', `p${i}.test`), `rcode=0 ${TRUE_IP}`);
     const lines = (await sb.outside(`cat ${shq(log)}`)).stdout.split('\n').filter((l) => /^p\d\.test /.test(l));
     const ports = new Set(lines.map((l) => l.split(' ')[2]));
-    assert.equal(ports.size, 8, `one port per query: ${lines.join('; ')}`);
+    // Each query's port is the kernel's random pick among ~28000, so two of eight may meet by
+    // chance (one time in a thousand); one port for all, or a few, is what this catches.
+    assert.equal(lines.length, 8);
+    assert.ok(ports.size >= 7, `a new port per query: ${lines.join('; ')}`);
   });
 });
