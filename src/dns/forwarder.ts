@@ -2,14 +2,27 @@
 // slow (Docker's resolver tries its servers one after another, seconds each): a query goes to
 // the upstream that answered last; if it has not answered within HEDGE_MS the next one is
 // asked as well, and so on round the list until DEADLINE_MS; the first answer wins and its
-// server is remembered for the next query. UDP goes through one socket per upstream server,
-// shared by all containers, with fresh query ids; TCP opens a connection per query (used for
-// TCP clients and truncated answers).
+// server is remembered for the next query. TCP opens a connection per query (used for TCP
+// clients and truncated answers).
 //
-// One socket per server, not one for all: datagrams to a server whose address does not
-// resolve on the link wait in the kernel's neighbour queue, charged to the socket that sent
-// them, until that socket can send nothing more; one container's dead --dns server must not
-// silence everybody else's upstreams.
+// Spoofing (the Kaminsky attack): an off-path attacker who wants a forged answer accepted must
+// guess both the query's id and the port it left from. Forwarded UDP queries therefore leave
+// from short-lived sockets, each bound to a port the kernel picks at random from the
+// ephemeral range: the queries that arrive in one turn of the event loop (one burst, well
+// under a millisecond) share a socket, each with a random id of its own, and the next turn's
+// queries get a new socket. A socket takes no query after its turn and is closed when its
+// last query is done, so no port learned from one query serves against a later one (a
+// socket per query would do the same, but opening and closing one per query cut the
+// forwarding rate by about a third under load: a burst shares one). An
+// answer counts only if it comes from a server the query was sent to, from port 53, with the
+// query's id and its question (name compared case-insensitively, type and class exactly);
+// anything else is dropped and the query goes on waiting for the true answer. Over TCP the
+// connection itself pins the server; the id and question are checked the same way.
+//
+// Short-lived sockets also keep a server whose address does not resolve on the link from
+// silencing the others: its datagrams wait in the kernel's neighbour queue, charged to the
+// socket that sent them, and a socket that carries at most PER_SOCKET queries of one burst
+// cannot fill its send buffer that way.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -20,42 +33,47 @@ const DEADLINE_MS = 2500;
 const TCP_TIMEOUT_MS = 2500;
 const MAX_MSG = 65535;
 
+/** Forwarded UDP queries awaiting an answer, in all; more get no answer (SERVFAIL). */
+export const MAX_IN_FLIGHT = 8192;
+/** Queries one socket takes at most (its turn's burst may be longer: then a second socket). */
+const PER_SOCKET = 64;
+
 interface Pending {
-  question: Buffer;           // the query's question section, to match the answer against
+  id: number;                 // the id the query left with
+  question: Buffer;           // its question section, to match the answer against
   servers: Set<string>;       // who was asked
-  done: (answer: Buffer, server: string) => void;
+  done: (answer: Buffer | null, server: string) => void;
 }
 
-/** Beyond this many upstream servers, the rarest share one socket. */
-const MAX_SOCKETS = 256;
+/** A socket and the queries that left from it. */
+interface Burst {
+  sock: dgram.Socket;
+  pending: Map<number, Pending>;
+  /** past its turn: takes no more queries, closes when the last is done */
+  retired: boolean;
+}
 
 export class Forwarder {
-  /** upstream server → the socket its queries leave from ('' : the shared one past MAX_SOCKETS) */
-  private readonly sockets = new Map<string, dgram.Socket>();
-  private readonly pending = new Map<number, Pending>();
+  /** the socket this turn's queries leave from */
+  private burst: Burst | null = null;
+  /** every socket with queries in flight (or still in its turn) */
+  private readonly bursts = new Set<Burst>();
+  private inflight = 0;
   /** upstream list (joined) → the server that answered last */
   private readonly preferred = new Map<string, string>();
 
   /** `outbox`: queries to upstreams leave in bursts, like the resolver's replies. */
   constructor(private readonly outbox = new Outbox()) {}
 
-  private sock(server: string): dgram.Socket {
-    const key = this.sockets.has(server) || this.sockets.size < MAX_SOCKETS ? server : '';
-    let s = this.sockets.get(key);
-    if (s) return s;
-    s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
-    s.on('message', (msg, rinfo) => this.onAnswer(msg, rinfo.address));
-    s.on('error', () => undefined);
-    s.unref();
-    this.sockets.set(key, s);
-    return s;
-  }
+  /** Queries awaiting an answer. */
+  get inFlight(): number { return this.inflight; }
+
+  /** Sockets open for forwarding (each on its own random port). */
+  get sockets(): dgram.Socket[] { return [...this.bursts].map((b) => b.sock); }
 
   close(): void {
-    for (const s of this.sockets.values()) s.close();
-    this.sockets.clear();
-    for (const p of this.pending.values()) p.done(Buffer.alloc(0), '');
-    this.pending.clear();
+    for (const b of [...this.bursts]) for (const p of [...b.pending.values()]) p.done(null, '');
+    for (const b of [...this.bursts]) this.retire(b);
   }
 
   /** The upstreams in the order to ask them: the one that answered last first. */
@@ -65,46 +83,70 @@ export class Forwarder {
     return i <= 0 ? upstreams : [...upstreams.slice(i), ...upstreams.slice(0, i)];
   }
 
+  /** This turn's socket, opened if need be (not bound yet: its first send binds it to a random port). */
+  private current(): Burst {
+    if (this.burst && this.burst.pending.size < PER_SOCKET) return this.burst;
+    if (this.burst) this.retire(this.burst);
+    const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    const b: Burst = { sock, pending: new Map(), retired: false };
+    sock.on('message', (msg, rinfo) => {
+      if (msg.length < 12) return;
+      const p = b.pending.get(msg.readUInt16BE(0));
+      if (p && accepts(p, msg, rinfo.address, rinfo.port)) p.done(msg, rinfo.address);
+    });
+    sock.on('error', () => undefined);
+    sock.unref();
+    this.bursts.add(b);
+    this.burst = b;
+    setImmediate(() => this.retire(b));
+    return b;
+  }
+
+  private retire(b: Burst): void {
+    b.retired = true;
+    if (this.burst === b) this.burst = null;
+    if (b.pending.size) return;
+    this.bursts.delete(b);
+    try { b.sock.close(); } catch { /* closed already */ }
+  }
+
   /** Forward a query over UDP; resolves with the answer (its id restored) or null. */
   udp(query: Buffer, upstreams: string[]): Promise<Buffer | null> {
-    if (!upstreams.length || query.length < 12) return Promise.resolve(null);
+    if (!upstreams.length || query.length < 12 || this.inflight >= MAX_IN_FLIGHT) return Promise.resolve(null);
     const order = this.order(upstreams);
     const origId = query.readUInt16BE(0);
+    const b = this.current();
     let id = randomInt(0, 0x10000);
-    for (let i = 0; this.pending.has(id) && i < 100; i++) id = randomInt(0, 0x10000);
+    while (b.pending.has(id)) id = randomInt(0, 0x10000);
     const out = Buffer.from(query);
     out.writeUInt16BE(id, 0);
+    this.inflight++;
     return new Promise((resolve) => {
       const timers: NodeJS.Timeout[] = [];
       const finish = (answer: Buffer | null, server: string) => {
+        if (b.pending.get(id) !== p) return;
         for (const t of timers) clearTimeout(t);
-        this.pending.delete(id);
-        if (answer && answer.length >= 12 && server) {
+        b.pending.delete(id);
+        this.inflight--;
+        if (b.retired) this.retire(b);
+        if (answer && server) {
           this.preferred.set(upstreams.join(','), server);
           const a = Buffer.from(answer);
           a.writeUInt16BE(origId, 0);
           resolve(a);
         } else resolve(null);
       };
-      const p: Pending = { question: questionOf(query), servers: new Set(), done: (a, s) => finish(a.length ? a : null, s) };
-      this.pending.set(id, p);
+      const p: Pending = { id, question: questionOf(query), servers: new Set(), done: finish };
+      b.pending.set(id, p);
       const send = (n: number) => {
         const server = order[n % order.length];
         p.servers.add(server);
-        this.outbox.send(this.sock(server), out, 53, server);
+        this.outbox.send(b.sock, out, 53, server);
         if ((n + 1) * HEDGE_MS < DEADLINE_MS) timers.push(setTimeout(() => send(n + 1), HEDGE_MS));
       };
       send(0);
       timers.push(setTimeout(() => finish(null, ''), DEADLINE_MS));
     });
-  }
-
-  private onAnswer(msg: Buffer, from: string): void {
-    if (msg.length < 12) return;
-    const p = this.pending.get(msg.readUInt16BE(0));
-    // Only an answer from a server we asked, to the question we asked, counts.
-    if (!p || !p.servers.has(from) || !questionOf(msg).equals(p.question)) return;
-    p.done(msg, from);
   }
 
   /** Forward a query over TCP to the upstreams in turn; resolves with the answer or null. */
@@ -118,6 +160,7 @@ export class Forwarder {
 }
 
 function tcpQuery(query: Buffer, server: string): Promise<Buffer | null> {
+  const want: Pending = { id: query.readUInt16BE(0), question: questionOf(query), servers: new Set([server]), done: () => undefined };
   return new Promise((resolve) => {
     const sock = net.connect({ host: server, port: 53 });
     let buf = Buffer.alloc(0);
@@ -132,16 +175,47 @@ function tcpQuery(query: Buffer, server: string): Promise<Buffer | null> {
     sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (buf.length > MAX_MSG + 2) return end(null);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) end(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      // One query per connection: an answer to anything else ends it unanswered.
+      const a = buf.subarray(2, 2 + buf.readUInt16BE(0));
+      end(accepts(want, a, server, 53) ? a : null);
     });
     sock.on('end', () => end(null));
   });
 }
 
 /**
+ * Whether `msg`, received from `from`:`port`, is the answer to query `p`: a response from a
+ * server it was sent to, from port 53, with its id and its question. Whatever fails a test
+ * is dropped unread.
+ */
+export function accepts(p: Pick<Pending, 'id' | 'question' | 'servers'>, msg: Buffer, from: string, port: number): boolean {
+  if (port !== 53 || !p.servers.has(from) || msg.length < 12) return false;
+  if (msg.readUInt16BE(0) !== p.id || !(msg.readUInt16BE(2) & 0x8000)) return false;
+  return sameQuestion(questionOf(msg), p.question);
+}
+
+/**
+ * Whether two question sections (as questionOf returns them) ask the same: the name equal
+ * but for the case of ASCII letters (servers may echo it in another case, RFC 4343), type
+ * and class equal. An empty section (not found) matches nothing.
+ */
+export function sameQuestion(a: Buffer, b: Buffer): boolean {
+  if (!a.length || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    let x = a[i], y = b[i];
+    if (x === y) continue;
+    if (i >= a.length - 4) return false;       // type and class: exactly
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+/**
  * The question section of a message (from byte 12 up to the end of the first question), or
- * an empty buffer when it cannot be found. Names are compared case-insensitively by callers
- * that care; here exact bytes suffice because servers echo the question as sent.
+ * an empty buffer when it cannot be found.
  */
 export function questionOf(msg: Buffer): Buffer {
   if (msg.length < 12 || msg.readUInt16BE(4) === 0) return Buffer.alloc(0);

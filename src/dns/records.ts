@@ -20,7 +20,7 @@ export interface DnsContainer {
   name: string;
   hostname: string;
   endpoints: DnsEndpoint[];     // user-defined networks only
-  upstreams: string[];          // where its other queries go (--dns, else the host's servers)
+  upstreams: string[];          // where its other queries go (--dns, else the host's servers); [] when it has no way out (nothing is forwarded)
 }
 
 export interface DnsView {

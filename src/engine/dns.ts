@@ -9,7 +9,8 @@
 // berthd runs, berthd starts another at once (it reopens every container's sockets from its
 // state file) and tells it again what it must serve and answer.
 import { promises as fs } from 'node:fs';
-import type { ContainerRecord } from './types';
+import type { ContainerRecord, NetworkRecord } from './types';
+import { privateParentName } from './drivers/macvlan';
 import type { Networks } from './networks';
 import { parseNetworkMode } from './sandbox';
 import { upstreams } from './etcfiles';
@@ -24,6 +25,17 @@ export { EMBEDDED_DNS };
 async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
   const host = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   return upstreams(host, c.HostConfig.Dns ?? []);
+}
+
+/**
+ * Whether a container on these networks has a way out of the machine (Docker's
+ * hasExternalAccess): a network that is not --internal, null or host, and not a macvlan or
+ * ipvlan network on a private parent of its own (containers there reach only each other). An
+ * overlay network with a way out gives its containers a hidden gateway endpoint, which counts.
+ */
+export function hasWayOut(nets: NetworkRecord[]): boolean {
+  return nets.some((n) => !n.Internal && n.Driver !== 'null' && n.Driver !== 'host' &&
+    !((n.Driver === 'macvlan' || n.Driver === 'ipvlan') && n.createdParent && n.parent === privateParentName(n.Driver, n.Id)));
 }
 
 /** Waits between attempts to bring back a resolver that keeps dying. */
@@ -134,8 +146,13 @@ export class DnsService {
       // Every container on a user-defined network can be found by name; only those with
       // resolver sockets (c.dns) ever ask. Like Docker's, a container's resolver goes quiet
       // while it is on no user-defined network (it is not in the table then).
+      // A container with no way out (all its networks --internal) asks no upstream: berth-dns
+      // forwards from berthd's namespace, so forwarding would be a channel out of a network
+      // that must have none (CVE-2024-29018). Its own networks' names still answer; anything
+      // else is SERVFAIL, as with Docker. Decided anew at every change (connect, disconnect).
       if (endpoints.length) {
-        view.push({ id: c.Id, name: c.Name, hostname: c.Config.Hostname, endpoints, upstreams: c.dns?.upstreams ?? [] });
+        const wayOut = hasWayOut(Object.values(c.endpoints ?? {}).flatMap((ep) => this.nets.find(ep.NetworkID) ?? []));
+        view.push({ id: c.Id, name: c.Name, hostname: c.Config.Hostname, endpoints, upstreams: wayOut ? c.dns?.upstreams ?? [] : [] });
       }
     }
     this.view = { containers: view };
