@@ -1202,7 +1202,8 @@ export class Engine implements EngineApi {
       const cfgs = c.NetworkingConfig.EndpointsConfig;
       const primary = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;
       const connected = c.State.Running ? !!c.endpoints[net.Name] : this.configuredFor(c, net);
-      if (!connected) throw new ApiError(500, `container ${c.Id} is not connected to network ${net.Name}`);
+      // (Docker answers this with a 500; it is the client's mistake, so berth says 409 in the same words)
+      if (!connected) throw conflict(`container ${c.Id} is not connected to network ${net.Name}`);
       // Recorded first (a copy without the endpoint): if that fails nothing has changed; a
       // crash after it leaves a veth no record names, which the next start removes.
       const next: ContainerRecord = structuredClone(c);

@@ -254,6 +254,10 @@ describe('networks', { skip }, () => {
     await sleeper('dn1', '--network', 'shapes', '--network-alias', 'svc', '-h', 'box1');
     const id = (await sb.inspect('dn1', '{{.Id}}')).slice(0, 12);
     assert.equal(await sb.inspect('dn1', '{{json (index .NetworkSettings.Networks "shapes").DNSNames}}'), `["dn1","svc","${id}","box1"]`);
+    // Disconnecting from a network it is not on: the client's mistake, a 4xx (Docker's words; Docker says 500).
+    const notOn = await api(sb, 'POST', '/networks/none/disconnect', { Container: 'dn1' });
+    assert.equal(notOn.status, 409);
+    assert.match(notOn.body.message, /^container [0-9a-f]{64} is not connected to network none$/);
     await sb.berth(['rm', '-f', 'dn1']);
     await sb.berth(['network', 'rm', 'shapes', 'shapes2']);
   });
