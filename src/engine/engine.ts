@@ -78,6 +78,8 @@ export class Engine implements EngineApi {
   /** Restart policies: pending restarts, and the last back-off of each container. */
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly restartDelays = new Map<string, number>();
+  /** Containers being stopped by a `restart` request right now. */
+  private readonly userRestarts = new Set<string>();
   /** init() is done: restarts may be armed. */
   private serving = false;
   /** Write-ahead intents of multi-step changes, finished or undone at the next start. */
@@ -704,8 +706,9 @@ export class Engine implements EngineApi {
       await this.store.put(KIND, c.Id, c, { fact: true }).catch((e) => process.stderr.write(`berthd: ${(e as Error).message}\n`));
       await this.dnsSync();
       this.wake(id, code, ['not-running', 'next-exit']);
-      if (c.HostConfig.AutoRemove) await this.remove(c, true).catch(() => undefined);
-      else this.planRestart(c);
+      // (a `restart` of a --rm container stops it to start it again: not its end, as with Docker)
+      if (c.HostConfig.AutoRemove && !this.userRestarts.has(c.Id)) await this.remove(c, true).catch(() => undefined);
+      else if (!this.userRestarts.has(c.Id)) this.planRestart(c);
     })();
     this.exiting.set(id, p);
     return p.finally(() => { if (this.exiting.get(id) === p) this.exiting.delete(id); });
@@ -807,9 +810,13 @@ export class Engine implements EngineApi {
       this.cancelRestart(c);
       delete c.manuallyStopped;
       if (c.State.Running) {
-        c.manuallyStopped = true; // this exit is ours: no policy restart on top of this one
-        await this.runtime.stop(c.Id, this.stopTimeout(c, timeoutSec), signal || c.Config.StopSignal || undefined);
-        await this.exitDone(c);
+        this.userRestarts.add(c.Id); // this exit is ours: no removal, no policy restart on top
+        try {
+          await this.runtime.stop(c.Id, this.stopTimeout(c, timeoutSec), signal || c.Config.StopSignal || undefined);
+          await this.exitDone(c);
+        } finally {
+          this.userRestarts.delete(c.Id);
+        }
       }
       delete c.manuallyStopped;
       await this.start(c);

@@ -107,6 +107,11 @@ describe('container settings', { skip }, () => {
     assert.equal(api1.status, 400);
     assert.equal(api1.body.message, 'conflicting options: cannot specify both --restart and --rm');
     await sb.berth(['rm', 'fails', 'always']);
+    // `restart` of a --rm container starts it again (Docker): the stop is not its end.
+    await sb.berth(['run', '-d', '--rm', '--name', 'rr', 'busybox', 'sleep', '1000']);
+    await sb.berth(['restart', '-t', '0', 'rr']);
+    assert.equal(await sb.inspect('rr', '{{.State.Status}}'), 'running');
+    await sb.berth(['rm', '-f', 'rr']);
   });
 
   it('a container with --restart always that dies while berthd is down runs again after berthd starts', async () => {
