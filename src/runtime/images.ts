@@ -14,6 +14,7 @@ import { ApiError, badRequest, conflict, noSuchImage, serverError } from '../eng
 import { parsePullRef, RegistryClient } from './pull';
 import { applyChanges, emptyImageConfig, normalizeImageConfig, type ImageConfig } from './changes';
 import { chainIds, normalizeRef, parseRef, whiteoutPlan } from './refs';
+import { writeDurably } from '../store/durable';
 
 export interface ImageRecord {
   Id: string;                 // "sha256:<64 hex>"
@@ -292,7 +293,7 @@ export class ImageStore {
         await fs.mkdir(dest);
         await fs.rename(rootfs, path.join(dest, 'rootfs'));
         await fs.writeFile(path.join(dest, 'config.json'), configText);
-        await writeDurably(path.join(dest, 'image.json'), JSON.stringify(rec));
+        await writeDurably(path.join(dest, 'image.json'), JSON.stringify(rec), path.join(dest, 'image.json.tmp'));
       } catch (e) {
         await fs.rm(dest, { recursive: true, force: true }).catch(() => undefined);
         throw storageError('image', e);
@@ -338,7 +339,7 @@ export class ImageStore {
   /** The tags, whole (temporary file, fsync, rename): a failed write leaves the old ones and no temporary file. */
   private async saveRepos(): Promise<void> {
     try {
-      await writeDurably(this.reposFile(), JSON.stringify(this.repos, null, 1));
+      await writeDurably(this.reposFile(), JSON.stringify(this.repos, null, 1), `${this.reposFile()}.tmp`);
     } catch (e) {
       throw storageError('image tags', e);
     }
@@ -348,27 +349,6 @@ export class ImageStore {
     await fs.mkdir(path.join(this.dir, 'tmp'), { recursive: true });
     return fs.mkdtemp(path.join(this.dir, 'tmp', 'work-'));
   }
-}
-
-/** Write a file so that a crash or power loss leaves the old one or the new one, and no temporary file. */
-async function writeDurably(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  try {
-    const fh = await fs.open(tmp, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
-  const dir = await fs.open(path.dirname(file), 'r').catch(() => null);
-  await dir?.sync().catch(() => undefined);
-  await dir?.close().catch(() => undefined);
 }
 
 /** A failed write of the image store, worded for the user (ENOSPC: "no space left on device"). */

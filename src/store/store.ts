@@ -5,9 +5,9 @@
 // each from a copy taken when it was asked, so racing writers never interleave or reorder.
 // A write that fails (ENOSPC, EIO) leaves the old record and no temporary file behind, and
 // says which object it could not write.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { syncDir, writeDurably } from './durable';
 
 /** A failed write of the state, worded for the user: what could not be recorded and why. */
 export class StoreError extends Error {
@@ -188,30 +188,11 @@ export class Store {
 
   private async write(kind: string, id: string, text: string, what?: string): Promise<void> {
     const dir = this.kindDir(kind);
-    const file = path.join(dir, `${id}.json`);
-    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await fs.mkdir(dir, { recursive: true });
-      const fh = await fs.open(tmp, 'w');
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, file);
+      await writeDurably(path.join(dir, `${id}.json`), text);
     } catch (e) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw new StoreError(kind, id, e as NodeJS.ErrnoException, what);
     }
-    await syncDir(dir);
   }
-}
-
-/** fsync a directory, so a rename in it survives a power loss. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, 'r').catch(() => null);
-  if (!fh) return;
-  await fh.sync().catch(() => undefined);
-  await fh.close().catch(() => undefined);
 }

@@ -11,23 +11,12 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Sandbox, poll, shq } from '../harness/sandbox';
+import { rng } from '../harness/rng';
 
 const skip = Sandbox.skipReason();
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 1205);
 const COUNT = Number(process.env.BERTH_FUZZ_COUNT ?? 1500);
 const BERTH = path.resolve(__dirname, '..', '..', '..', 'bin', 'berth');
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Answer { status: number; message: string; raw: string }
 

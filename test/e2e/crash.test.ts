@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_ADDR, Sandbox } from '../harness/sandbox';
 import { api, cgroupsLeft, checkConsistency } from '../harness/consistency';
+import { rng as prng } from '../harness/rng';
 
 const skip = Sandbox.skipReason();
 const SEED = Number(process.env.BERTH_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -20,18 +21,6 @@ const ROUNDS = Number(process.env.BERTH_CRASH_ROUNDS ?? 20);
 const CLIENTS = 3;
 const MAX_CONTAINERS = 6;
 const MAX_NETWORKS = 4;
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
   let sb: Sandbox;
