@@ -126,7 +126,8 @@ function watchBody(socket: net.Socket | Duplex, pending: () => boolean, idleMs: 
     if (idle >= idleMs) { stop(); socket.destroy(); }
   }, step);
   timer.unref();
-  const stop = () => clearInterval(timer);
+  // (one close listener per watched request, removed when it stops: keep-alive sockets serve many)
+  const stop = () => { clearInterval(timer); socket.removeListener('close', stop); };
   socket.once('close', stop);
   return stop;
 }
@@ -181,9 +182,10 @@ export async function createApiServer(engine: EngineApi, opts: ApiServerOptions)
   // its previous response. (node's own headersTimeout does not cover a client that sends
   // nothing, or stops inside its headers, when requestTimeout is off.)
   const headerDeadlines = new WeakMap<Duplex, NodeJS.Timeout>();
-  const awaitHeaders = (socket: Duplex) => {
+  const awaitHeaders = (socket: Duplex | null) => {
+    // (a response can finish after its socket is gone or detached: nothing to wait for then)
+    if (!socket || socket.destroyed) return;
     clearTimeout(headerDeadlines.get(socket));
-    if (socket.destroyed) return;
     const t = setTimeout(() => socket.destroy(), limits.headersMs);
     t.unref();
     headerDeadlines.set(socket, t);
@@ -195,8 +197,9 @@ export async function createApiServer(engine: EngineApi, opts: ApiServerOptions)
   });
 
   server.on('request', (req, res) => {
-    gotHeaders(req.socket);
-    res.once('finish', () => awaitHeaders(req.socket));
+    const socket = req.socket;
+    gotHeaders(socket);
+    res.once('finish', () => awaitHeaders(socket));
     const reply = new ResponseReply(req, res, base());
     // Until the body is in (or the handler takes the connection over for a stream of stdin).
     if (!req.complete) {
