@@ -1,0 +1,77 @@
+// Attacker-side tests of berth's hardening (issue 14): what a container may not do to the
+// machine (capabilities, berth's default seccomp profile, no-new-privileges), and that the
+// legitimate path and the opt-outs (--security-opt seccomp=unconfined, a user's profile) still
+// work. Each was observed to fail against a berthd built from main before the hardening.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Sandbox } from '../harness/sandbox';
+import { api, message } from '../harness/api';
+
+const skip = Sandbox.skipReason();
+
+/** Python in the `host` image: prints the errno name of a failed step, or "ok". */
+const py = (code: string) => ['python3', '-c', code];
+const RAW_SOCKET = 'import socket\ntry:\n socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); print("ok")\nexcept OSError as e: print(__import__("errno").errorcode[e.errno])';
+// keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, create=1): the kernel keyring is not namespaced.
+const KEYCTL = 'import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(250, 0, -3, 1)\nprint("ok" if r >= 0 else errno.errorcode[ctypes.get_errno()])';
+
+describe('container hardening: capabilities, seccomp, no-new-privileges', { skip }, () => {
+  let sb: Sandbox;
+  const run = (args: string[], allowFail = false) => sb.berth(['run', '--rm', ...args], { allowFail });
+
+  before(async () => { sb = await Sandbox.start(); });
+  after(async () => { await sb?.cleanup(); });
+
+  it('--cap-drop NET_RAW: the container cannot open a raw socket (it can by default)', async () => {
+    assert.equal((await run(['host', ...py(RAW_SOCKET)])).stdout.trim(), 'ok');
+    assert.equal((await run(['--cap-drop', 'NET_RAW', 'host', ...py(RAW_SOCKET)])).stdout.trim(), 'EPERM');
+  });
+
+  it('the default seccomp profile refuses new user namespaces and the kernel keyring; seccomp=unconfined allows them', async () => {
+    const userns = await run(['host', 'unshare', '-U', 'true'], true);
+    assert.notEqual(userns.code, 0, 'unshare -U must fail in a container');
+    assert.match(userns.stderr, /Operation not permitted/);
+    assert.equal((await run(['host', ...py(KEYCTL)])).stdout.trim(), 'EPERM');
+    assert.equal((await run(['--security-opt', 'seccomp=unconfined', 'host', 'unshare', '-U', 'true'])).code, 0);
+    assert.equal((await run(['--security-opt', 'seccomp=unconfined', 'host', ...py(KEYCTL)])).stdout.trim(), 'ok');
+    assert.match((await run(['host', 'grep', '^Seccomp:', '/proc/self/status'])).stdout, /Seccomp:\s+2/, 'filter mode');
+  });
+
+  it('--security-opt seccomp=PROFILE.json applies the user\'s profile', async () => {
+    const profile = `${sb.top}/no-mkdir.json`;
+    await sb.sh(`cat > ${profile} <<'J'
+{ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [ { "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 } ] }
+J`);
+    const r = await run(['--security-opt', `seccomp=${profile}`, 'host', 'mkdir', '/tmp/x'], true);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Operation not permitted/);
+    assert.equal((await run(['host', 'mkdir', '/tmp/x'])).code, 0, 'without it mkdir works');
+    const bad = await api(sb, 'POST', '/containers/create', { Image: 'host', HostConfig: { SecurityOpt: ['seccomp={"defaultAction": "SCMP_ACT_NOPE"}'] } });
+    assert.equal(bad.status, 400);
+    assert.match(message(bad), /seccomp profile: defaultAction: unknown action "SCMP_ACT_NOPE"/);
+  });
+
+  it('--security-opt no-new-privileges sets the process\'s no_new_privs', async () => {
+    const nnp = (...flags: string[]) => run([...flags, 'host', 'grep', '^NoNewPrivs:', '/proc/self/status']).then((r) => r.stdout.trim());
+    assert.match(await nnp(), /NoNewPrivs:\s+0/);
+    assert.match(await nnp('--security-opt', 'no-new-privileges'), /NoNewPrivs:\s+1/);
+    assert.match(await nnp('--security-opt', 'no-new-privileges=true'), /NoNewPrivs:\s+1/);
+  });
+
+  it('security options berth cannot honour are refused, never ignored', async () => {
+    const refused = async (opt: string, re: RegExp) => {
+      const r = await api(sb, 'POST', '/containers/create', { Image: 'host', HostConfig: { SecurityOpt: [opt] } });
+      assert.equal(r.status, 400, opt);
+      assert.match(message(r), re);
+    };
+    await refused('bogus', /invalid --security-opt 1: "bogus"/);
+    await refused('bogus=1', /invalid --security-opt 2: "bogus=1"/);
+    await refused('no-new-privileges=maybe', /invalid --security-opt 2/);
+    if (!existsSync('/sys/module/apparmor')) await refused('apparmor=docker-default', /AppArmor is not enabled/);
+    await refused('label=type:svirt_t', /SELinux labels are not supported/);
+    const cli = await sb.berth(['create', '--security-opt', `seccomp=${sb.top}/missing.json`, 'host', 'true'], { allowFail: true });
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /opening seccomp profile \(.*missing\.json\) failed/);
+  });
+});
