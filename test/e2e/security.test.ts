@@ -75,3 +75,36 @@ J`);
     assert.match(cli.stderr, /opening seccomp profile \(.*missing\.json\) failed/);
   });
 });
+
+describe('networks cannot take over host interfaces or reserved addresses', { skip }, () => {
+  let sb: Sandbox;
+  before(async () => { sb = await Sandbox.start(); });
+  after(async () => { await sb?.cleanup(); });
+
+  it('-o com.docker.network.bridge.name=IFACE is refused for an existing non-bridge interface (a NIC stand-in, lo)', async () => {
+    await sb.sh('ip link add nic0 type veth peer name nic0p && ip addr add 10.77.0.1/24 dev nic0 && ip link set nic0 up');
+    for (const iface of ['nic0', 'lo']) {
+      const r = await sb.berth(['network', 'create', '-o', `com.docker.network.bridge.name=${iface}`, `takeover-${iface}`], { allowFail: true });
+      assert.notEqual(r.code, 0, iface);
+      assert.match(r.stderr, new RegExp(`existing interface ${iface} is not a bridge`));
+    }
+    // Both untouched: the NIC keeps its address and nothing of the refused networks is left.
+    assert.match((await sb.sh('ip -4 -o addr show dev nic0')).stdout, /10\.77\.0\.1\/24/);
+    assert.match((await sb.sh('ip -o link show lo')).stdout, /^1: lo: <LOOPBACK,UP/);
+    assert.doesNotMatch((await sb.berth(['network', 'ls'])).stdout, /takeover/);
+    // An existing bridge still serves, as with Docker.
+    await sb.sh('ip link add mybr0 type bridge');
+    await sb.berth(['network', 'create', '-o', 'com.docker.network.bridge.name=mybr0', 'onmybr']);
+    await sb.berth(['network', 'rm', 'onmybr']);
+  });
+
+  it('subnets in 127.0.0.0/8, 224.0.0.0/4 and 0.0.0.0/8 are refused clearly', async () => {
+    for (const [subnet, what] of [['127.0.0.0/8', 'loopback'], ['127.5.0.0/16', 'loopback'], ['224.1.0.0/16', 'multicast'], ['0.0.0.0/8', '"this network"']]) {
+      const r = await sb.berth(['network', 'create', '--subnet', subnet, `bad-${subnet.split('.')[0]}`], { allowFail: true });
+      assert.notEqual(r.code, 0, subnet);
+      assert.ok(r.stderr.includes(`invalid subnet ${subnet}: it overlaps the ${what}`), `${subnet}: ${r.stderr}`);
+    }
+    assert.doesNotMatch((await sb.berth(['network', 'ls'])).stdout, /bad-/);
+    await sb.berth(['network', 'create', '--subnet', '10.123.0.0/16', 'fine']);
+  });
+});
