@@ -108,3 +108,61 @@ describe('networks cannot take over host interfaces or reserved addresses', { sk
     await sb.berth(['network', 'create', '--subnet', '10.123.0.0/16', 'fine']);
   });
 });
+
+describe('the API: socket group and mode; TCP only with TLS client verification', { skip }, () => {
+  let sb: Sandbox;
+  before(async () => { sb = await Sandbox.start(); });
+  after(async () => { await sb?.cleanup(); });
+
+  it('the unix socket is mode 0660, owned by root and the --group', async () => {
+    assert.equal((await sb.sh(`stat -c '%a %u' ${sb.socket}`)).stdout.trim(), '660 0');
+    await sb.restartDaemon(['-G', '4321']);
+    assert.equal((await sb.sh(`stat -c '%a %u:%g' ${sb.socket}`)).stdout.trim(), '660 0:4321');
+    await sb.stopDaemon();
+    await assert.rejects(sb.startDaemon(['-G', 'no-such-group-berth']), /group no-such-group-berth not found/);
+  });
+
+  it('-H tcp:// without --tlsverify is refused: berthd does not start', async () => {
+    if (sb.daemonRunning) await sb.stopDaemon();
+    await assert.rejects(sb.startDaemon(['-H', 'tcp://0.0.0.0:2375']),
+      /refusing to listen on tcp:\/\/0\.0\.0\.0:2375 without TLS client verification/);
+    await assert.rejects(sb.startDaemon(['-H', 'tcp://0.0.0.0:2376', '--tlsverify']), /needs --tlscacert, --tlscert, --tlskey/);
+    assert.notEqual((await sb.outside('timeout 5 nc -z 10.99.0.1 2375 && echo open', { allowFail: true })).stdout, 'open\n');
+  });
+
+  it('with --tlsverify only clients with a certificate from the CA get in (docker --tlsverify works)', async () => {
+    const d = `${sb.top}/tls`;
+    const cert = (name: string, ca: string, ext = '') => [
+      `openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=${name} -keyout ${d}/${name}-key.pem -out ${d}/${name}.csr`,
+      `openssl x509 -req -in ${d}/${name}.csr -CA ${d}/${ca}.pem -CAkey ${d}/${ca}-key.pem -CAcreateserial -days 2 ${ext} -out ${d}/${name}.pem`,
+    ].join(' && ');
+    await sb.sh([
+      `mkdir -p ${d}`,
+      `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=test-ca -keyout ${d}/ca-key.pem -out ${d}/ca.pem`,
+      `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=rogue-ca -keyout ${d}/rogue-ca-key.pem -out ${d}/rogue-ca.pem`,
+      `printf 'subjectAltName=IP:10.99.0.1\\nextendedKeyUsage=serverAuth\\n' > ${d}/server.ext`,
+      `printf 'extendedKeyUsage=clientAuth\\n' > ${d}/client.ext`,
+      cert('server', 'ca', `-extfile ${d}/server.ext`),
+      cert('client', 'ca', `-extfile ${d}/client.ext`),
+      cert('rogue', 'rogue-ca', `-extfile ${d}/client.ext`),
+    ].join(' && ') + ' 2>&1');
+    if (sb.daemonRunning) await sb.stopDaemon();
+    await sb.startDaemon(['-H', 'tcp://0.0.0.0:2376', '--tlsverify', '--tlscacert', `${d}/ca.pem`, '--tlscert', `${d}/server.pem`, '--tlskey', `${d}/server-key.pem`]);
+    const docker = (certName: string, args: string) => sb.outside(
+      `HOME=${d} DOCKER_CONFIG=${d}/dc timeout 20 docker -H tcp://10.99.0.1:2376 --tlsverify --tlscacert ${d}/ca.pem ` +
+      `--tlscert ${d}/${certName}.pem --tlskey ${d}/${certName}-key.pem ${args}`, { allowFail: true });
+    const ok = await docker('client', 'run --rm host echo hello-over-tls');
+    assert.equal(ok.stdout, 'hello-over-tls\n', `exit ${ok.code}: ${ok.stderr}`);
+    const rogue = await docker('rogue', 'version --format {{.Server.Version}}');
+    assert.notEqual(rogue.code, 0, 'a certificate from another CA is refused');
+    assert.doesNotMatch(rogue.stdout, /\d+\.\d+/);
+    // No client certificate at all, and plain HTTP: no answer from the API either way.
+    const nocert = await sb.outside(`timeout 10 curl -sS --cacert ${d}/ca.pem https://10.99.0.1:2376/_ping`, { allowFail: true });
+    assert.notEqual(nocert.code, 0);
+    assert.notEqual(nocert.stdout, 'OK');
+    const plain = await sb.outside('timeout 10 curl -sS http://10.99.0.1:2376/_ping', { allowFail: true });
+    assert.notEqual(plain.stdout, 'OK');
+    // The unix socket still serves.
+    assert.match((await sb.berth(['version', '--format', '{{.Server.Version}}'])).stdout, /\d/);
+  });
+});
