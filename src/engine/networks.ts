@@ -4,6 +4,7 @@ import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
 import type { BridgeDriver } from './drivers/bridge';
 import { LowerDriver, checkLowerOptions, type LowerKind, type LowerNetworkSpec } from './drivers/macvlan';
 import { linkExists, listLinks } from '../kernel/ip';
+import { OPT_ALLOW_SPOOFING } from './firewall/antispoof';
 import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
 import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
@@ -396,7 +397,7 @@ function validateBridgeOptions(opts: Record<string, string>, bridgeName: string,
     const mtu = Number(v);
     if (mtu < 68 || mtu > 65535) throw badRequest(`invalid MTU number: ${mtu}`);
   }
-  for (const k of [OPT_ICC, OPT_MASQ]) {
+  for (const k of [OPT_ICC, OPT_MASQ, OPT_ALLOW_SPOOFING]) {
     const v = opts[k];
     if (v !== undefined && !['true', 'false', '1', '0'].includes(v.toLowerCase())) {
       throw badRequest(`failed to parse ${k} value: ${v} (strconv.ParseBool: parsing "${v}": invalid syntax)`);

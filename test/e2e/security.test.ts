@@ -166,3 +166,108 @@ describe('the API: socket group and mode; TCP only with TLS client verification'
     assert.match((await sb.berth(['version', '--format', '{{.Server.Version}}'])).stdout, /\d/);
   });
 });
+
+/** Sends Ethernet frames from eth0 (AF_PACKET, so NET_RAW is all it needs): ["udp", dmac, smac, sip, dip, text] or ["arp", dmac, smac, op, sha, spa, tha, tpa]. */
+const SEND_FRAMES = `
+import socket, struct, sys, json
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16; return (~s) & 0xffff
+mac = lambda m: bytes.fromhex(m.replace(':', ''))
+ip = socket.inet_aton
+def udp(dmac, smac, sip, dip, text):
+    u = struct.pack('!HHHH', 40000, 9999, 8 + len(text), 0) + text.encode()
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0, ip(sip), ip(dip))
+    return mac(dmac) + mac(smac) + b'\\x08\\x00' + h[:10] + struct.pack('!H', csum(h)) + h[12:] + u
+def arp(dmac, smac, op, sha, spa, tha, tpa):
+    return mac(dmac) + mac(smac) + b'\\x08\\x06' + struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, op, mac(sha), ip(spa), mac(tha), ip(tpa))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('eth0', 0))
+for f in json.loads(sys.argv[1]):
+    s.send(udp(*f[1:]) if f[0] == 'udp' else arp(*f[1:]))
+print('sent')
+`;
+const RECEIVER = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 9999)); print('ready', flush=True)\nwhile True:\n d, a = s.recvfrom(100); print(d.decode(), a[0], flush=True)";
+const BCAST = 'ff:ff:ff:ff:ff:ff';
+const ZERO = '00:00:00:00:00:00';
+
+describe('anti-spoofing on bridge networks: a container sends only as itself', { skip }, () => {
+  let sb: Sandbox;
+  before(async () => { sb = await Sandbox.start(); });
+  after(async () => { await sb?.cleanup(); });
+
+  interface Ep { ip: string; mac: string }
+  const ep = async (name: string, net: string): Promise<Ep> => {
+    const [ip, mac] = (await sb.inspect(name, `{{(index .NetworkSettings.Networks "${net}").IPAddress}} {{(index .NetworkSettings.Networks "${net}").MacAddress}}`)).split(' ');
+    return { ip, mac };
+  };
+  const logs = async (name: string) => (await sb.berth(['logs', name])).stdout;
+  const until = async (what: string, f: () => Promise<boolean>) => {
+    for (let i = 0; i < 200; i++) { if (await f()) return; await new Promise((r) => setTimeout(r, 100)); }
+    assert.fail(`never: ${what}`);
+  };
+
+  /** On network `net`: attacker A, victim V (a UDP receiver), neighbour N; A forges frames, then sends legitimate ones. */
+  async function attack(net: string, gw: string) {
+    await sb.berth(['run', '-d', '--name', `v-${net}`, '--network', net, 'host', 'python3', '-u', '-c', RECEIVER]);
+    await sb.berth(['run', '-d', '--name', `n-${net}`, '--network', net, 'host', 'sleep', '1000']);
+    await sb.berth(['run', '-d', '--name', `a-${net}`, '--network', net, 'host', 'sleep', '1000']);
+    await until('the receiver is ready', async () => (await logs(`v-${net}`)).includes('ready'));
+    const [a, v, n] = [await ep(`a-${net}`, net), await ep(`v-${net}`, net), await ep(`n-${net}`, net)];
+    const frames = [
+      ['udp', v.mac, a.mac, n.ip, v.ip, 'spoofed-ip'],           // a neighbour's source address
+      ['udp', v.mac, n.mac, a.ip, v.ip, 'spoofed-mac'],          // a neighbour's source MAC
+      ['arp', BCAST, a.mac, 1, a.mac, gw, ZERO, v.ip],           // "the gateway is at A" to the victim
+      ['arp', BCAST, a.mac, 1, a.mac, n.ip, ZERO, gw],           // "N is at A" to the host
+      ['udp', v.mac, a.mac, a.ip, v.ip, 'legit'],                // then the same, honestly
+      ['arp', BCAST, a.mac, 1, a.mac, a.ip, ZERO, v.ip],
+      ['arp', BCAST, a.mac, 1, a.mac, a.ip, ZERO, gw],
+    ];
+    assert.equal((await sb.berth(['exec', `a-${net}`, 'python3', '-c', SEND_FRAMES, JSON.stringify(frames)])).stdout, 'sent\n');
+    // The honest frames went last on the same path: once they are in, so is anything before them.
+    await until('the legitimate datagram arrives', async () => (await logs(`v-${net}`)).includes(`legit ${a.ip}`));
+    await until('the victim learns A', async () => (await sb.berth(['exec', `v-${net}`, 'ip', 'neigh', 'show', a.ip])).stdout.includes(a.mac));
+    await until('the host learns A', async () => (await sb.sh(`ip neigh show ${a.ip}`)).stdout.includes(a.mac));
+    return {
+      a, received: await logs(`v-${net}`),
+      victimGw: (await sb.berth(['exec', `v-${net}`, 'ip', 'neigh', 'show', gw])).stdout,
+      hostN: (await sb.sh(`ip neigh show ${n.ip}`)).stdout,
+    };
+  }
+
+  it('forged source addresses, source MACs and ARP are dropped; honest traffic is delivered', async () => {
+    await sb.berth(['network', 'create', '--subnet', '10.60.0.0/24', 'guarded']);
+    const r = await attack('guarded', '10.60.0.1');
+    assert.doesNotMatch(r.received, /spoofed-ip/, 'a packet with a neighbour\'s source address is not delivered');
+    assert.doesNotMatch(r.received, /spoofed-mac/, 'a frame with a neighbour\'s MAC is not delivered');
+    assert.ok(!r.victimGw.includes(r.a.mac), `the victim's ARP entry for the gateway is not A's: ${r.victimGw}`);
+    assert.ok(!r.hostN.includes(r.a.mac), `the host's ARP entry for N is not A's: ${r.hostN}`);
+    // Ordinary traffic: a neighbour by name, the gateway, and out through it.
+    assert.equal((await sb.berth(['exec', 'n-guarded', 'busybox', 'ping', '-c1', '-W2', '10.60.0.1'])).code, 0);
+    assert.match((await sb.berth(['exec', 'a-guarded', 'sh', '-c', `python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'by-socket', ('${(await ep('v-guarded', 'guarded')).ip}', 9999))"`])).stderr, /^$/);
+    await until('a plain socket\'s datagram arrives', async () => (await logs('v-guarded')).includes('by-socket'));
+  });
+
+  it('the guard follows endpoints: connect, disconnect, stop, and a berthd killed and restarted', async () => {
+    const ports = async () => (await sb.sh('nft list set bridge berth_guard ports')).stdout;
+    const countOf = async () => ((await ports()).match(/"veth[0-9a-f]+"/g) ?? []).length;
+    const before = await countOf();
+    await sb.berth(['run', '-d', '--name', 'mover', 'host', 'sleep', '1000']);
+    assert.equal(await countOf(), before + 1);
+    await sb.berth(['network', 'connect', 'guarded', 'mover']);
+    assert.equal(await countOf(), before + 2);
+    await sb.berth(['network', 'disconnect', 'guarded', 'mover']);
+    assert.equal(await countOf(), before + 1);
+    await sb.killDaemon();
+    await sb.startDaemon();
+    assert.equal(await countOf(), before + 1, 'the same elements after a crash and restart');
+    await sb.berth(['stop', '-t', '0', 'mover']);
+    assert.equal(await countOf(), before);
+  });
+
+  it('-o com.berth.network.allow_spoofing=true turns it off for that network (a container that routes)', async () => {
+    await sb.berth(['network', 'create', '--subnet', '10.61.0.0/24', '-o', 'com.berth.network.allow_spoofing=true', 'open']);
+    const r = await attack('open', '10.61.0.1');
+    assert.match(r.received, /spoofed-ip/);
+    const bad = await sb.berth(['network', 'create', '-o', 'com.berth.network.allow_spoofing=maybe', 'nope'], { allowFail: true });
+    assert.match(bad.stderr, /failed to parse com\.berth\.network\.allow_spoofing value: maybe/);
+  });
+});
