@@ -14,6 +14,7 @@ import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
 import { linkEnv, parseLink, recordedLink } from './links';
 import { processExtras } from './hostconfig';
 import { SpoofGuard } from './firewall/antispoof';
+import { apparmorEnabled } from '../kernel/lsm';
 import { restartDelay, shouldRestart } from './restart';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
 import { nowRfc3339, ZERO_TIME } from './time';
@@ -293,7 +294,8 @@ export class Engine implements EngineApi {
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',
-      SecurityOptions: [],
+      // As dockerd reports them: every container gets berth's seccomp profile unless it opts out.
+      SecurityOptions: [...(apparmorEnabled() ? ['name=apparmor'] : []), 'name=seccomp,profile=builtin'],
       Warnings: [],
       DefaultAddressPools: [],
       Swarm: this.swarm.info(),

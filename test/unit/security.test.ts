@@ -6,6 +6,8 @@ import { defaultSeccomp, profileFromJson } from '../../src/runtime/seccomp';
 import { securityOpts } from '../../src/engine/hostconfig';
 import { DEFAULT_CAPS, ociSpec } from '../../src/runtime/spec';
 import { reservedSubnet } from '../../src/engine/ipam/pools';
+import { checkTls, groupId, parseListener } from '../../src/daemon/listen';
+import { addScript, allowsSpoofing, deleteScript, guardTableScript } from '../../src/engine/firewall/antispoof';
 
 const blocked = (p: ReturnType<typeof defaultSeccomp>) => new Set(p.syscalls.filter((r) => !r.args).flatMap((r) => r.names));
 
@@ -87,5 +89,49 @@ describe('reserved subnets', () => {
     assert.match(reservedSubnet('64.0.0.0/2')!, /loopback/);
     assert.equal(reservedSubnet('172.17.0.0/16'), null);
     assert.equal(reservedSubnet('10.0.0.0/8'), null);
+  });
+});
+
+describe('berthd listeners (-H) and TLS', () => {
+  it('parses unix and tcp listeners', () => {
+    assert.deepEqual(parseListener('unix:///run/x.sock'), { kind: 'unix', path: '/run/x.sock' });
+    assert.deepEqual(parseListener('/run/x.sock'), { kind: 'unix', path: '/run/x.sock' });
+    assert.deepEqual(parseListener('tcp://0.0.0.0:2376'), { kind: 'tcp', host: '0.0.0.0', port: 2376 });
+    assert.deepEqual(parseListener('tcp://:2377'), { kind: 'tcp', host: '0.0.0.0', port: 2377 });
+    assert.deepEqual(parseListener('tcp://[::1]:2376'), { kind: 'tcp', host: '::1', port: 2376 });
+    assert.throws(() => parseListener('fd://'), /berthd listens on unix:\/\/\/path\.sock or tcp:\/\/ADDRESS:PORT/);
+    assert.throws(() => parseListener('tcp://1.2.3.4:99999'), /port must be 1-65535/);
+  });
+  it('refuses tcp without complete client verification', () => {
+    const tcp = [parseListener('tcp://0.0.0.0:2375')];
+    assert.throws(() => checkTls(tcp, { tlsverify: false }), /refusing to listen on tcp:\/\/0\.0\.0\.0:2375 without TLS client verification/);
+    assert.throws(() => checkTls(tcp, { tlsverify: true, tlscacert: 'ca' }), /needs --tlscert, --tlskey/);
+    assert.deepEqual(checkTls(tcp, { tlsverify: true, tlscacert: 'ca', tlscert: 'c', tlskey: 'k' }), { ca: 'ca', cert: 'c', key: 'k' });
+    assert.equal(checkTls([parseListener('/x.sock')], { tlsverify: false }), null);
+    assert.throws(() => checkTls([parseListener('/x.sock')], { tlsverify: true }), /apply to a tcp:\/\/ listener/);
+  });
+  it('looks groups up by name or number', () => {
+    assert.equal(groupId('berth', 'root:x:0:\nberth:x:998:alice\n'), 998);
+    assert.equal(groupId('4321', ''), 4321);
+    assert.equal(groupId('nope', 'root:x:0:\n'), null);
+  });
+});
+
+describe('anti-spoofing table', () => {
+  const p = [{ port: 'vethabc', mac: '02:42:AC:11:00:02', ip: '172.17.0.2' }];
+  it('is one fixed set of rules; endpoints are elements keyed by their veth', () => {
+    const whole = guardTableScript(p);
+    assert.match(whole, /^add table bridge berth_guard\ndelete table bridge berth_guard\ntable bridge berth_guard \{/);
+    assert.match(whole, /elements = \{ "vethabc" \. 02:42:ac:11:00:02 \}/);
+    assert.match(whole, /ether type arp iifname \. arp saddr ip != @port_ip drop/);
+    assert.equal(guardTableScript([]).match(/drop/g)?.length, guardTableScript(p).match(/drop/g)?.length);
+    assert.match(addScript(p), /add element bridge berth_guard ports \{ "vethabc" \}\n$/, 'the port is guarded last, once its addresses are in');
+    assert.match(deleteScript(p), /^delete element bridge berth_guard ports/);
+    assert.equal(addScript([]), '');
+  });
+  it('the opt-out is a network option', () => {
+    assert.equal(allowsSpoofing({ 'com.berth.network.allow_spoofing': 'true' }), true);
+    assert.equal(allowsSpoofing({ 'com.berth.network.allow_spoofing': 'false' }), false);
+    assert.equal(allowsSpoofing(null), false);
   });
 });
