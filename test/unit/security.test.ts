@@ -7,7 +7,7 @@ import { securityOpts } from '../../src/engine/hostconfig';
 import { DEFAULT_CAPS, ociSpec } from '../../src/runtime/spec';
 import { reservedSubnet } from '../../src/engine/ipam/pools';
 import { checkTls, groupId, parseListener } from '../../src/daemon/listen';
-import { addScript, allowsSpoofing, deleteScript, guardTableScript } from '../../src/engine/firewall/antispoof';
+import { addScript, allowsSpoofing, deleteScript, guardDiffScript, guardTableScript, parseGuardListing } from '../../src/engine/firewall/antispoof';
 
 const blocked = (p: ReturnType<typeof defaultSeccomp>) => new Set(p.syscalls.filter((r) => !r.args).flatMap((r) => r.names));
 
@@ -133,5 +133,36 @@ describe('anti-spoofing table', () => {
     assert.equal(allowsSpoofing({ 'com.berth.network.allow_spoofing': 'true' }), true);
     assert.equal(allowsSpoofing({ 'com.berth.network.allow_spoofing': 'false' }), false);
     assert.equal(allowsSpoofing(null), false);
+  });
+});
+
+describe('anti-spoofing table at a daemon start', () => {
+  const listing = `table bridge berth_guard {
+	set ports {
+		type ifname
+		elements = { "vetha",
+			     "vethb" }
+	}
+
+	set port_mac {
+		type ifname . ether_addr
+		elements = { "vetha" . 02:42:ac:11:00:02,
+			     "vethb" . 02:42:ac:11:00:03 }
+	}
+
+	set port_ip {
+		type ifname . ipv4_addr
+		elements = { "vetha" . 172.17.0.2, "vethb" . 172.17.0.3 }
+	}
+}
+`;
+  it('reads the kernel\'s listing and changes only the elements that differ', () => {
+    const live = parseGuardListing(listing)!;
+    assert.deepEqual([...live.elements.ports], ['"vetha"', '"vethb"']);
+    assert.equal(guardDiffScript(live.elements, live.elements), '', 'a plain restart changes nothing');
+    const want = { ports: new Set(['"vetha"']), port_mac: new Set(['"vetha" . 02:42:ac:11:00:02']), port_ip: new Set(['"vetha" . 172.17.0.2']) };
+    assert.equal(guardDiffScript(live.elements, want),
+      'delete element bridge berth_guard ports { "vethb" }\ndelete element bridge berth_guard port_mac { "vethb" . 02:42:ac:11:00:03 }\ndelete element bridge berth_guard port_ip { "vethb" . 172.17.0.3 }\n');
+    assert.equal(parseGuardListing(''), null);
   });
 });

@@ -12,7 +12,7 @@
 // On a daemon start the table keeps serving as the last daemon left it while berthd reattaches
 // its containers (recording what it re-adds); sync() then swaps in the recorded table whole, in
 // one transaction.
-import { nftApply } from '../../kernel/nft';
+import { nftApply, nftList, nftRender } from '../../kernel/nft';
 import { Mutex } from '../../util/lock';
 
 export const GUARD_TABLE = 'bridge berth_guard';
@@ -85,6 +85,36 @@ export function allowsSpoofing(options: Record<string, string> | null | undefine
   return /^(1|t|T|TRUE|true|True)$/.test(options?.[OPT_ALLOW_SPOOFING] ?? '');
 }
 
+const SETS = ['ports', 'port_mac', 'port_ip'] as const;
+
+/** A kernel listing of the table: its rules and sets without elements, and each set's elements. */
+export function parseGuardListing(listing: string): { skeleton: string; elements: Record<string, Set<string>> } | null {
+  if (!listing.includes('table bridge berth_guard')) return null;
+  const elements: Record<string, Set<string>> = {};
+  for (const name of SETS) {
+    const block = new RegExp(`set ${name} \\{([^}]*)\\}`).exec(listing)?.[1] ?? '';
+    const el = /elements = \{([^}]*)/.exec(block)?.[1] ?? '';
+    elements[name] = new Set(el.split(',').map((e) => e.trim().replace(/\s+/g, ' ')).filter(Boolean));
+  }
+  const skeleton = listing.replace(/elements = \{[^}]*\}/g, '').replace(/\s+/g, ' ').trim();
+  return { skeleton, elements };
+}
+
+/** The element changes that turn `live` into `want` ('' for none); adds guard a port last, deletes unguard it first. */
+export function guardDiffScript(live: Record<string, Set<string>>, want: Record<string, Set<string>>): string {
+  const minus = (a: Set<string>, b: Set<string>) => [...a].filter((x) => !b.has(x));
+  let out = '';
+  for (const name of SETS) {
+    const gone = minus(live[name], want[name]);
+    if (gone.length) out += `delete element ${GUARD_TABLE} ${name} ${list(gone)}\n`;
+  }
+  for (const name of [...SETS].reverse()) {
+    const added = minus(want[name], live[name]);
+    if (added.length) out += `add element ${GUARD_TABLE} ${name} ${list(added)}\n`;
+  }
+  return out;
+}
+
 export class SpoofGuard {
   /** The table's endpoints by veth (while starting: what it is to hold). */
   private readonly ports = new Map<string, GuardedPort>();
@@ -96,11 +126,18 @@ export class SpoofGuard {
     await this.serial.run(async () => { this.starting = true; this.ports.clear(); });
   }
 
-  /** Daemon start is done: the kernel's table becomes what was recorded, in one transaction. */
+  /**
+   * Daemon start is done: the kernel's table becomes what was recorded, in one transaction that
+   * changes only the elements that differ (none, when berthd merely restarted), or replaces the
+   * whole table when it is missing or its rules differ (an upgrade, a table damaged by hand).
+   */
   async sync(): Promise<void> {
     await this.serial.run(async () => {
       if (!this.starting) return;
-      await nftApply(guardTableScript([...this.ports.values()]));
+      const whole = guardTableScript([...this.ports.values()]);
+      const live = parseGuardListing(await nftList(GUARD_TABLE));
+      const want = live ? parseGuardListing(await nftRender(whole, GUARD_TABLE).catch(() => '')) : null;
+      await nftApply(live && want && live.skeleton === want.skeleton ? guardDiffScript(live.elements, want.elements) : whole);
       this.starting = false;
     });
   }
