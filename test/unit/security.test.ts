@@ -1,6 +1,10 @@
 // The pure parts of berth's hardening: the default seccomp profile, user profiles,
 // --security-opt parsing, and the subnets no network may use.
 import { describe, it } from 'node:test';
+import { rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { securityOpt } from '../../src/cli/runopts';
 import assert from 'node:assert/strict';
 import { defaultSeccomp, profileFromJson } from '../../src/runtime/seccomp';
 import { securityOpts } from '../../src/engine/hostconfig';
@@ -164,5 +168,18 @@ describe('anti-spoofing table at a daemon start', () => {
     assert.equal(guardDiffScript(live.elements, want),
       'delete element bridge berth_guard ports { "vethb" }\ndelete element bridge berth_guard port_mac { "vethb" . 02:42:ac:11:00:03 }\ndelete element bridge berth_guard port_ip { "vethb" . 172.17.0.3 }\n');
     assert.equal(parseGuardListing(''), null);
+  });
+});
+
+describe('berth CLI --security-opt', () => {
+  it('sends a seccomp profile file\'s JSON, compacted, as docker\'s CLI does', () => {
+    const f = path.join(os.tmpdir(), `berth-seccomp-${process.pid}.json`);
+    writeFileSync(f, '{\n  "defaultAction": "SCMP_ACT_ALLOW"\n}\n');
+    try {
+      assert.equal(securityOpt(`seccomp=${f}`), 'seccomp={"defaultAction":"SCMP_ACT_ALLOW"}');
+    } finally { rmSync(f, { force: true }); }
+    assert.equal(securityOpt('seccomp=unconfined'), 'seccomp=unconfined');
+    assert.equal(securityOpt('no-new-privileges'), 'no-new-privileges');
+    assert.throws(() => securityOpt('seccomp=/nonexistent/p.json'), /opening seccomp profile \(\/nonexistent\/p\.json\) failed/);
   });
 });
