@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 npm run build
+# The API socket is root's and the berth group's (mode 0660), as Docker's is the docker group's:
+# add a user to it (usermod -aG berth NAME) to let them run berth without sudo; that is root.
+getent group berth >/dev/null || groupadd --system berth
 ln -sf "$PWD/bin/berth" /usr/local/bin/berth
 ln -sf "$PWD/bin/berthd" /usr/local/bin/berthd
 if [[ -S /run/berth/berth.sock ]] && berth version >/dev/null 2>&1; then

@@ -286,7 +286,7 @@ const notSupported = (field: string, what: string) => badRequest(`berth does not
 /** HostConfig fields that berth refuses unless empty, and what they are for the message. */
 const UNSUPPORTED_HOST: Record<string, string> = {
   VolumesFrom: 'volumes', VolumeDriver: 'volumes',
-  SecurityOpt: 'security options', StorageOpt: 'storage options',
+  StorageOpt: 'storage options',
   Privileged: 'privileged containers', ReadonlyRootfs: 'read-only root filesystems', Init: 'an init process',
   OomKillDisable: 'resource limits', Devices: 'devices', DeviceRequests: 'devices', DeviceCgroupRules: 'devices',
   Ulimits: 'ulimits', CgroupParent: 'cgroup parents', CpusetCpus: 'resource limits', CpusetMems: 'resource limits',

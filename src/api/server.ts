@@ -2,6 +2,7 @@
 // file owns the transport: version prefixes, errors as `{"message": ...}`, upgraded
 // (hijacked) connections for attach/exec, and never letting a request crash the daemon.
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -15,7 +16,12 @@ export const MIN_API_VERSION = '1.24';
 export const MAX_API_VERSION = '1.50';
 
 export interface ApiServerOptions {
-  socketPath: string;
+  /** A unix socket to listen on, or (with tcp) none. */
+  socketPath?: string;
+  /** Group that owns the socket (mode 0660), as dockerd's --group; undefined: root's. */
+  socketGid?: number;
+  /** A TCP listener; only with TLS that verifies client certificates against `ca`. */
+  tcp?: { host: string; port: number; tls: { ca: Buffer; cert: Buffer; key: Buffer } };
   /** Prints one line per request (method, path, status) when set. */
   log?: (line: string) => void;
   /** Connection limits (defaults: LIMITS). */
@@ -165,7 +171,13 @@ function upgradeBody(socket: Duplex, head: Buffer, length: number, max: number):
 export async function createApiServer(engine: EngineApi, opts: ApiServerOptions): Promise<http.Server> {
   const limits: ApiLimits = { ...LIMITS, ...opts.limits };
   // node checks headersTimeout every connectionsCheckingInterval (30 s by default).
-  const server = http.createServer({ connectionsCheckingInterval: Math.min(1_000, limits.headersMs) });
+  const common = { connectionsCheckingInterval: Math.min(1_000, limits.headersMs) };
+  // Over TCP, only a client whose certificate our CA signed gets past the handshake (dockerd's
+  // --tlsverify): the API is root on this machine. allowHalfOpen as node:http has it: a client
+  // that closes its stdin (docker's CloseWrite) still reads the attached output.
+  const server: http.Server = opts.tcp
+    ? https.createServer({ ...common, allowHalfOpen: true, ...opts.tcp.tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }) as unknown as http.Server
+    : http.createServer(common);
   // Attach, logs -f and wait responses last as long as the container, and an attach without
   // an upgrade streams stdin as its request body: no timeout on a whole request or response.
   // A stalled request body is watched instead (watchBody), and a client that never finishes
@@ -241,11 +253,22 @@ export async function createApiServer(engine: EngineApi, opts: ApiServerOptions)
   });
   server.on('error', (e) => log?.(`server error: ${(e as Error).message}`));
 
+  if (opts.tcp) {
+    const { host, port } = opts.tcp;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => { server.removeListener('error', reject); resolve(); });
+    });
+    return server;
+  }
+  if (!opts.socketPath) throw new Error('createApiServer: a socket path or a TCP listener is needed');
   await removeStaleSocket(opts.socketPath);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.socketPath, () => { server.removeListener('error', reject); resolve(); });
   });
+  // root and the daemon's group only, as Docker's socket and its docker group.
+  if (opts.socketGid !== undefined) await fs.chown(opts.socketPath, 0, opts.socketGid);
   await fs.chmod(opts.socketPath, 0o660);
   return server;
 }

@@ -9,7 +9,7 @@ export interface RunOptions {
   publishAll?: boolean; expose?: string[]; network?: string; net?: string; networkAlias?: string[]; ip?: string;
   ip6?: string; macAddress?: string; dns?: string[]; dnsSearch?: string[]; dnsOption?: string[]; addHost?: string[];
   link?: string[]; user?: string; label?: string[]; privileged?: boolean; domainname?: string; restart?: string;
-  capAdd?: string[]; capDrop?: string[]; sysctl?: string[]; init?: boolean; stopSignal?: string; stopTimeout?: string;
+  capAdd?: string[]; capDrop?: string[]; securityOpt?: string[]; sysctl?: string[]; init?: boolean; stopSignal?: string; stopTimeout?: string;
   attach?: string[]; readOnly?: boolean; workDir?: string;
   volume?: string[]; mount?: string[]; tmpfs?: string[]; groupAdd?: string[]; logDriver?: string; logOpt?: string[];
 }
@@ -110,6 +110,7 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
       AutoRemove: !!opts.rm,
       CapAdd: opts.capAdd ?? null,
       CapDrop: opts.capDrop ?? null,
+      ...(opts.securityOpt?.length ? { SecurityOpt: opts.securityOpt.map(securityOpt) } : {}),
       Dns: opts.dns ?? [],
       DnsOptions: opts.dnsOption ?? [],
       DnsSearch: opts.dnsSearch ?? [],
@@ -143,6 +144,17 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
 }
 
 /** `--mount type=bind,source=/a,target=/b,readonly` as the docker CLI turns it into a Mount. */
+/** --security-opt seccomp=FILE sends the file's JSON, compacted, as docker's CLI does. */
+export function securityOpt(opt: string): string {
+  const m = /^seccomp[=:](.*)$/s.exec(opt);
+  if (!m || m[1] === 'unconfined' || m[1] === 'builtin') return opt;
+  let text: string;
+  try { text = readFileSync(m[1], 'utf8'); } catch (e) { throw new UsageError(`opening seccomp profile (${m[1]}) failed: ${(e as Error).message}`); }
+  try { return `seccomp=${JSON.stringify(JSON.parse(text))}`; } catch (e) {
+    throw new UsageError(`compacting json for seccomp profile (${m[1]}) failed: ${(e as Error).message}`);
+  }
+}
+
 export function mountSpec(spec: string): Record<string, unknown> {
   const m: Record<string, any> = { Type: 'volume' };
   for (const field of spec.split(',')) {

@@ -1,6 +1,7 @@
 // berthd: the daemon. Parses dockerd-like flags, brings up the engine (restoring state and
 // adopting running containers), then serves the Docker Engine API on a unix socket.
 import { Command } from 'commander';
+import type { Server } from 'node:http';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../engine/engine';
@@ -8,9 +9,15 @@ import { createApiServer } from '../api/server';
 import { setDebug } from '../kernel/exec';
 import { raiseOpenFileLimit } from '../kernel/libc';
 import { parsePortsFrom } from '../engine/firewall/ruleset';
+import { checkTls, groupId, parseListener, type Listener } from './listen';
+
+export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
+export const DEFAULT_GROUP = 'berth';
 
 export interface DaemonFlags {
-  dataRoot: string; execRoot: string; host: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[]; portsFrom: string[];
+  dataRoot: string; execRoot: string; hosts: string[]; group: string; groupGiven: boolean;
+  tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
+  portsFrom: string[];
 }
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
@@ -18,7 +25,13 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     .description('berth daemon: container networking with the Docker Engine API')
     .option('--data-root <dir>', 'root of persistent state (images, containers, networks)', '/var/lib/berth')
     .option('--exec-root <dir>', 'root of runtime state (namespaces, runc state, socket)', '/run/berth')
-    .option('-H, --host <socket>', 'daemon socket to listen on', 'unix:///run/berth/berth.sock')
+    .option('-H, --host <socket>', `daemon socket to listen on (repeatable; default ${DEFAULT_HOST}; tcp://ADDRESS:PORT only with --tlsverify)`,
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('-G, --group <name>', 'group that may use the unix socket (mode 0660)', DEFAULT_GROUP)
+    .option('--tlsverify', 'serve tcp:// listeners over TLS and accept only clients with a certificate signed by --tlscacert', false)
+    .option('--tlscacert <file>', 'CA certificate that client certificates must be signed by')
+    .option('--tlscert <file>', 'the daemon\'s TLS certificate')
+    .option('--tlskey <file>', 'the daemon\'s TLS key')
     .option('-D, --debug', 'print every kernel command berthd runs', false)
     .option('--bridge <name>', 'bridge device of the default network', 'berth0')
     .option('--bip <cidr>', 'address and prefix of the default bridge, e.g. 172.17.0.1/16')
@@ -37,14 +50,13 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     process.stderr.write(`berthd: ${(e as Error).message}\n`);
     throw Object.assign(new Error((e as Error).message), { exitCode: 2 });
   }
-  return { dataRoot: o.dataRoot, execRoot: o.execRoot, host: o.host, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [], portsFrom };
+  return {
+    dataRoot: o.dataRoot, execRoot: o.execRoot, hosts: o.host.length ? o.host : [DEFAULT_HOST],
+    group: o.group, groupGiven: program.getOptionValueSource('group') === 'cli',
+    tlsverify: !!o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [],
+    portsFrom };
 }
 
-export function socketPathOf(host: string): string {
-  if (host.startsWith('unix://')) return host.slice('unix://'.length);
-  if (host.startsWith('/')) return host;
-  throw new Error(`unsupported host ${host}: berthd listens on unix:///path.sock`);
-}
 
 export async function main(): Promise<void> {
   let flags: DaemonFlags;
@@ -54,25 +66,44 @@ export async function main(): Promise<void> {
     process.exit(e?.exitCode ?? 2);
   }
   setDebug(flags.debug);
+  // Every listener is checked before anything starts: a refused one leaves nothing behind.
+  const listeners: Listener[] = flags.hosts.map(parseListener);
+  const tlsFiles = checkTls(listeners, flags);
+  const read = (flag: string, f: string) => fs.readFile(f).catch((e) => { throw new Error(`--${flag} ${f}: ${(e as Error).message}`); });
+  const tls = tlsFiles ? {
+    ca: await read('tlscacert', tlsFiles.ca), cert: await read('tlscert', tlsFiles.cert), key: await read('tlskey', tlsFiles.key),
+  } : undefined;
+  // Docker's rule: the default group may be missing (the socket stays root's); a named one may not.
+  const gid = groupId(flags.group);
+  if (gid === null && flags.groupGiven) throw new Error(`group ${flags.group} not found (--group)`);
+  if (gid === null) log(`group ${flags.group} not found: the API socket is root's only (scripts/install.sh makes the group)`);
   process.on('unhandledRejection', (e) => log(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   const dataRoot = path.resolve(flags.dataRoot);
   const execRoot = path.resolve(flags.execRoot);
   await fs.mkdir(dataRoot, { recursive: true });
   await fs.mkdir(execRoot, { recursive: true });
-  const socketPath = socketPathOf(flags.host);
-  await fs.mkdir(path.dirname(socketPath), { recursive: true });
+  for (const l of listeners) if (l.kind === 'unix') await fs.mkdir(path.dirname(l.path), { recursive: true });
 
   const files = raiseOpenFileLimit();
   if (flags.debug) log(`open files limit: ${files}`);
   const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom });
   await engine.init();
-  const server = await createApiServer(engine, { socketPath });
-  log(`berthd ${engine.version().Version} listening on unix://${socketPath}`);
+  const servers: Server[] = [];
+  for (const l of listeners) {
+    if (l.kind === 'unix') {
+      servers.push(await createApiServer(engine, { socketPath: l.path, socketGid: gid ?? undefined }));
+      log(`berthd ${engine.version().Version} listening on unix://${l.path}`);
+    } else {
+      servers.push(await createApiServer(engine, { tcp: { host: l.host, port: l.port, tls: tls! } }));
+      log(`berthd ${engine.version().Version} listening on tcp://${l.host}:${l.port} (TLS, client certificates verified)`);
+    }
+  }
+  const sockets = listeners.flatMap((l) => (l.kind === 'unix' ? [l.path] : []));
 
   const shutdown = (sig: string) => {
     log(`${sig}: shutting down; containers and their DNS resolver (berth-dns) keep running`);
-    server.close();
-    fs.rm(socketPath, { force: true }).finally(async () => {
+    for (const s of servers) s.close();
+    Promise.all(sockets.map((p) => fs.rm(p, { force: true }))).finally(async () => {
       await engine.close().catch(() => undefined);
       process.exit(0);
     });

@@ -13,6 +13,8 @@ import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
 import { linkEnv, parseLink, recordedLink } from './links';
 import { processExtras } from './hostconfig';
+import { SpoofGuard } from './firewall/antispoof';
+import { apparmorEnabled } from '../kernel/lsm';
 import { restartDelay, shouldRestart } from './restart';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
 import { nowRfc3339, ZERO_TIME } from './time';
@@ -57,6 +59,7 @@ export class Engine implements EngineApi {
   readonly images: ImageStore;
   readonly runtime: Runtime;
   private readonly firewall = new Firewall();
+  private readonly spoofGuard = new SpoofGuard();
   private readonly bridge = new BridgeDriver(this.firewall);
   private readonly publisher = new PortPublisher(this.firewall);
   readonly networks: Networks;
@@ -96,6 +99,7 @@ export class Engine implements EngineApi {
     this.dns = new DnsService(this.networks, (m) => process.stderr.write(`berthd: ${m}\n`), { execRoot: opts.execRoot, debug: opts.debug });
     this.swarm = new Swarm(opts.dataRoot, this.networks, BERTH_VERSION, () => this.dnsSync());
     this.sandboxes.overlay = this.swarm.hooks();
+    this.sandboxes.guard = this.spoofGuard;
   }
 
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
@@ -105,6 +109,7 @@ export class Engine implements EngineApi {
     await this.images.init();
     await this.bridge.init();
     await this.publisher.init();
+    await this.spoofGuard.init();
     await this.networks.restore();
     await this.swarm.cluster.load();
     for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
@@ -114,6 +119,7 @@ export class Engine implements EngineApi {
     // Until now berth's nft table stayed as the last daemon left it, serving the containers
     // that kept running; one transaction now makes it what the records say.
     await this.firewall.sync();
+    await this.spoofGuard.sync();
     await this.sweepRuntime();
     const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
       .concat(this.swarm.devices());
@@ -313,7 +319,8 @@ export class Engine implements EngineApi {
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',
-      SecurityOptions: [],
+      // As dockerd reports them: every container gets berth's seccomp profile unless it opts out.
+      SecurityOptions: [...(apparmorEnabled() ? ['name=apparmor'] : []), 'name=seccomp,profile=builtin'],
       Warnings: [],
       DefaultAddressPools: [],
       Swarm: this.swarm.info(),

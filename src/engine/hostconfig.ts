@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { badRequest } from './errors';
 import type { NetMode } from './netmode';
 import { ALL_CAPS, DEFAULT_CAPS, type MountSpec, type ProcessExtras } from '../runtime/spec';
+import { defaultSeccomp, profileFromJson, type OciSeccomp } from '../runtime/seccomp';
+import { apparmorEnabled } from '../kernel/lsm';
 
 const PROPAGATION = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
 
@@ -116,6 +118,53 @@ export function checkSysctls(sysctls: unknown, mode: NetMode): Record<string, st
   return out;
 }
 
+export interface SecurityOpts { seccomp: OciSeccomp | null; noNewPrivileges: boolean; apparmorProfile: string | null }
+
+/**
+ * HostConfig.SecurityOpt (`--security-opt`), with dockerd's keys and messages: seccomp=unconfined
+ * or a profile's JSON text (the CLI sends the file's content), no-new-privileges[=BOOL],
+ * apparmor=PROFILE (refused where the kernel has no AppArmor, but unconfined); anything else
+ * is refused, never ignored.
+ */
+export function securityOpts(opts: unknown, caps: string[], host: { apparmor: boolean } = { apparmor: apparmorEnabled() }): SecurityOpts {
+  const out: SecurityOpts = { seccomp: defaultSeccomp(caps), noNewPrivileges: false, apparmorProfile: null };
+  if (opts === null || opts === undefined) return out;
+  if (!Array.isArray(opts)) throw badRequest('HostConfig.SecurityOpt: must be a list of strings');
+  for (const opt of opts) {
+    if (typeof opt !== 'string') throw badRequest(`invalid --security-opt: ${JSON.stringify(opt)}`);
+    if (opt === 'no-new-privileges') { out.noNewPrivileges = true; continue; }
+    const sep = opt.includes('=') ? '=' : opt.includes(':') ? ':' : null;
+    if (sep === null) throw badRequest(`invalid --security-opt 1: ${JSON.stringify(opt)}`);
+    const key = opt.slice(0, opt.indexOf(sep));
+    const value = opt.slice(opt.indexOf(sep) + 1);
+    switch (key) {
+      case 'seccomp':
+        if (value === 'unconfined') out.seccomp = null;
+        else if (value === 'builtin' || value === '') out.seccomp = defaultSeccomp(caps);
+        else {
+          try { out.seccomp = profileFromJson(value, caps); } catch (e) { throw badRequest((e as Error).message); }
+        }
+        break;
+      case 'no-new-privileges':
+        if (/^(1|t|T|TRUE|true|True)$/.test(value)) out.noNewPrivileges = true;
+        else if (/^(0|f|F|FALSE|false|False)$/.test(value)) out.noNewPrivileges = false;
+        else throw badRequest(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
+        break;
+      case 'apparmor':
+        if (value === 'unconfined' && !host.apparmor) break; // nothing confines it here anyway
+        if (!host.apparmor) throw badRequest(`--security-opt ${opt}: AppArmor is not enabled on this host's kernel`);
+        if (value === '') throw badRequest(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
+        out.apparmorProfile = value;
+        break;
+      case 'label':
+        throw badRequest(`--security-opt ${opt}: SELinux labels are not supported: this host's kernel has no SELinux`);
+      default:
+        throw badRequest(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
+    }
+  }
+  return out;
+}
+
 /** All of a HostConfig's process settings, checked (throws Docker-worded 400s) and ready for the runtime. */
 export function processExtras(hc: any, mode: NetMode): ProcessExtras {
   const mounts: MountSpec[] = [];
@@ -134,5 +183,6 @@ export function processExtras(hc: any, mode: NetMode): ProcessExtras {
     if (typeof g !== 'string' || g === '') throw badRequest(`invalid group: ${JSON.stringify(g)}`);
     return g;
   });
-  return { mounts, capabilities: capabilities(hc.CapAdd, hc.CapDrop), groups, sysctls: checkSysctls(hc.Sysctls, mode) };
+  const caps = capabilities(hc.CapAdd, hc.CapDrop);
+  return { mounts, capabilities: caps, groups, sysctls: checkSysctls(hc.Sysctls, mode), ...securityOpts(hc.SecurityOpt, caps) };
 }

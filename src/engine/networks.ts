@@ -3,7 +3,8 @@
 import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
 import type { BridgeDriver } from './drivers/bridge';
 import { LowerDriver, checkLowerOptions, type LowerKind, type LowerNetworkSpec } from './drivers/macvlan';
-import { linkExists } from '../kernel/ip';
+import { linkExists, listLinks } from '../kernel/ip';
+import { OPT_ALLOW_SPOOFING } from './firewall/antispoof';
 import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
 import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
@@ -144,6 +145,7 @@ export class Networks {
   }
 
   private async createDefaultBridge(): Promise<void> {
+    await refuseNonBridge(this.defaults.bridgeName);
     let cfg: IpamConfigRecord;
     if (this.defaults.bip) {
       const [gw, len] = this.defaults.bip.split('/');
@@ -268,7 +270,10 @@ export class Networks {
     const id = newId();
     const isBridge = driver === 'bridge';
     const bridgeName = isBridge ? options[OPT_BRIDGE_NAME] || `br-${id.slice(0, 12)}` : undefined;
-    if (isBridge) validateBridgeOptions(options, bridgeName!, this.list());
+    if (isBridge) {
+      validateBridgeOptions(options, bridgeName!, this.list());
+      await refuseNonBridge(bridgeName!);
+    }
     const lowerOpts = isBridge ? undefined : checkLowerOptions(driver, id, options,
       this.list().map((n) => ({ id: n.Id, kind: n.Driver, parent: n.parent })), linkExists);
 
@@ -373,6 +378,16 @@ function mtuOf(n: NetworkRecord): number {
   return n.Options[OPT_MTU] ? Number(n.Options[OPT_MTU]) : 1500;
 }
 
+/**
+ * An existing interface may serve as a network's bridge only if it is one: berth adds its
+ * gateway address to it and deletes it with the network, which must never happen to a NIC or lo.
+ */
+async function refuseNonBridge(name: string): Promise<void> {
+  if (!linkExists(name)) return;
+  const link = (await listLinks()).find((l) => l.ifname === name);
+  if (link && link.kind !== 'bridge') throw badRequest(`existing interface ${name} is not a bridge`);
+}
+
 function validateBridgeOptions(opts: Record<string, string>, bridgeName: string, existing: NetworkRecord[]): void {
   if (opts[OPT_MTU] !== undefined) {
     const v = opts[OPT_MTU];
@@ -382,7 +397,7 @@ function validateBridgeOptions(opts: Record<string, string>, bridgeName: string,
     const mtu = Number(v);
     if (mtu < 68 || mtu > 65535) throw badRequest(`invalid MTU number: ${mtu}`);
   }
-  for (const k of [OPT_ICC, OPT_MASQ]) {
+  for (const k of [OPT_ICC, OPT_MASQ, OPT_ALLOW_SPOOFING]) {
     const v = opts[k];
     if (v !== undefined && !['true', 'false', '1', '0'].includes(v.toLowerCase())) {
       throw badRequest(`failed to parse ${k} value: ${v} (strconv.ParseBool: parsing "${v}": invalid syntax)`);

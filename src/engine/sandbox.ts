@@ -16,6 +16,7 @@ import { configuredNetworks, parseNetworkMode } from './netmode';
 import { boundPorts } from '../kernel/procnet';
 import { randomBytes } from 'node:crypto';
 import type { OverlayDriver, OverlaySpec } from './drivers/overlay';
+import { allowsSpoofing, type SpoofGuard } from './firewall/antispoof';
 import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
 
 // (parseNetworkMode moved to netmode.ts, pure; re-exported for the modules that import it here)
@@ -47,6 +48,8 @@ export interface OverlayHooks {
 export class Sandboxes {
   readonly hostPorts = new HostPortAllocator();
   overlay: OverlayHooks | null = null;
+  /** Pins each bridge endpoint's MAC and IPv4 address (firewall/antispoof.ts); set by the engine. */
+  guard: SpoofGuard | null = null;
 
   constructor(private readonly nets: Networks, private readonly bridge: BridgeDriver,
               private readonly publisher: PortPublisher, private readonly execRoot: string) {}
@@ -241,19 +244,30 @@ export class Sandboxes {
   }
 
   /** The container's interface on `net`, made by the network's driver. */
-  private attachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
+  private async attachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
     if (net.Driver === 'overlay') {
       if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
       return this.overlay.driver.attach(this.overlay.spec(net), spec);
     }
     const lower = this.nets.lowerOf(net);
-    return lower ? lower.attach(this.nets.lowerSpec(net), spec) : this.bridge.attach(this.nets.spec(net), spec);
+    if (lower) return lower.attach(this.nets.lowerSpec(net), spec);
+    await this.bridge.attach(this.nets.spec(net), spec);
+    if (this.guard && spec.hostIfname && !allowsSpoofing(net.Options)) {
+      try {
+        await this.guard.add({ port: spec.hostIfname, mac: spec.mac, ip: spec.address });
+      } catch (e) {
+        await this.bridge.detach(this.nets.spec(net), spec).catch(() => undefined);
+        throw e;
+      }
+    }
   }
 
-  private detachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
+  private async detachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
     if (net.Driver === 'overlay') return this.overlay ? this.overlay.driver.detach(spec) : Promise.resolve();
     const lower = this.nets.lowerOf(net);
-    return lower ? lower.detach(this.nets.lowerSpec(net), spec) : this.bridge.detach(this.nets.spec(net), spec);
+    if (lower) return lower.detach(this.nets.lowerSpec(net), spec);
+    if (spec.hostIfname) await this.guard?.remove(spec.hostIfname);
+    return this.bridge.detach(this.nets.spec(net), spec);
   }
 
   private isInternal(ep: EndpointRecord): boolean {

@@ -1,6 +1,7 @@
 // The OCI runtime spec (config.json, version 1.0.2) of a container, with Docker's defaults:
 // its capability set, masked and read-only paths, /dev, /proc, /sys mounts, environment rules.
 // Pure, so the generated JSON is unit-tested without root.
+import { defaultSeccomp, type OciSeccomp } from './seccomp';
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -19,6 +20,12 @@ export interface ProcessExtras {
   capabilities: string[];
   groups: string[];      // names or numeric gids, resolved in the container's /etc/group
   sysctls: Record<string, string>;
+  /** linux.seccomp: berth's default profile, a user's, or null (seccomp=unconfined). */
+  seccomp: OciSeccomp | null;
+  /** --security-opt no-new-privileges */
+  noNewPrivileges: boolean;
+  /** --security-opt apparmor=PROFILE (only where the kernel has AppArmor); null: runc's default. */
+  apparmorProfile: string | null;
 }
 
 /** Docker's default capabilities (NET_RAW included, so ping works). */
@@ -60,7 +67,7 @@ export interface OciInput {
   shareHostUts: boolean;    // --network host: the host's hostname too
   etc: { hosts: string; resolvConf: string; hostname: string }; // host paths bind-mounted on /etc
   /** Capabilities (default: Docker's set), extra mounts and sysctls from HostConfig. */
-  extras?: Pick<ProcessExtras, 'mounts' | 'capabilities' | 'sysctls'>;
+  extras?: Pick<ProcessExtras, 'mounts' | 'capabilities' | 'sysctls'> & Partial<Pick<ProcessExtras, 'seccomp' | 'noNewPrivileges' | 'apparmorProfile'>>;
 }
 
 /** A bind or tmpfs mount of HostConfig as an OCI mount entry. */
@@ -93,7 +100,8 @@ export function ociSpec(i: OciInput): any {
       env: i.env,
       cwd: i.cwd || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      noNewPrivileges: false,
+      noNewPrivileges: i.extras?.noNewPrivileges ?? false,
+      ...(i.extras?.apparmorProfile ? { apparmorProfile: i.extras.apparmorProfile } : {}),
       oomScoreAdj: 0,
     },
     root: { path: 'rootfs', readonly: false },
@@ -119,6 +127,9 @@ export function ociSpec(i: OciInput): any {
       readonlyPaths: READONLY_PATHS,
     },
   };
+  // Every container gets berth's default seccomp profile unless it asked for another or none.
+  const seccomp = i.extras?.seccomp === undefined ? defaultSeccomp(caps) : i.extras.seccomp;
+  if (seccomp) spec.linux.seccomp = seccomp;
   if (!i.shareHostUts) spec.hostname = i.hostname;
   // Docker lets a container with its own network namespace bind low ports and ping unprivileged.
   if (i.netnsPath) {

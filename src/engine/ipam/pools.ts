@@ -16,6 +16,23 @@ export const DEFAULT_POOLS: readonly string[] = (() => {
 export const POOLS_EXHAUSTED =
   'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network';
 
+/**
+ * Address blocks no network may use (Docker accepts them): a bridge given 127.0.0.0/8 makes
+ * its containers' loopback addresses routable, multicast and "this network" addresses are not
+ * unicast hosts at all.
+ */
+export const RESERVED_BLOCKS: ReadonlyArray<{ cidr: string; what: string }> = [
+  { cidr: '0.0.0.0/8', what: '"this network" (0.0.0.0/8)' },
+  { cidr: '127.0.0.0/8', what: 'loopback (127.0.0.0/8)' },
+  { cidr: '224.0.0.0/4', what: 'multicast (224.0.0.0/4)' },
+];
+
+/** The reason a subnet cannot be a network's, or null. */
+export function reservedSubnet(cidr: string): string | null {
+  const hit = RESERVED_BLOCKS.find((b) => overlaps(cidr, b.cidr));
+  return hit ? `invalid subnet ${cidr}: it overlaps the ${hit.what} addresses, which cannot be a network's` : null;
+}
+
 export const POOL_OVERLAP = 'Pool overlaps with other one on this address space';
 
 /** Subnets that are not IPv4 CIDRs (e.g. IPv6 routes) are ignored when checking overlap. */
@@ -79,6 +96,8 @@ export function validateIpamConfig(cfg: IpamInput, usedSubnets: string[], networ
     throw badRequest(`IPv6 subnets are not supported by berth yet: ${subnetStr}`);
   const subnet = tryParseSubnet(subnetStr);
   if (!subnet) throw badRequest(`Invalid subnet ${subnetStr} : invalid CIDR address: ${subnetStr}`);
+  const reserved = reservedSubnet(subnetStr);
+  if (reserved) throw badRequest(reserved);
 
   let range: Subnet | null = null;
   if (cfg.IPRange) {
