@@ -8,51 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { OUTSIDE_ADDR, Sandbox, poll, shq } from '../harness/sandbox';
+import { DNS_CLIENT as DNSQ } from '../harness/dnsclient';
 
 const skip = Sandbox.skipReason();
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FAKEDNS = path.resolve(__dirname, '..', 'harness', 'fakedns.js');
 const UPSTREAM_IP = '198.51.100.7';   // what the fake upstream at 10.99.0.2 answers for *.test
 const NOBODY = '10.99.0.9';           // an upstream address where nothing answers
-
-/** A tiny DNS client (python3): prints "rcode=N tc=N ip ip ..." or "timeout". */
-const DNSQ = `
-import socket, struct, sys, random
-name, qtype = sys.argv[1], int(sys.argv[2])
-tcp = len(sys.argv) > 3 and sys.argv[3] == 'tcp'
-q = struct.pack('>HHHHHH', random.randint(0, 65535), 0x0100, 1, 0, 0, 0)
-q += b''.join(bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\\0' + struct.pack('>HH', qtype, 1)
-try:
-    if tcp:
-        s = socket.create_connection(('127.0.0.11', 53), timeout=4); s.sendall(struct.pack('>H', len(q)) + q)
-        d = b''
-        while len(d) < 2 or len(d) < 2 + struct.unpack('>H', d[:2])[0]:
-            c = s.recv(65535)
-            if not c: break
-            d += c
-        r = d[2:]
-    else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(4); s.sendto(q, ('127.0.0.11', 53))
-        r = s.recv(65535)
-except (socket.timeout, ConnectionError) as e:
-    print('timeout' if isinstance(e, socket.timeout) else 'error ' + type(e).__name__); sys.exit(0)
-if len(r) < 12: print('short'); sys.exit(0)
-flags, qd, an = struct.unpack('>HHH', r[2:8])
-i = 12
-for _ in range(qd):
-    while r[i] != 0: i += 1 + r[i]
-    i += 5
-ips = []
-for _ in range(an):
-    while True:
-        if r[i] & 0xc0 == 0xc0: i += 2; break
-        if r[i] == 0: i += 1; break
-        i += 1 + r[i]
-    t, _c, _ttl, ln = struct.unpack('>HHIH', r[i:i+10]); i += 10
-    if t == 1: ips.append('.'.join(str(b) for b in r[i:i+4]))
-    i += ln
-print('rcode=%d tc=%d %s' % (flags & 15, (flags >> 9) & 1, ' '.join(ips)))
-`;
 
 /** Looks `name` up again and again (a line "ok" or "FAIL" each in /tmp/log) until /tmp/stop exists. */
 const looper = (name: string) =>

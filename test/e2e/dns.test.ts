@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { OUTSIDE_ADDR, Sandbox, shq } from '../harness/sandbox';
+import { DNS_CLIENT as DNSQ } from '../harness/dnsclient';
 
 const skip = Sandbox.skipReason();
 const FAKEDNS = path.resolve(__dirname, '..', 'harness', 'fakedns.js');
@@ -15,43 +16,6 @@ const UPSTREAM_IP = '198.51.100.7';   // what the fake upstream at 10.99.0.2 ans
 const OTHER_UPSTREAM = '10.99.0.3';  // a second fake, answering 203.0.113.9
 const DEAD_UPSTREAM = '10.99.0.4';   // a black hole that logs what it gets
 const WGET = 'timeout 5 wget -qO-';
-
-/** A tiny DNS client (python3 from the host image): prints "rcode=N tc=N ip ip ...". */
-const DNSQ = `
-import socket, struct, sys, random
-name, qtype = sys.argv[1], int(sys.argv[2])
-tcp = len(sys.argv) > 3 and sys.argv[3] == 'tcp'
-server = sys.argv[4] if len(sys.argv) > 4 else '127.0.0.11'
-q = struct.pack('>HHHHHH', random.randint(0, 65535), 0x0100, 1, 0, 0, 0)
-q += b''.join(bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\\0' + struct.pack('>HH', qtype, 1)
-if tcp:
-    s = socket.create_connection((server, 53), timeout=4); s.sendall(struct.pack('>H', len(q)) + q)
-    d = b''
-    while len(d) < 2 or len(d) < 2 + struct.unpack('>H', d[:2])[0]:
-        c = s.recv(65535)
-        if not c: break
-        d += c
-    r = d[2:]
-else:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(4); s.sendto(q, (server, 53))
-    try: r = s.recv(65535)
-    except socket.timeout: print('timeout'); sys.exit(0)
-flags, qd, an = struct.unpack('>HHH', r[2:8])
-i = 12
-for _ in range(qd):
-    while r[i] != 0: i += 1 + r[i]
-    i += 5
-ips = []
-for _ in range(an):
-    while True:
-        if r[i] & 0xc0 == 0xc0: i += 2; break
-        if r[i] == 0: i += 1; break
-        i += 1 + r[i]
-    t, _c, _ttl, ln = struct.unpack('>HHIH', r[i:i+10]); i += 10
-    if t == 1: ips.append('.'.join(str(b) for b in r[i:i+4]))
-    i += ln
-print('rcode=%d tc=%d %s' % (flags & 15, (flags >> 9) & 1, ' '.join(ips)))
-`;
 
 describe('embedded DNS', { skip }, () => {
   let sb: Sandbox;
