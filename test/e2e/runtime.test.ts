@@ -241,12 +241,15 @@ function inside(): void {
     const a = spec({ args: ['sh', '-c', 'read x; exit 5'], openStdin: true });
     const b = spec({ args: ['sh', '-c', 'echo up; while [ ! -f /tmp/go ]; do sleep 0.05; done; exit 9'] });
     const first = new Runtime({ execRoot, dataRoot });
-    await first.start(a);
+    const pidA = await first.start(a);
     await first.start(b);
     await first.close();                 // berthd goes away; a loses its only stdin writer and ends
+    // Adopt a only once it has ended: adopting a running -i container opens its stdin again (a
+    // new writer), which is right for berthd but would keep a from ever seeing its EOF here.
+    for (let i = 0; i < 600 && existsSync(`/proc/${pidA}`); i++) await new Promise((r) => setTimeout(r, 50));
     const second = new Runtime({ execRoot, dataRoot });
     const codeA = await new Promise<{ running: boolean; exitCode?: number }>(async (resolve) => {
-      for (;;) { // a's exit may still be on its way: adopt until it has happened
+      for (;;) { // its exit code may still be on its way from the shim: adopt until it has come
         const st = await second.adopt(a.id);
         if (!st.running) return resolve(st);
         await exited(second, a.id);
