@@ -10,7 +10,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { ApiError } from '../engine/errors';
+import { ApiError } from '../util/errors';
 import * as S from './state';
 import { Store } from '../store/store';
 import { certDigest, fetchManagerCert, loadManagerCert, makeManagerCert, tokenDigest, TokenMismatch } from './tls';

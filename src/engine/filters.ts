@@ -1,7 +1,7 @@
 // Docker's list filters (`--filter key=value`) for containers and networks. Pure.
 import type { ContainerRecord, NetworkRecord } from './types';
 import { configuredNetworks } from './netmode';
-import { badRequest } from './errors';
+import { badRequest } from '../util/errors';
 
 export function validateFilters(filters: Record<string, string[]>, allowed: string[]): void {
   for (const k of Object.keys(filters ?? {})) {

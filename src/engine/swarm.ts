@@ -9,7 +9,7 @@ import type { DnsContainer } from '../dns/records';
 import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
 import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
-import { ApiError, notFound } from './errors';
+import { ApiError, notFound } from '../util/errors';
 
 export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { run, isDebug } from '../kernel/exec';
-import { ApiError, badRequest, conflict, serverError } from '../engine/errors';
+import { ApiError, badRequest, conflict, serverError } from '../util/errors';
 import type { ImageRecord } from './images';
 import { containerEnv, ociSpec, resolveGroups, resolveUser, type MountSpec, type ProcessExtras } from './spec';
 import { fileSize, followFile, mergeOutput, tailOffset } from './logs';

@@ -9,7 +9,7 @@
 // so its containers reach only each other (Docker uses a dummy link "dm-<id>"; where the kernel
 // has no dummy links, a veth pair whose other end stays unused does the same).
 import type { EndpointSpec, NetworkDriver } from '../types';
-import { badRequest, ApiError } from '../errors';
+import { badRequest, ApiError } from '../../util/errors';
 import { deleteLink, ipBatch, linkExists, linkExistsIn } from '../../kernel/ip';
 import { containerSide } from './endpoint';
 
