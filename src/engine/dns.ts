@@ -10,7 +10,7 @@
 // state file) and tells it again what it must serve and answer.
 import { promises as fs } from 'node:fs';
 import type { ContainerRecord, NetworkRecord } from './types';
-import { privateParentName } from './drivers/macvlan';
+import { onPrivateParent, traitsOf } from './drivers/registry';
 import type { Networks } from './networks';
 import { parseNetworkMode } from './sandbox';
 import { upstreams } from './etcfiles';
@@ -34,8 +34,7 @@ async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
  * overlay network with a way out gives its containers a hidden gateway endpoint, which counts.
  */
 export function hasWayOut(nets: NetworkRecord[]): boolean {
-  return nets.some((n) => !n.Internal && n.Driver !== 'null' && n.Driver !== 'host' &&
-    !((n.Driver === 'macvlan' || n.Driver === 'ipvlan') && n.createdParent && n.parent === privateParentName(n.Driver, n.Id)));
+  return nets.some((n) => !n.Internal && traitsOf(n).namespace === 'own' && !onPrivateParent(n));
 }
 
 /** Waits between attempts to bring back a resolver that keeps dying. */

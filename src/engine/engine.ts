@@ -21,6 +21,7 @@ import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
 import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
 import { BridgeDriver } from './drivers/bridge';
+import { driverNames, driverTraits, traitsOf } from './drivers/registry';
 import { Swarm, NOT_IN_SWARM } from './swarm';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
@@ -291,7 +292,7 @@ export class Engine implements EngineApi {
       Images: this.images.list().length,
       Driver: 'overlay',
       DriverStatus: [],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['json-file'] },
+      Plugins: { Volume: [], Network: driverNames(), Authorization: null, Log: ['json-file'] },
       MemoryLimit: false,
       SwapLimit: false,
       IPv4Forwarding: true,
@@ -334,7 +335,7 @@ export class Engine implements EngineApi {
 
   async swarmLeave(force: boolean): Promise<void> {
     const onOverlay = [...this.containers.values()].some((c) => c.State.Running &&
-      Object.values(c.endpoints ?? {}).some((e) => this.networks.find(e.NetworkID)?.Driver === 'overlay'));
+      Object.values(c.endpoints ?? {}).some((e) => { const n = this.networks.find(e.NetworkID); return !!n && traitsOf(n).scope === 'swarm'; }));
     if (onOverlay && !force) throw new ApiError(503, 'containers of this node are attached to overlay networks: stop them first, or use --force');
     await this.swarm.cluster.leave(force);
   }
@@ -551,7 +552,7 @@ export class Engine implements EngineApi {
     }
     for (const [name, cfg] of Object.entries(endpoints)) {
       const net = this.networks.get(name);
-      if (mode.kind !== 'network' && net.Driver !== 'host' && net.Driver !== 'null') {
+      if (mode.kind !== 'network' && traitsOf(net).namespace === 'own') {
         throw badRequest('conflicting options: network mode and endpoint configuration');
       }
       const ip = cfg?.IPAMConfig?.IPv4Address;
@@ -1085,7 +1086,7 @@ export class Engine implements EngineApi {
   // ---------------------------------------------------------------- networks
 
   async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
-    if (body?.Driver === 'overlay') {
+    if (driverTraits(body?.Driver)?.made === 'swarm') {
       if (!this.swarm.cluster.config) throw new ApiError(503, NOT_IN_SWARM);
       const o = await this.swarm.cluster.createNetwork(this.networks.overlayRequest(body));
       this.networkEvent(o.id, 'create');
@@ -1111,13 +1112,13 @@ export class Engine implements EngineApi {
     if (opts.scope && opts.scope !== n.Scope) throw noSuchNetwork(ref);
     const out = networkJson(n, [...this.containers.values()]);
     // Docker lists the hosts of an overlay network as its peers.
-    if (n.Driver === 'overlay') out.Peers = this.swarm.peers();
+    if (traitsOf(n).scope === 'swarm') out.Peers = this.swarm.peers();
     return out;
   }
 
   async removeNetwork(ref: string): Promise<void> {
     const n = this.networks.get(ref);
-    if (n.Driver === 'overlay') {
+    if (traitsOf(n).scope === 'swarm') {
       const eps = this.endpointsOn(n.Id);
       if (eps.length) throw activeEndpoints(n.Name, eps);
       await this.swarm.cluster.removeNetwork(n.Id);
@@ -1137,7 +1138,7 @@ export class Engine implements EngineApi {
     const deleted: string[] = [];
     const all = [...this.containers.values()];
     for (const n of this.networks.list()) {
-      if (this.networks.isPredefined(n) || n.Driver === 'overlay' || this.endpointsOn(n.Id).length) continue;
+      if (this.networks.isPredefined(n) || traitsOf(n).scope === 'swarm' || this.endpointsOn(n.Id).length) continue;
       // Docker's prune also keeps networks that a (stopped) container is configured for.
       if (all.some((c) => c.HostConfig.NetworkMode === n.Name || c.HostConfig.NetworkMode === n.Id ||
         Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {}).includes(n.Name))) continue;
@@ -1154,10 +1155,10 @@ export class Engine implements EngineApi {
     const c = this.container(body?.Container ?? '');
     await this.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-      if (net.Driver === 'host' || mode.kind === 'host') {
+      if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
         throw badRequest('container cannot be disconnected from host network or connected to host network');
       }
-      if (mode.kind === 'container' || mode.kind === 'none' || net.Driver === 'null') {
+      if (mode.kind === 'container' || mode.kind === 'none' || traitsOf(net).namespace === 'none') {
         throw badRequest('container sharing network namespace with another container or host cannot join any other network');
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
@@ -1210,7 +1211,7 @@ export class Engine implements EngineApi {
     }
     await this.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-      if (net.Driver === 'host' || mode.kind === 'host') {
+      if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
         throw badRequest('container cannot be disconnected from host network or connected to host network');
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;

@@ -7,6 +7,7 @@ import { Cluster } from '../cluster/cluster';
 import type { ClusterState } from '../cluster/state';
 import type { DnsContainer } from '../dns/records';
 import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
+import { traitsOf } from './drivers/registry';
 import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
 import { ApiError, notFound } from '../util/errors';
@@ -36,7 +37,7 @@ export class Swarm {
 
   /** Kernel devices of the overlay networks that exist (kept by the startup sweep). */
   devices(): string[] {
-    return this.networks.list().filter((n) => n.Driver === 'overlay').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]);
+    return this.networks.list().filter((n) => traitsOf(n).scope === 'swarm').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]);
   }
 
   /** An overlay network on this host: its VNI, this host's address, the other hosts and their containers' MACs. */

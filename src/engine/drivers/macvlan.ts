@@ -33,6 +33,11 @@ const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'];
 /** Link alias of a parent link berth made for a network ("berth:parent-<12 hex of the network id>"). */
 export const PARENT_ALIAS = 'berth:parent-';
 
+/** A network's mode option, or the driver's default (macvlan: bridge; ipvlan: l2). */
+export function lowerMode(kind: LowerKind, opts: Record<string, string>): string {
+  return kind === 'macvlan' ? opts.macvlan_mode || 'bridge' : opts.ipvlan_mode || 'l2';
+}
+
 export function privateParentName(kind: LowerKind, networkId: string): string {
   return `${kind === 'macvlan' ? 'dm' : 'di'}-${networkId.slice(0, 12)}`;
 }
