@@ -8,7 +8,7 @@
 // berthd adopts it with everything it serves, so lookups never stop. Should it die while
 // berthd runs, berthd starts another at once (it reopens every container's sockets from its
 // state file) and tells it again what it must serve and answer.
-import { promises as fs } from 'node:fs';
+import { hostResolvConf } from '../kernel/hostfiles';
 import type { ContainerRecord, NetworkRecord } from './types';
 import { onPrivateParent, traitsOf } from './drivers/registry';
 import type { Networks } from './networks';
@@ -23,7 +23,7 @@ export { EMBEDDED_DNS };
 
 /** Where a container's other queries go: its --dns servers, else the host's (not loopback). */
 async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
-  const host = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const host = await hostResolvConf();
   return upstreams(host, c.HostConfig.Dns ?? []);
 }
 

@@ -15,6 +15,7 @@ import { validateNetworkName } from '../util/names';
 import { hostRouteSubnets } from '../kernel/routes';
 import { nowRfc3339 } from './time';
 import { Mutex } from '../util/lock';
+import { log } from '../util/log';
 
 const KIND = 'networks';
 const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
@@ -57,7 +58,7 @@ export class Networks {
     for (const n of this.byId.values()) {
       const lower = this.lowerOf(n);
       if (traitsOf(n).link === 'veth' && traitsOf(n).made === 'local') await this.bridge.createNetwork(this.spec(n));
-      if (lower) await lower.createNetwork(this.lowerSpec(n)).catch((e) => process.stderr.write(`berthd: network ${n.Name}: ${(e as Error).message}\n`));
+      if (lower) await lower.createNetwork(this.lowerSpec(n)).catch((e) => log.warn(`network ${n.Name}: ${(e as Error).message}`));
     }
   }
 
@@ -342,7 +343,7 @@ export class Networks {
       const lower = this.lowerOf(n);
       // (gone from the records already: a kernel object left by a failure here is swept at the next start)
       const undone = lower ? lower.deleteNetwork(this.lowerSpec(n)) : this.bridge.deleteNetwork(this.spec(n));
-      await undone.catch((e) => process.stderr.write(`berthd: removing network ${n.Name}: ${(e as Error).message}\n`));
+      await undone.catch((e) => log.warn(`removing network ${n.Name}: ${(e as Error).message}`));
     } finally {
       this.removing.delete(n.Id);
     }

@@ -19,6 +19,7 @@ import type { OverlayDriver, OverlaySpec } from './drivers/overlay';
 import { allowsSpoofing, type SpoofGuard } from './firewall/antispoof';
 import { traitsOf } from './drivers/registry';
 import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
+import { log } from '../util/log';
 
 // (parseNetworkMode moved to netmode.ts, pure; re-exported for the modules that import it here)
 export { parseNetworkMode, configuredNetworks } from './netmode';
@@ -350,7 +351,7 @@ export class Sandboxes {
 }
 
 function logErr(what: string) {
-  return (e: unknown) => process.stderr.write(`berthd: teardown: ${what}: ${(e as Error).message}\n`);
+  return (e: unknown) => log.warn(`teardown: ${what}: ${(e as Error).message}`);
 }
 
 export { notFound };

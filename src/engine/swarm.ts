@@ -11,6 +11,7 @@ import { traitsOf } from './drivers/registry';
 import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
 import { ApiError, notFound } from '../util/errors';
+import { log } from '../util/log';
 
 export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
@@ -58,7 +59,7 @@ export class Swarm {
     const nets = s?.networks ?? [];
     this.networks.syncOverlay(nets);
     for (const n of nets) {
-      await this.overlay.ensure(this.spec(n.id)).catch((e) => process.stderr.write(`berthd: overlay ${n.name}: ${(e as Error).message}\n`));
+      await this.overlay.ensure(this.spec(n.id)).catch((e) => log.warn(`overlay ${n.name}: ${(e as Error).message}`));
     }
     const keep = new Set(nets.map((n) => overlayBridge(n.id)));
     for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));
