@@ -1,6 +1,6 @@
 // Query-string and body parsing with the Docker Engine API's rules. Pure.
 import * as os from 'node:os';
-import { ApiError, badRequest } from '../engine/errors';
+import { ApiError, badRequest } from '../util/errors';
 
 /** Docker's boolValue: empty, "0", "no", "false" and "none" (any case) are false; anything else true. */
 export function boolParam(q: URLSearchParams, key: string, dflt = false): boolean {

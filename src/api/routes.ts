@@ -3,7 +3,7 @@
 import type * as http from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { EngineApi } from '../engine/api';
-import { ApiError, badRequest } from '../engine/errors';
+import { ApiError, badRequest } from '../util/errors';
 import { boolParam, checkSignal, intParam, parseFilters, parseJsonBody, timeoutParam } from './query';
 import {
   checkContainerCreate, checkExecCreate, checkExecStart, checkNetworkConnect, checkNetworkCreate, checkNetworkDisconnect,

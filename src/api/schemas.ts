@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { checkSignal } from './query';
 import { checkRestartPolicy } from '../engine/restart';
 import * as ipaddr from 'ipaddr.js';
-import { badRequest, notFound } from '../engine/errors';
+import { badRequest, notFound } from '../util/errors';
 import { parsePortKey, validatePortBindings } from '../engine/portmap/spec';
 
 // Leaves carry the Go type Docker names in its error as their message.

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../engine/api';
-import { ApiError, badRequest } from '../engine/errors';
+import { ApiError, badRequest } from '../util/errors';
 import { stripVersion, type ApiVersionRange } from './query';
 import { ResponseReply, SocketReply, type Reply } from './reply';
 import { matchRoute, type Ctx } from './routes';

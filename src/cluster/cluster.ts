@@ -10,10 +10,11 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { ApiError } from '../engine/errors';
+import { ApiError } from '../util/errors';
 import * as S from './state';
 import { Store } from '../store/store';
 import { certDigest, fetchManagerCert, loadManagerCert, makeManagerCert, tokenDigest, TokenMismatch } from './tls';
+import { log } from '../util/log';
 
 export const CLUSTER_PORT = 2377;
 const POLL_WAIT_MS = 20_000;
@@ -66,7 +67,7 @@ export class Cluster {
     this.state = await this.store.get<S.ClusterState>(KIND, 'state');
     if (cfg.role === 'manager') {
       if (!this.state) this.state = S.emptyState(cfg.clusterId, this.self());
-      await this.listen().catch((e) => process.stderr.write(`berthd: cluster: cannot listen on ${cfg.advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}\n`));
+      await this.listen().catch((e) => log.warn(`cluster: cannot listen on ${cfg.advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}`));
     } else {
       this.follow();
     }
@@ -379,7 +380,7 @@ export class Cluster {
   private changed(): Promise<void> {
     const s = this.state;
     this.chain = this.chain.then(() => this.onChange(s)).catch((e) => {
-      process.stderr.write(`berthd: cluster: ${(e as Error).message}\n`);
+      log.warn(`cluster: ${(e as Error).message}`);
     });
     return this.chain;
   }

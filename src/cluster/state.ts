@@ -2,9 +2,9 @@
 // them, on whichever node. The manager (the node that ran `swarm init`) owns it and is the
 // only one to change it; every node holds a copy and builds its overlay networks, and the
 // names its resolver answers, from that copy. Pure: changes are functions from state to state.
-import { Allocator } from '../engine/ipam/allocator';
-import { validateIpamConfig, overlaps, tryParseSubnet, macFromIp, POOLS_EXHAUSTED } from '../engine/ipam';
-import { activeEndpoints, badRequest, conflict, notFound } from '../engine/errors';
+import { Allocator } from '../ipam/allocator';
+import { validateIpamConfig, overlaps, tryParseSubnet, macFromIp, POOLS_EXHAUSTED } from '../ipam';
+import { activeEndpoints, badRequest, conflict, notFound } from '../util/errors';
 
 export interface ClusterNode { id: string; addr: string; hostname: string }
 

@@ -2,7 +2,7 @@
 // that verifies client certificates (--tlsverify --tlscacert --tlscert --tlskey), because the
 // API is root on the machine: plain tcp:// is refused with a message that says so. Pure, but
 // for the group lookup.
-import { readFileSync } from 'node:fs';
+import { etcGroup as readEtcGroup } from '../kernel/hostfiles';
 
 export type Listener =
   | { kind: 'unix'; path: string }
@@ -50,7 +50,8 @@ export function checkTls(listeners: Listener[], f: TlsFlags): { ca: string; cert
 /** The gid of a group in /etc/group (the text is a parameter for tests), or null. */
 export function groupId(name: string, etcGroup?: string): number | null {
   let text = etcGroup;
-  if (text === undefined) { try { text = readFileSync('/etc/group', 'utf8'); } catch { return null; } }
+  if (text === undefined) text = readEtcGroup() ?? undefined;
+  if (text === undefined) return null;
   if (/^\d+$/.test(name)) return Number(name);
   for (const line of text.split('\n')) {
     const f = line.split(':');

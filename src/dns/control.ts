@@ -88,8 +88,8 @@ export function parseRequest(v: unknown): Request {
   }
 }
 
-/** The files a resolver process runs: its own directory's and the kernel helpers it calls. */
-const KERNEL_FILES = ['nsbind.js', 'dnsredirect.js', 'libc.js', 'exec.js'];
+/** The files a resolver process runs besides its own directory's: the kernel helpers it calls and the logger. */
+const OTHER_FILES = ['kernel/nsbind.js', 'kernel/dnsredirect.js', 'kernel/libc.js', 'kernel/exec.js', 'util/log.js'];
 
 /**
  * A hash of the resolver's compiled code as it is on disk now. The resolver reports the one
@@ -99,7 +99,7 @@ const KERNEL_FILES = ['nsbind.js', 'dnsredirect.js', 'libc.js', 'exec.js'];
 export function buildId(dnsDir = __dirname): string {
   const h = createHash('sha256');
   const files = readdirSync(dnsDir).filter((f) => f.endsWith('.js')).sort().map((f) => path.join(dnsDir, f))
-    .concat(KERNEL_FILES.map((f) => path.join(dnsDir, '..', 'kernel', f)));
+    .concat(OTHER_FILES.map((f) => path.join(dnsDir, '..', f)));
   for (const f of files) {
     h.update(path.basename(f));
     try { h.update(readFileSync(f)); } catch { h.update('(missing)'); }

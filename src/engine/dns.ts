@@ -8,9 +8,9 @@
 // berthd adopts it with everything it serves, so lookups never stop. Should it die while
 // berthd runs, berthd starts another at once (it reopens every container's sockets from its
 // state file) and tells it again what it must serve and answer.
-import { promises as fs } from 'node:fs';
+import { hostResolvConf } from '../kernel/hostfiles';
 import type { ContainerRecord, NetworkRecord } from './types';
-import { privateParentName } from './drivers/macvlan';
+import { onPrivateParent, traitsOf } from './drivers/registry';
 import type { Networks } from './networks';
 import { parseNetworkMode } from './sandbox';
 import { upstreams } from './etcfiles';
@@ -23,7 +23,7 @@ export { EMBEDDED_DNS };
 
 /** Where a container's other queries go: its --dns servers, else the host's (not loopback). */
 async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
-  const host = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const host = await hostResolvConf();
   return upstreams(host, c.HostConfig.Dns ?? []);
 }
 
@@ -34,8 +34,7 @@ async function hostUpstreams(c: ContainerRecord): Promise<string[]> {
  * overlay network with a way out gives its containers a hidden gateway endpoint, which counts.
  */
 export function hasWayOut(nets: NetworkRecord[]): boolean {
-  return nets.some((n) => !n.Internal && n.Driver !== 'null' && n.Driver !== 'host' &&
-    !((n.Driver === 'macvlan' || n.Driver === 'ipvlan') && n.createdParent && n.parent === privateParentName(n.Driver, n.Id)));
+  return nets.some((n) => !n.Internal && traitsOf(n).namespace === 'own' && !onPrivateParent(n));
 }
 
 /** Waits between attempts to bring back a resolver that keeps dying. */

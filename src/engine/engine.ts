@@ -2,12 +2,11 @@
 // happens. Kernel work is delegated to the sandbox (networking) and the runtime (processes).
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
 import type { ContainerRecord, NetworkRecord } from './types';
 import { normalizeRef } from '../runtime/refs';
-import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork, activeEndpoints } from './errors';
+import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork, activeEndpoints } from '../util/errors';
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
@@ -21,19 +20,22 @@ import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
 import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
 import { BridgeDriver } from './drivers/bridge';
+import { driverNames, driverTraits, traitsOf } from './drivers/registry';
 import { Swarm, NOT_IN_SWARM } from './swarm';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
-import { run } from '../kernel/exec';
+import { deleteNetns, ensureNetnsDir, listNetnsFiles } from '../kernel/netns';
+import { hostHosts, hostResolvConf, osRelease } from '../kernel/hostfiles';
 import { ipBatch, listLinksIn } from '../kernel/ip';
 import { EventBus } from './events';
 import { Store } from '../store/store';
 import { Journal } from '../store/journal';
 import { KeyedLock, Mutex } from '../util/lock';
-import { ImageStore, Runtime, normalizeSignal, type ImageRecord } from '../runtime';
+import { ImageStore, Runtime, normalizeSignal, ps, readContainerFile, type ImageRecord } from '../runtime';
 import { newId, shortId } from '../util/ids';
 import { randomName, validateContainerName } from '../util/names';
+import { log } from '../util/log';
 
 export interface EngineOptions extends NetworkDefaults {
   dataRoot: string;
@@ -96,7 +98,7 @@ export class Engine implements EngineApi {
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
     this.networks = new Networks(this.store, this.bridge, opts);
     this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
-    this.dns = new DnsService(this.networks, (m) => process.stderr.write(`berthd: ${m}\n`), { execRoot: opts.execRoot, debug: opts.debug });
+    this.dns = new DnsService(this.networks, (m) => log.warn(`${m}`), { execRoot: opts.execRoot, debug: opts.debug });
     this.swarm = new Swarm(opts.dataRoot, this.networks, BERTH_VERSION, () => this.dnsSync());
     this.sandboxes.overlay = this.swarm.hooks();
     this.sandboxes.guard = this.spoofGuard;
@@ -104,7 +106,7 @@ export class Engine implements EngineApi {
 
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
   async init(): Promise<void> {
-    await fs.mkdir(path.join(this.opts.execRoot, 'netns'), { recursive: true });
+    await ensureNetnsDir(path.join(this.opts.execRoot, 'netns'));
     await this.store.init();
     await this.images.init();
     await this.bridge.init();
@@ -187,9 +189,9 @@ export class Engine implements EngineApi {
         await this.sandboxes.adopt(c);
         await this.pruneInterfaces(c);
       } catch (e) {
-        process.stderr.write(`berthd: re-attaching ${c.Name}: ${(e as Error).message}\n`);
+        log.warn(`re-attaching ${c.Name}: ${(e as Error).message}`);
       }
-      await this.dns.ensure(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
+      await this.dns.ensure(c).catch((e) => log.warn(`embedded DNS of ${c.Name}: ${(e as Error).message}`));
       this.runtime.onExit(c.Id, (code) => this.onExit(c.Id, code));
     } else {
       await this.onExit(c.Id, st.exitCode ?? 255);
@@ -214,9 +216,7 @@ export class Engine implements EngineApi {
   private async sweepNetns(): Promise<void> {
     const dir = path.join(this.opts.execRoot, 'netns');
     const keep = new Set([...this.containers.values()].map((c) => c.netnsPath).filter(Boolean));
-    const { deleteNetns } = await import('../kernel/netns');
-    for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
-      const p = path.join(dir, f);
+    for (const p of await listNetnsFiles(dir)) {
       if (!keep.has(p)) await deleteNetns(p).catch(() => undefined);
     }
   }
@@ -291,7 +291,7 @@ export class Engine implements EngineApi {
       Images: this.images.list().length,
       Driver: 'overlay',
       DriverStatus: [],
-      Plugins: { Volume: [], Network: ['bridge', 'host', 'ipvlan', 'macvlan', 'null', 'overlay'], Authorization: null, Log: ['json-file'] },
+      Plugins: { Volume: [], Network: driverNames(), Authorization: null, Log: ['json-file'] },
       MemoryLimit: false,
       SwapLimit: false,
       IPv4Forwarding: true,
@@ -334,7 +334,7 @@ export class Engine implements EngineApi {
 
   async swarmLeave(force: boolean): Promise<void> {
     const onOverlay = [...this.containers.values()].some((c) => c.State.Running &&
-      Object.values(c.endpoints ?? {}).some((e) => this.networks.find(e.NetworkID)?.Driver === 'overlay'));
+      Object.values(c.endpoints ?? {}).some((e) => { const n = this.networks.find(e.NetworkID); return !!n && traitsOf(n).scope === 'swarm'; }));
     if (onOverlay && !force) throw new ApiError(503, 'containers of this node are attached to overlay networks: stop them first, or use --force');
     await this.swarm.cluster.leave(force);
   }
@@ -551,7 +551,7 @@ export class Engine implements EngineApi {
     }
     for (const [name, cfg] of Object.entries(endpoints)) {
       const net = this.networks.get(name);
-      if (mode.kind !== 'network' && net.Driver !== 'host' && net.Driver !== 'null') {
+      if (mode.kind !== 'network' && traitsOf(net).namespace === 'own') {
         throw badRequest('conflicting options: network mode and endpoint configuration');
       }
       const ip = cfg?.IPAMConfig?.IPv4Address;
@@ -654,7 +654,7 @@ export class Engine implements EngineApi {
     } catch (e) {
       if (launched && !recorded) {
         c.State = { ...before, Error: '' };
-        await this.runtime.discard(c.Id).catch((x) => process.stderr.write(`berthd: stopping ${c.Name}: ${(x as Error).message}\n`));
+        await this.runtime.discard(c.Id).catch((x) => log.warn(`stopping ${c.Name}: ${(x as Error).message}`));
       }
       this.dns.detach(c);
       await this.sandboxes.teardown(c);
@@ -667,10 +667,10 @@ export class Engine implements EngineApi {
   /** /etc/hosts, /etc/resolv.conf and /etc/hostname as Docker writes them for this container. */
   private async etcFiles(c: ContainerRecord): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-    const hostResolv = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    const hostResolv = await hostResolvConf();
     if (mode.kind === 'host') {
       return {
-        hosts: await fs.readFile('/etc/hosts', 'utf8').catch(() => hostsFile({ hostname: c.Config.Hostname, addresses: [], extraHosts: [] })),
+        hosts: (await hostHosts()) ?? hostsFile({ hostname: c.Config.Hostname, addresses: [], extraHosts: [] }),
         resolvConf: hostResolv,
         hostname: hostnameFile(c.Config.Hostname),
       };
@@ -678,7 +678,7 @@ export class Engine implements EngineApi {
     if (mode.kind === 'container') {
       const other = this.container(mode.ref);
       const root = this.containerRoot(other.Id);
-      const read = (f: string) => fs.readFile(path.join(root, f), 'utf8').catch(() => '');
+      const read = (f: string) => readContainerFile(root, f);
       return { hosts: await read('hosts'), resolvConf: await read('resolv.conf'), hostname: await read('hostname') };
     }
     const addresses = Object.values(c.endpoints).filter((e) => !e.hidden).map((e) => e.IPAddress);
@@ -710,7 +710,7 @@ export class Engine implements EngineApi {
       this.containerEvent(c, 'die', { exitCode: String(code) });
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRfc3339() };
       // A fact, not a request: recorded even on a full disk (the store's reserve, then retries).
-      await this.store.put(KIND, c.Id, c, { fact: true }).catch((e) => process.stderr.write(`berthd: ${(e as Error).message}\n`));
+      await this.store.put(KIND, c.Id, c, { fact: true }).catch((e) => log.warn(`${(e as Error).message}`));
       await this.dnsSync();
       this.wake(id, code, ['not-running', 'next-exit']);
       // (a `restart` of a --rm container stops it to start it again: not its end, as with Docker)
@@ -749,7 +749,7 @@ export class Engine implements EngineApi {
           // (startOnce recorded the error; the container stays exited, as Docker's does)
           c.State = { ...c.State, Restarting: false, Status: 'exited' };
           await this.save(c).catch(() => undefined);
-          process.stderr.write(`berthd: restarting ${c.Name}: ${(e as Error).message}\n`);
+          log.warn(`restarting ${c.Name}: ${(e as Error).message}`);
         }
       }).catch(() => undefined);
     }, delayMs));
@@ -867,7 +867,7 @@ export class Engine implements EngineApi {
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
     const pids = new Set(await this.runtime.pids(c.Id));
     const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
-    const r = await run('ps', args, { allowFail: true });
+    const r = await ps(args);
     // ps_args are the client's: ps refusing them, or output without a PID column, is a 400.
     if (r.code !== 0) throw badRequest(`ps: ${r.stderr.trim() || `exit status ${r.code}`}`);
     const lines = r.stdout.split('\n').filter((l) => l.trim());
@@ -1085,7 +1085,7 @@ export class Engine implements EngineApi {
   // ---------------------------------------------------------------- networks
 
   async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
-    if (body?.Driver === 'overlay') {
+    if (driverTraits(body?.Driver)?.made === 'swarm') {
       if (!this.swarm.cluster.config) throw new ApiError(503, NOT_IN_SWARM);
       const o = await this.swarm.cluster.createNetwork(this.networks.overlayRequest(body));
       this.networkEvent(o.id, 'create');
@@ -1111,13 +1111,13 @@ export class Engine implements EngineApi {
     if (opts.scope && opts.scope !== n.Scope) throw noSuchNetwork(ref);
     const out = networkJson(n, [...this.containers.values()]);
     // Docker lists the hosts of an overlay network as its peers.
-    if (n.Driver === 'overlay') out.Peers = this.swarm.peers();
+    if (traitsOf(n).scope === 'swarm') out.Peers = this.swarm.peers();
     return out;
   }
 
   async removeNetwork(ref: string): Promise<void> {
     const n = this.networks.get(ref);
-    if (n.Driver === 'overlay') {
+    if (traitsOf(n).scope === 'swarm') {
       const eps = this.endpointsOn(n.Id);
       if (eps.length) throw activeEndpoints(n.Name, eps);
       await this.swarm.cluster.removeNetwork(n.Id);
@@ -1137,7 +1137,7 @@ export class Engine implements EngineApi {
     const deleted: string[] = [];
     const all = [...this.containers.values()];
     for (const n of this.networks.list()) {
-      if (this.networks.isPredefined(n) || n.Driver === 'overlay' || this.endpointsOn(n.Id).length) continue;
+      if (this.networks.isPredefined(n) || traitsOf(n).scope === 'swarm' || this.endpointsOn(n.Id).length) continue;
       // Docker's prune also keeps networks that a (stopped) container is configured for.
       if (all.some((c) => c.HostConfig.NetworkMode === n.Name || c.HostConfig.NetworkMode === n.Id ||
         Object.keys(c.NetworkingConfig?.EndpointsConfig ?? {}).includes(n.Name))) continue;
@@ -1154,10 +1154,10 @@ export class Engine implements EngineApi {
     const c = this.container(body?.Container ?? '');
     await this.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-      if (net.Driver === 'host' || mode.kind === 'host') {
+      if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
         throw badRequest('container cannot be disconnected from host network or connected to host network');
       }
-      if (mode.kind === 'container' || mode.kind === 'none' || net.Driver === 'null') {
+      if (mode.kind === 'container' || mode.kind === 'none' || traitsOf(net).namespace === 'none') {
         throw badRequest('container sharing network namespace with another container or host cannot join any other network');
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
@@ -1188,11 +1188,11 @@ export class Engine implements EngineApi {
           // Not recorded, not made: take the endpoint back out.
           delete cfgs[net.Name];
           if (wasDetached) c.primaryDetached = true;
-          if (running) await this.sandboxes.disconnect(c, net).catch((x) => process.stderr.write(`berthd: undoing connect of ${c.Name}: ${(x as Error).message}\n`));
+          if (running) await this.sandboxes.disconnect(c, net).catch((x) => log.warn(`undoing connect of ${c.Name}: ${(x as Error).message}`));
           throw e;
         }
         if (running) this.networkEvent(net.Id, 'connect', c.Id);
-        if (running) await this.dns.ensure(c).catch((e) => process.stderr.write(`berthd: embedded DNS of ${c.Name}: ${(e as Error).message}\n`));
+        if (running) await this.dns.ensure(c).catch((e) => log.warn(`embedded DNS of ${c.Name}: ${(e as Error).message}`));
         if (running) await this.refreshHosts(c);
         await this.dnsSync();
       } finally {
@@ -1210,7 +1210,7 @@ export class Engine implements EngineApi {
     }
     await this.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
-      if (net.Driver === 'host' || mode.kind === 'host') {
+      if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
         throw badRequest('container cannot be disconnected from host network or connected to host network');
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
@@ -1231,7 +1231,7 @@ export class Engine implements EngineApi {
       await this.save(next);
       if (c.State.Running) {
         await this.sandboxes.disconnect(c, net).catch((e) => {
-          process.stderr.write(`berthd: disconnecting ${c.Name} from ${net.Name}: ${(e as Error).message}\n`);
+          log.warn(`disconnecting ${c.Name} from ${net.Name}: ${(e as Error).message}`);
           delete c.endpoints[net.Name];
         });
         this.networkEvent(net.Id, 'disconnect', c.Id);
@@ -1307,7 +1307,7 @@ function defaultHostConfig(): any {
 }
 
 async function osName(): Promise<string> {
-  const txt = await fs.readFile('/etc/os-release', 'utf8').catch(() => '');
+  const txt = await osRelease();
   return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(txt)?.[1] ?? 'Linux';
 }
 

@@ -1,8 +1,8 @@
 // The contents of /etc/hosts, /etc/hostname and /etc/resolv.conf that Docker (20.10) writes
 // into a container, byte for byte. Pure: the caller reads the host's resolv.conf and writes
 // the files.
-import { badRequest } from './errors';
-import { isIP, isIPv4 } from './ipam/subnet';
+import { badRequest } from '../util/errors';
+import { isIP, isIPv4 } from '../ipam/subnet';
 
 const DEFAULT_HOSTS = [
   '127.0.0.1\tlocalhost',

@@ -1,7 +1,8 @@
 // Docker's list filters (`--filter key=value`) for containers and networks. Pure.
 import type { ContainerRecord, NetworkRecord } from './types';
+import { isPredefinedNetwork } from './drivers/registry';
 import { configuredNetworks } from './netmode';
-import { badRequest } from './errors';
+import { badRequest } from '../util/errors';
 
 export function validateFilters(filters: Record<string, string[]>, allowed: string[]): void {
   for (const k of Object.keys(filters ?? {})) {
@@ -67,7 +68,7 @@ export function matchNetworkFilters(n: NetworkRecord, f: Record<string, string[]
   if (f.driver?.length && !f.driver.includes(n.Driver)) return false;
   if (f.scope?.length && !f.scope.includes(n.Scope)) return false;
   if (f.label?.length && !labelMatch(n.Labels, f.label)) return false;
-  const predefined = ['bridge', 'host', 'none'].includes(n.Name) && (n.isDefault || n.Driver !== 'bridge');
+  const predefined = isPredefinedNetwork(n);
   if (f.type?.length) {
     for (const t of f.type) if (t !== 'custom' && t !== 'builtin') throw badRequest(`invalid filter: 'type'='${t}'`);
     if (!f.type.includes(predefined ? 'builtin' : 'custom')) return false;

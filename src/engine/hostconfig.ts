@@ -3,7 +3,7 @@
 // (--group-add) and namespaced sysctls (--sysctl). Checked once at create (so a mistake is a
 // 400 before anything exists) and turned into what the runtime needs at start. Pure.
 import * as path from 'node:path';
-import { badRequest } from './errors';
+import { badRequest } from '../util/errors';
 import type { NetMode } from './netmode';
 import { ALL_CAPS, DEFAULT_CAPS, type MountSpec, type ProcessExtras } from '../runtime/spec';
 import { defaultSeccomp, profileFromJson, type OciSeccomp } from '../runtime/seccomp';

@@ -1,6 +1,7 @@
 // Docker-shaped JSON for inspect and list answers, built from berth's records. Pure: no I/O,
 // so the exact shapes are unit-tested without a daemon.
 import type { ContainerRecord, NetworkRecord, PortMapping } from './types';
+import { traitsOf } from './drivers/registry';
 import { configuredNetworks } from './netmode';
 import { ZERO_TIME, unixSeconds } from './time';
 import { shortId } from '../util/ids';
@@ -201,7 +202,7 @@ export function networkJson(n: NetworkRecord, containers: ContainerRecord[]): an
     };
   }
   // host-mode containers show up on the "host" network, as in Docker.
-  if (n.Driver === 'host') {
+  if (traitsOf(n).namespace === 'host') {
     for (const c of containers) {
       if (c.State.Running && c.HostConfig.NetworkMode === 'host') {
         members[c.Id] = { Name: c.Name, EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' };

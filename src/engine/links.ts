@@ -3,7 +3,7 @@
 // container an /etc/hosts line and the target's environment and ports as <ALIAS>_* variables.
 // On a user-defined network a link is only a name the linking container alone can resolve
 // (the embedded resolver answers it), kept in the endpoint's Links as "target:alias".
-import { badRequest } from './errors';
+import { badRequest } from '../util/errors';
 
 export interface Link { target: string; alias: string }
 

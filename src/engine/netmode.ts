@@ -1,7 +1,7 @@
 // A container's network mode (HostConfig.NetworkMode) and the networks it is configured for:
 // pure, so the inspect JSON, filters and the sandbox read them the same way.
 import type { ContainerRecord } from './types';
-import { badRequest } from './errors';
+import { badRequest } from '../util/errors';
 
 export type NetMode =
   | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; ref: string }

@@ -2,18 +2,20 @@
 // objects through the driver. Endpoints (a container on a network) live in sandbox.ts.
 import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
 import type { BridgeDriver } from './drivers/bridge';
-import { LowerDriver, checkLowerOptions, type LowerKind, type LowerNetworkSpec } from './drivers/macvlan';
+import { LowerDriver, checkLowerOptions, lowerMode, type LowerKind, type LowerNetworkSpec } from './drivers/macvlan';
+import { driverTraits, isPredefinedNetwork, traitsOf } from './drivers/registry';
 import { linkExists, listLinks } from '../kernel/ip';
 import { OPT_ALLOW_SPOOFING } from './firewall/antispoof';
 import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
-import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from './errors';
-import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from './ipam';
+import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from '../util/errors';
+import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from '../ipam';
 import { newId } from '../util/ids';
 import { validateNetworkName } from '../util/names';
 import { hostRouteSubnets } from '../kernel/routes';
 import { nowRfc3339 } from './time';
 import { Mutex } from '../util/lock';
+import { log } from '../util/log';
 
 const KIND = 'networks';
 const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
@@ -23,7 +25,6 @@ const OPT_MTU = 'com.docker.network.driver.mtu';
 export const GWBRIDGE = 'docker_gwbridge';
 const OPT_DEFAULT = 'com.docker.network.bridge.default_bridge';
 const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
-const PREDEFINED = new Set(['bridge', 'host', 'none']);
 
 export interface NetworkDefaults {
   bridgeName: string;     // --bridge (default "berth0")
@@ -55,22 +56,22 @@ export class Networks {
     if (!this.findByName('none')) await this.save(predefined('none', 'null'));
     if (!this.findByName('bridge')) await this.createDefaultBridge();
     for (const n of this.byId.values()) {
-      if (n.Driver === 'bridge') await this.bridge.createNetwork(this.spec(n));
       const lower = this.lowerOf(n);
-      if (lower) await lower.createNetwork(this.lowerSpec(n)).catch((e) => process.stderr.write(`berthd: network ${n.Name}: ${(e as Error).message}\n`));
+      if (traitsOf(n).link === 'veth' && traitsOf(n).made === 'local') await this.bridge.createNetwork(this.spec(n));
+      if (lower) await lower.createNetwork(this.lowerSpec(n)).catch((e) => log.warn(`network ${n.Name}: ${(e as Error).message}`));
     }
   }
 
   /** The macvlan/ipvlan driver of a network, or undefined for other drivers. */
   lowerOf(n: NetworkRecord): LowerDriver | undefined {
-    return n.Driver === 'macvlan' || n.Driver === 'ipvlan' ? this.lower[n.Driver] : undefined;
+    return traitsOf(n).link === 'sub-interface' ? this.lower[n.Driver as LowerKind] : undefined;
   }
 
   lowerSpec(n: NetworkRecord): LowerNetworkSpec {
     const kind = n.Driver as LowerKind;
     return {
       id: n.Id, kind, parent: n.parent!, createdParent: !!n.createdParent,
-      mode: kind === 'macvlan' ? n.Options.macvlan_mode || 'bridge' : n.Options.ipvlan_mode || 'l2',
+      mode: lowerMode(kind, n.Options),
       flag: n.Options.ipvlan_flag || 'bridge',
       mtu: mtuOf(n),
     };
@@ -78,7 +79,7 @@ export class Networks {
 
   /** A user-defined network whose containers get the embedded resolver (Docker's rule). */
   isUserDefined(n: NetworkRecord): boolean {
-    return !n.isDefault && (n.Driver === 'bridge' || n.Driver === 'macvlan' || n.Driver === 'ipvlan' || n.Driver === 'overlay');
+    return !n.isDefault && traitsOf(n).dns;
   }
 
   /**
@@ -88,7 +89,7 @@ export class Networks {
   syncOverlay(nets: OverlayNetwork[]): void {
     const want = new Map(nets.map((n) => [n.id, n]));
     for (const n of [...this.byId.values()]) {
-      if (n.Driver === 'overlay' && !want.has(n.Id)) this.byId.delete(n.Id);
+      if (traitsOf(n).scope === 'swarm' && !want.has(n.Id)) this.byId.delete(n.Id);
     }
     for (const o of nets) {
       this.byId.set(o.id, {
@@ -170,7 +171,7 @@ export class Networks {
   private index(n: NetworkRecord): void {
     this.byId.set(n.Id, n);
     // (overlay addresses are handed out by the cluster's manager)
-    if (n.IPAM.Config.length && n.Driver !== 'overlay') {
+    if (n.IPAM.Config.length && traitsOf(n).addresses === 'local') {
       const alloc = new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id });
       this.allocators.set(n.Id, alloc);
     }
@@ -260,21 +261,22 @@ export class Networks {
   private async createNow(body: any): Promise<{ Id: string; Warning: string }> {
     const name = this.newName(body);
     const driver = body.Driver || 'bridge';
-    if (driver === 'host' || driver === 'null') {
+    const traits = driverTraits(driver);
+    if (traits?.made === 'singleton') {
       throw forbidden(`only one instance of "${driver}" network is allowed`);
     }
-    if (driver !== 'bridge' && driver !== 'macvlan' && driver !== 'ipvlan') throw notFound(`plugin "${driver}" not found`);
+    if (traits?.made !== 'local') throw notFound(`plugin "${driver}" not found`);
     if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
 
     const options: Record<string, string> = { ...(body.Options ?? {}) };
     const id = newId();
-    const isBridge = driver === 'bridge';
+    const isBridge = traits.link === 'veth';
     const bridgeName = isBridge ? options[OPT_BRIDGE_NAME] || `br-${id.slice(0, 12)}` : undefined;
     if (isBridge) {
       validateBridgeOptions(options, bridgeName!, this.list());
       await refuseNonBridge(bridgeName!);
     }
-    const lowerOpts = isBridge ? undefined : checkLowerOptions(driver, id, options,
+    const lowerOpts = isBridge ? undefined : checkLowerOptions(driver as LowerKind, id, options,
       this.list().map((n) => ({ id: n.Id, kind: n.Driver, parent: n.parent })), linkExists);
 
     const ipamIn: any[] = body.IPAM?.Config ?? [];
@@ -289,7 +291,7 @@ export class Networks {
       Id: id,
       Name: name,
       Created: nowRfc3339(),
-      Driver: driver,
+      Driver: traits.name,
       Scope: 'local',
       EnableIPv6: false,
       Internal: !!body.Internal,
@@ -325,7 +327,7 @@ export class Networks {
 
   private async removeNow(ref: string, inUse: (n: NetworkRecord) => Array<{ name: string; id: string }>): Promise<void> {
     const n = this.get(ref);
-    if (PREDEFINED.has(n.Name) && (n.isDefault || n.Driver !== 'bridge')) {
+    if (isPredefinedNetwork(n)) {
       throw forbidden(`${n.Name} is a pre-defined network and cannot be removed`);
     }
     const eps = inUse(n);
@@ -341,7 +343,7 @@ export class Networks {
       const lower = this.lowerOf(n);
       // (gone from the records already: a kernel object left by a failure here is swept at the next start)
       const undone = lower ? lower.deleteNetwork(this.lowerSpec(n)) : this.bridge.deleteNetwork(this.spec(n));
-      await undone.catch((e) => process.stderr.write(`berthd: removing network ${n.Name}: ${(e as Error).message}\n`));
+      await undone.catch((e) => log.warn(`removing network ${n.Name}: ${(e as Error).message}`));
     } finally {
       this.removing.delete(n.Id);
     }
@@ -356,12 +358,12 @@ export class Networks {
       throw badRequest('user specified IP address is supported only when connecting to networks with user configured subnets');
     }
     // (overlay addresses are the manager's; here only the address itself is checked)
-    if (n.Driver === 'overlay') new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id }).check(ip);
+    if (traitsOf(n).addresses === 'cluster') new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id }).check(ip);
     else this.allocator(n).check(ip);
   }
 
   isPredefined(n: NetworkRecord): boolean {
-    return PREDEFINED.has(n.Name) && (n.isDefault === true || n.Driver !== 'bridge');
+    return isPredefinedNetwork(n);
   }
 }
 

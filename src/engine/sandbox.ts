@@ -8,8 +8,8 @@ import type { BridgeDriver } from './drivers/bridge';
 import type { PortPublisher } from './portmap/publisher';
 import { HostPortAllocator } from './portmap/hostports';
 import { expandBindings } from './portmap/spec';
-import { macFromIp } from './ipam';
-import { badRequest, conflict, forbidden, notFound, ApiError } from './errors';
+import { macFromIp } from '../ipam';
+import { badRequest, conflict, forbidden, notFound, ApiError } from '../util/errors';
 import { newId, shortId } from '../util/ids';
 import { createNetns, deleteNetns } from '../kernel/netns';
 import { configuredNetworks, parseNetworkMode } from './netmode';
@@ -17,7 +17,9 @@ import { boundPorts } from '../kernel/procnet';
 import { randomBytes } from 'node:crypto';
 import type { OverlayDriver, OverlaySpec } from './drivers/overlay';
 import { allowsSpoofing, type SpoofGuard } from './firewall/antispoof';
+import { traitsOf } from './drivers/registry';
 import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
+import { log } from '../util/log';
 
 // (parseNetworkMode moved to netmode.ts, pure; re-exported for the modules that import it here)
 export { parseNetworkMode, configuredNetworks } from './netmode';
@@ -78,7 +80,8 @@ export class Sandboxes {
       // macvlan/ipvlan, as with Docker, -p does nothing).
       const names = configuredNetworks(c);
       const primaryNet = names.length ? this.nets.get(names[0]) : undefined;
-      const publishes = primaryNet?.Driver === 'bridge' || (primaryNet?.Driver === 'overlay' && !primaryNet.Internal);
+      const ports = primaryNet ? traitsOf(primaryNet).ports : 'none';
+      const publishes = ports === 'direct' || (ports === 'gateway-bridge' && !primaryNet!.Internal);
       const wanted = publishes ? this.reservePorts(c, undo) : [];
       c.noPortMap = mode.kind === 'network' && !publishes ? true : undefined;
       const ns = this.netnsPath(c.Id);
@@ -99,7 +102,7 @@ export class Sandboxes {
         await this.addGatewayIfNeeded(c, undo);
         // Ports of a container on an overlay network are published on its docker_gwbridge side.
         const gw = Object.entries(c.endpoints).find(([, e]) => e.hidden);
-        const target = primary.Driver !== 'overlay' ? { net: primary, ep: c.endpoints[primary.Name] }
+        const target = traitsOf(primary).ports !== 'gateway-bridge' ? { net: primary, ep: c.endpoints[primary.Name] }
           : gw ? { net: this.nets.get(gw[0]), ep: gw[1] } : null;
         if (!target) for (const w of wanted) this.releasePort({ ...w, containerIp: '', bridgeName: '' });
         const mappings = target ? wanted.map((w) => ({ ...w, containerIp: target.ep.IPAddress, bridgeName: target.net.bridgeName! })) : [];
@@ -139,7 +142,7 @@ export class Sandboxes {
     for (const [name, ep] of Object.entries(c.endpoints ?? {})) {
       const net = this.nets.find(ep.NetworkID) ?? this.nets.find(name);
       if (!net) continue;
-      if (net.Driver !== 'overlay') this.nets.allocator(net).reserve(ep.IPAddress);
+      if (traitsOf(net).addresses === 'local') this.nets.allocator(net).reserve(ep.IPAddress);
       await this.attachLink(net, this.endpointSpec(c, net, ep, ep.ifname === 'eth0'));
     }
     for (const p of c.ports ?? []) {
@@ -179,14 +182,14 @@ export class Sandboxes {
   private async addGatewayIfNeeded(c: ContainerRecord, undo: Undo): Promise<void> {
     const eps = Object.values(c.endpoints);
     const nets = eps.map((e) => this.nets.find(e.NetworkID)).filter((n): n is NetworkRecord => !!n);
-    if (!nets.some((n) => n.Driver === 'overlay' && !n.Internal)) return;
-    if (nets.some((n) => n.Driver !== 'overlay' && !n.Internal)) return;
+    if (!nets.some((n) => traitsOf(n).gatewayBridge && !n.Internal)) return;
+    if (nets.some((n) => !traitsOf(n).gatewayBridge && !n.Internal)) return;
     const gw = await this.nets.gatewayBridge();
     await this.addEndpoint(c, gw, {}, undo, false, true);
   }
 
   private async addEndpoint(c: ContainerRecord, net: NetworkRecord, cfg: any, undo: Undo, primary: boolean, hidden = false): Promise<void> {
-    if (net.Driver === 'host' || net.Driver === 'null') {
+    if (traitsOf(net).namespace !== 'own') {
       throw badRequest(`container cannot be disconnected from host network or connected to host network`);
     }
     if (c.endpoints[net.Name]) throw forbidden(`endpoint with name ${c.Name} already exists in network ${net.Name}`);
@@ -194,7 +197,7 @@ export class Sandboxes {
     const endpointId = newId();
     let ip: string;
     let overlayMac = '';
-    if (net.Driver === 'overlay') {
+    if (traitsOf(net).addresses === 'cluster') {
       // Addresses on an overlay network come from the cluster's manager, for every host.
       if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
       if (!net.Attachable) {
@@ -230,12 +233,12 @@ export class Sandboxes {
       Links: null,
       IPAMConfig: wantIp ? { IPv4Address: wantIp } : null,
       ifname: `eth${n}`,
-      hostIfname: net.Driver === 'bridge' || net.Driver === 'overlay' ? `veth${randomBytes(4).toString('hex').slice(0, 7)}` : '',
+      hostIfname: traitsOf(net).link === 'veth' ? `veth${randomBytes(4).toString('hex').slice(0, 7)}` : '',
       ...(hidden ? { hidden: true } : {}),
     };
     // (an overlay network has no gateway: it never gives the default route)
     const hasDefaultRoute = Object.values(c.endpoints).some((e) => e.ifname === 'eth0' && !this.isInternal(e) &&
-      this.nets.find(e.NetworkID)?.Driver !== 'overlay');
+      this.defaultRouteOn(e));
     const spec = this.endpointSpec(c, net, ep, !hasDefaultRoute && !net.Internal);
     await this.attachLink(net, spec);
     undo.add(() => this.detachLink(net, spec));
@@ -243,9 +246,15 @@ export class Sandboxes {
     undo.add(() => { delete c.endpoints[net.Name]; });
   }
 
+  /** May this endpoint carry the default route (an endpoint whose network is gone still may, as before)? */
+  private defaultRouteOn(e: EndpointRecord): boolean {
+    const net = this.nets.find(e.NetworkID);
+    return !net || traitsOf(net).defaultRoute;
+  }
+
   /** The container's interface on `net`, made by the network's driver. */
   private async attachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
-    if (net.Driver === 'overlay') {
+    if (traitsOf(net).scope === 'swarm') {
       if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
       return this.overlay.driver.attach(this.overlay.spec(net), spec);
     }
@@ -263,7 +272,7 @@ export class Sandboxes {
   }
 
   private async detachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
-    if (net.Driver === 'overlay') return this.overlay ? this.overlay.driver.detach(spec) : Promise.resolve();
+    if (traitsOf(net).scope === 'swarm') return this.overlay ? this.overlay.driver.detach(spec) : Promise.resolve();
     const lower = this.nets.lowerOf(net);
     if (lower) return lower.detach(this.nets.lowerSpec(net), spec);
     if (spec.hostIfname) await this.guard?.remove(spec.hostIfname);
@@ -278,7 +287,7 @@ export class Sandboxes {
     const net = this.nets.find(ep.NetworkID);
     if (net) {
       await this.detachLink(net, this.endpointSpec(c, net, ep, false));
-      if (net.Driver === 'overlay') await this.overlay?.removeEndpoint(ep.EndpointID);
+      if (traitsOf(net).addresses === 'cluster') await this.overlay?.removeEndpoint(ep.EndpointID);
       else this.nets.allocator(net).release(ep.IPAddress);
     }
     delete c.endpoints[name];
@@ -342,7 +351,7 @@ export class Sandboxes {
 }
 
 function logErr(what: string) {
-  return (e: unknown) => process.stderr.write(`berthd: teardown: ${what}: ${(e as Error).message}\n`);
+  return (e: unknown) => log.warn(`teardown: ${what}: ${(e as Error).message}`);
 }
 
 export { notFound };

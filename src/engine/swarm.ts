@@ -7,9 +7,11 @@ import { Cluster } from '../cluster/cluster';
 import type { ClusterState } from '../cluster/state';
 import type { DnsContainer } from '../dns/records';
 import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
+import { traitsOf } from './drivers/registry';
 import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
-import { ApiError, notFound } from './errors';
+import { ApiError, notFound } from '../util/errors';
+import { log } from '../util/log';
 
 export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
@@ -36,7 +38,7 @@ export class Swarm {
 
   /** Kernel devices of the overlay networks that exist (kept by the startup sweep). */
   devices(): string[] {
-    return this.networks.list().filter((n) => n.Driver === 'overlay').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]);
+    return this.networks.list().filter((n) => traitsOf(n).scope === 'swarm').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]);
   }
 
   /** An overlay network on this host: its VNI, this host's address, the other hosts and their containers' MACs. */
@@ -57,7 +59,7 @@ export class Swarm {
     const nets = s?.networks ?? [];
     this.networks.syncOverlay(nets);
     for (const n of nets) {
-      await this.overlay.ensure(this.spec(n.id)).catch((e) => process.stderr.write(`berthd: overlay ${n.name}: ${(e as Error).message}\n`));
+      await this.overlay.ensure(this.spec(n.id)).catch((e) => log.warn(`overlay ${n.name}: ${(e as Error).message}`));
     }
     const keep = new Set(nets.map((n) => overlayBridge(n.id)));
     for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));

@@ -1,7 +1,8 @@
 // The contracts between the engine and the layers below it (drivers, runtime). Records here
 // are what the store keeps; Docker-shaped JSON is built from them in engine/inspect.ts.
 
-export type Proto = 'tcp' | 'udp' | 'sctp';
+export type { Proto } from '../kernel/procnet';
+import type { Proto } from '../kernel/procnet';
 
 /** What a network driver needs to build (or rebuild after a restart) one network. */
 export interface NetworkSpec {
@@ -58,12 +59,8 @@ export interface NetworkDriver {
 
 // ---- records the store keeps ----
 
-export interface IpamConfigRecord {
-  Subnet: string;
-  Gateway: string;
-  IPRange?: string;
-  AuxiliaryAddresses?: Record<string, string>;
-}
+export type { IpamConfigRecord } from '../ipam/config';
+import type { IpamConfigRecord } from '../ipam/config';
 
 export interface NetworkRecord {
   Id: string;

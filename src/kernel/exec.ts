@@ -1,10 +1,11 @@
 // The one way berth runs a program on the machine. Every kernel change goes through here so
 // `berthd --debug` can print exactly what ran, and failures carry the program's own stderr.
 import { spawn } from 'node:child_process';
+import { debugOn, log, setLogLevel } from '../util/log';
 
-let debug = false;
-export function setDebug(on: boolean): void { debug = on; }
-export function isDebug(): boolean { return debug; }
+/** `--debug`: print every command (the logger's debug level). */
+export function setDebug(on: boolean): void { setLogLevel(on ? 'debug' : 'info'); }
+export function isDebug(): boolean { return debugOn(); }
 
 export class ExecError extends Error {
   constructor(public readonly cmd: string, public readonly code: number | null,
@@ -23,10 +24,7 @@ export interface RunResult { code: number | null; stdout: string; stderr: string
 
 export function run(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const cmd = [file, ...args].join(' ');
-  if (debug) {
-    process.stderr.write(`[debug] exec: ${cmd}\n`);
-    if (opts.input !== undefined) process.stderr.write(indent(opts.input.toString()));
-  }
+  log.debug(`exec: ${cmd}`, opts.input === undefined ? undefined : opts.input.toString());
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     const out: Buffer[] = [];
@@ -42,8 +40,4 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
     child.stdin.on('error', () => { /* the program may exit before reading all input */ });
     child.stdin.end(opts.input ?? '');
   });
-}
-
-function indent(s: string): string {
-  return s.split('\n').filter((l) => l.length).map((l) => `[debug]   ${l}\n`).join('');
 }

@@ -9,6 +9,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { libc as load, type Libc, type SockaddrIn } from './libc';
+import { log } from '../util/log';
 
 const CLONE_NEWNET = 0x40000000;
 const AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
@@ -36,7 +37,7 @@ export function bindInNetns(netnsPath: string, address: string): { udp: BoundSoc
       // Back home before anything else can run; staying in a container's namespace would
       // silently misplace every later socket of the daemon, so that is the one fatal error.
       if (c.setns(home, CLONE_NEWNET) !== 0) {
-        process.stderr.write(`berthd: cannot return to its own network namespace (errno ${c.errno()})\n`);
+        log.warn(`cannot return to its own network namespace (errno ${c.errno()})`);
         process.abort();
       }
     }

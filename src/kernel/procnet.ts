@@ -1,7 +1,8 @@
 // Which ports are already bound in the daemon's network namespace, read from /proc/net so a
 // published port that something else holds fails before anything is built.
 import { readFileSync, existsSync } from 'node:fs';
-import type { Proto } from '../engine/types';
+/** A transport protocol a port is published on. */
+export type Proto = 'tcp' | 'udp' | 'sctp';
 
 const LISTEN = '0A';
 

@@ -1,10 +1,12 @@
 // Kernel settings through /proc/sys (no exec needed).
 import { promises as fs } from 'node:fs';
+import { log } from '../util/log';
 
 export async function setSysctl(key: string, value: string): Promise<void> {
   const file = `/proc/sys/${key.replace(/\./g, '/')}`;
   const cur = await fs.readFile(file, 'utf8').catch(() => null);
   if (cur !== null && cur.trim() === value) return;
+  log.debug(`sysctl: ${key}=${value}`);
   await fs.writeFile(file, value);
 }
 
@@ -14,5 +16,6 @@ export async function setIfSysctl(ifname: string, key: string, value: string): P
   // Written only when it differs: a restarted daemon changes nothing that is already right.
   const cur = await fs.readFile(file, 'utf8').catch(() => null);
   if (cur !== null && cur.trim() === value) return;
+  log.debug(`sysctl: net.ipv4.conf.${ifname}.${key}=${value}`);
   await fs.writeFile(file, value);
 }

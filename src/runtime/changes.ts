@@ -1,6 +1,6 @@
 // `docker import --change` instructions: Dockerfile lines that edit an image's config. Pure, so
 // the parsing rules (quotes, legacy `ENV k v`, shell vs JSON form) are unit-tested.
-import { badRequest } from '../engine/errors';
+import { badRequest } from '../util/errors';
 
 /** The container config an image carries, in Docker's shape (all keys present, nulls included). */
 export interface ImageConfig {

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { run } from '../kernel/exec';
-import { ApiError, badRequest, conflict, noSuchImage, serverError } from '../engine/errors';
+import { ApiError, badRequest, conflict, noSuchImage, serverError } from '../util/errors';
 import { parsePullRef, RegistryClient } from './pull';
 import { applyChanges, emptyImageConfig, normalizeImageConfig, type ImageConfig } from './changes';
 import { chainIds, normalizeRef, parseRef, whiteoutPlan } from './refs';

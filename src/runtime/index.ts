@@ -4,3 +4,4 @@ export { Runtime, normalizeSignal, type ContainerRunSpec, type ExecOptions, type
 export { applyChanges, emptyImageConfig, type ImageConfig } from './changes';
 export { commandLine, containerEnv, resolveUser, ociSpec } from './spec';
 export { parseRef, normalizeRef } from './refs';
+export { ps, readContainerFile } from './ps';

@@ -8,7 +8,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ApiError } from '../engine/errors';
+import { ApiError } from '../util/errors';
 
 const ACCEPT = [
   'application/vnd.oci.image.index.v1+json',

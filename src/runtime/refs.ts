@@ -1,6 +1,6 @@
 // Image references ("busybox", "busybox:1.36", "registry:5000/team/app:v1") and the whiteout
 // rules of image layers. Pure, so both are unit-tested.
-import { badRequest } from '../engine/errors';
+import { badRequest } from '../util/errors';
 
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*';
 const DOMAIN = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?';

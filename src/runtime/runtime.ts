@@ -12,12 +12,13 @@ import { constants as fsc, existsSync, promises as fs, statSync, watch, type FSW
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { run, isDebug } from '../kernel/exec';
-import { ApiError, badRequest, conflict, serverError } from '../engine/errors';
+import { run } from '../kernel/exec';
+import { ApiError, badRequest, conflict, serverError } from '../util/errors';
 import type { ImageRecord } from './images';
 import { containerEnv, ociSpec, resolveGroups, resolveUser, type MountSpec, type ProcessExtras } from './spec';
 import { fileSize, followFile, mergeOutput, tailOffset } from './logs';
 import { longTimeout } from '../util/timers';
+import { log as logger } from '../util/log';
 
 export interface ContainerRunSpec {
   id: string;
@@ -226,7 +227,7 @@ export class Runtime {
       `echo $? > ${shq(this.state(id, 'exit'))}.tmp`,
       `mv ${shq(this.state(id, 'exit'))}.tmp ${shq(this.state(id, 'exit'))}`,
     ].join('\n');
-    if (isDebug()) process.stderr.write(`[debug] shim: sh -c ${shq(script)}\n`);
+    logger.debug(`shim: sh -c ${shq(script)}`);
     const shim = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
     shim.unref();
     await fs.writeFile(this.state(id, 'shim'), String(shim.pid ?? 0));
@@ -413,7 +414,7 @@ export class Runtime {
       const env = opts.tty && !opts.env.some((e) => e.startsWith('TERM=')) ? [...opts.env, 'TERM=xterm'] : opts.env;
       const runc = ['runc', '--root', this.runcRoot, 'exec', '--pid-file', pidFile, ...(opts.tty ? ['--tty'] : []),
         ...(opts.cwd ? ['--cwd', opts.cwd] : []), ...userArgs, ...env.flatMap((e) => ['--env', e]), id, ...opts.cmd];
-      if (isDebug()) process.stderr.write(`[debug] exec: ${runc.join(' ')}\n`);
+      logger.debug(`exec: ${runc.join(' ')}`);
       child = opts.tty
         ? spawn('script', ['-qfec', `tty > ${shq(ptyFile)}; exec ${runc.map(shq).join(' ')}`, '/dev/null'], { stdio: 'pipe' })
         : spawn(runc[0], runc.slice(1), { stdio: 'pipe' });
@@ -633,7 +634,7 @@ export class Runtime {
     l.code = code;
     l.resolveExited(code);
     for (const cb of l.callbacks.splice(0)) {
-      try { cb(code); } catch (e) { process.stderr.write(`berthd: exit handler of ${id}: ${(e as Error).message}\n`); }
+      try { cb(code); } catch (e) { logger.warn(`exit handler of ${id}: ${(e as Error).message}`); }
     }
   }
 

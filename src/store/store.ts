@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { syncDir, writeDurably } from './durable';
+import { log } from '../util/log';
 
 /** A failed write of the state, worded for the user: what could not be recorded and why. */
 export class StoreError extends Error {
@@ -103,7 +104,7 @@ export class Store {
       try {
         out.push(JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as T);
       } catch (e) {
-        process.stderr.write(`berthd: skipping unreadable state file ${f}: ${(e as Error).message}\n`);
+        log.warn(`skipping unreadable state file ${f}: ${(e as Error).message}`);
       }
     }
     return out;
@@ -139,7 +140,7 @@ export class Store {
         }
         this.pending.set(key, { kind, id, text });
         this.scheduleRetry();
-        process.stderr.write(`berthd: ${(e as Error).message}; will write it once there is space\n`);
+        log.warn(`${(e as Error).message}; will write it once there is space`);
         return;
       }
       if (this.useReserve && !this.reserveHeld) void this.refillReserve();

@@ -2,7 +2,7 @@
 // for containers created without --name ("adjective_surname", from berth's own word lists:
 // a nautical theme, for a program called berth).
 import { randomInt } from 'node:crypto';
-import { ApiError, badRequest } from '../engine/errors';
+import { ApiError, badRequest } from './errors';
 
 export const ADJECTIVES: readonly string[] = [
   'agile', 'amber', 'ancient', 'azure', 'bold', 'brave', 'breezy', 'bright', 'brisk', 'calm',

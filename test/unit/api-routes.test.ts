@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from '../../src/engine/api';
-import { ApiError, noSuchContainer, notModified } from '../../src/engine/errors';
+import { ApiError, noSuchContainer, notModified } from '../../src/util/errors';
 import { createApiServer } from '../../src/api/server';
 import { Demuxer, frame } from '../../src/api/stdstream';
 import { boolParam, parseFilters, stripVersion } from '../../src/api/query';

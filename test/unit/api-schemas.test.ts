@@ -3,7 +3,7 @@
 // implement are refused unless they carry the zero value clients send by default.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ApiError } from '../../src/engine/errors';
+import { ApiError } from '../../src/util/errors';
 import {
   checkContainerCreate, checkExecCreate, checkExecStart, checkNetworkConnect, checkNetworkCreate, checkNetworkDisconnect,
   checkSwarmInit, checkSwarmJoin, fieldName,

@@ -2,7 +2,7 @@
 // containers of the reference Docker 20.10 (`docker run ... cat /etc/hosts` etc.).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ApiError } from '../../src/engine/errors';
+import { ApiError } from '../../src/util/errors';
 import {
   filterHostResolvConf, hostnameFile, hostsFile, nameservers, parseExtraHost, resolvConf,
   resolvOptions, searchDomains, upstreams,

@@ -2,7 +2,7 @@
 // messages, round-robin choice of free ports, ranges.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ApiError } from '../../src/engine/errors';
+import { ApiError } from '../../src/util/errors';
 import { EPHEMERAL_RANGE, HostPortAllocator } from '../../src/engine/portmap/hostports';
 
 function conflict(fn: () => unknown, message: string) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { applyChanges, emptyImageConfig } from '../../src/runtime/changes';
 import { chainIds, normalizeRef, parseRef, whiteoutPlan } from '../../src/runtime/refs';
-import { ApiError } from '../../src/engine/errors';
+import { ApiError } from '../../src/util/errors';
 
 const apply = (...changes: string[]) => applyChanges(emptyImageConfig(), changes);
 

@@ -3,12 +3,12 @@
 // run --ip through the Engine API).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ApiError } from '../../src/engine/errors';
+import { ApiError } from '../../src/util/errors';
 import {
   Allocator, DEFAULT_POOLS, POOLS_EXHAUSTED, broadcast, canonicalCidr, chooseSubnet, contains,
   containsSubnet, macFromIp, networkAddress, overlaps, parseIPv4, parseSubnet, prefixLen,
   validateIpamConfig,
-} from '../../src/engine/ipam';
+} from '../../src/ipam';
 
 function apiErr(fn: () => unknown, status: number, message: string) {
   assert.throws(fn, (e: unknown) => {

@@ -2,7 +2,7 @@
 // Docker 20.10), network names, generated names, ids.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ApiError } from '../../src/engine/errors';
+import { ApiError } from '../../src/util/errors';
 import { ADJECTIVES, SURNAMES, randomName, validateContainerName, validateNetworkName } from '../../src/util/names';
 import { newId, shortId } from '../../src/util/ids';
 

@@ -3,7 +3,7 @@
 // .HostConfig.PortBindings) or printed for each spec.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ApiError } from '../../src/engine/errors';
+import { ApiError } from '../../src/util/errors';
 import {
   expandBindings, parseExpose, parsePortRange, parsePublish, parsePublishAll, splitProtoPort,
   validatePortBindings,

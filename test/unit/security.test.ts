@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { defaultSeccomp, profileFromJson } from '../../src/runtime/seccomp';
 import { securityOpts } from '../../src/engine/hostconfig';
 import { DEFAULT_CAPS, ociSpec } from '../../src/runtime/spec';
-import { reservedSubnet } from '../../src/engine/ipam/pools';
+import { reservedSubnet } from '../../src/ipam/pools';
 import { checkTls, groupId, parseListener } from '../../src/daemon/listen';
 import { addScript, allowsSpoofing, deleteScript, guardDiffScript, guardTableScript, parseGuardListing } from '../../src/engine/firewall/antispoof';
 

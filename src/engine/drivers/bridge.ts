@@ -10,7 +10,6 @@ import { deleteLink, ipBatch, linkExists, linkState, listLinks, type LinkState }
 import { containerSide } from './endpoint';
 import { PARENT_ALIAS } from './macvlan';
 import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
-import { run } from '../../kernel/exec';
 import { randomBytes } from 'node:crypto';
 
 /** Link alias that marks a kernel object as berth's, so a restart can find its leftovers. */
@@ -53,7 +52,7 @@ export class BridgeDriver implements NetworkDriver {
     const br = net.bridgeName;
     if (!linkExists(br)) return;
     if (opts.recycle === false) {
-      await run('ip', ['link', 'del', br], { allowFail: true });
+      await deleteLink(br);
       return;
     }
     const spare = `bspare-${randomBytes(3).toString('hex')}`;
@@ -71,7 +70,7 @@ export class BridgeDriver implements NetworkDriver {
     if (this.sweeping) return;
     this.sweeping = (async () => {
       for (let s = this.spares.shift(); s; s = this.spares.shift()) {
-        await run('ip', ['link', 'del', s], { allowFail: true });
+        await deleteLink(s);
       }
     })().finally(() => { this.sweeping = null; });
   }

@@ -9,7 +9,7 @@
 // so its containers reach only each other (Docker uses a dummy link "dm-<id>"; where the kernel
 // has no dummy links, a veth pair whose other end stays unused does the same).
 import type { EndpointSpec, NetworkDriver } from '../types';
-import { badRequest, ApiError } from '../errors';
+import { badRequest, ApiError } from '../../util/errors';
 import { deleteLink, ipBatch, linkExists, linkExistsIn } from '../../kernel/ip';
 import { containerSide } from './endpoint';
 
@@ -32,6 +32,11 @@ const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'];
 /** Docker's name for a network's private parent: "dm-" (macvlan) or "di-" (ipvlan) + 12 hex of its id. */
 /** Link alias of a parent link berth made for a network ("berth:parent-<12 hex of the network id>"). */
 export const PARENT_ALIAS = 'berth:parent-';
+
+/** A network's mode option, or the driver's default (macvlan: bridge; ipvlan: l2). */
+export function lowerMode(kind: LowerKind, opts: Record<string, string>): string {
+  return kind === 'macvlan' ? opts.macvlan_mode || 'bridge' : opts.ipvlan_mode || 'l2';
+}
 
 export function privateParentName(kind: LowerKind, networkId: string): string {
   return `${kind === 'macvlan' ? 'dm' : 'di'}-${networkId.slice(0, 12)}`;

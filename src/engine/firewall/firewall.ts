@@ -15,6 +15,7 @@ import {
   TABLE, addElementsScript, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
   portElements, replaceTableScript, userParts, NO_USER_PARTS, type MapElem, type SetElem, type TableOptions,
 } from './ruleset';
+import { log } from '../../util/log';
 
 export class Firewall {
   /** The table's elements (while starting: what it is to hold), by set or map and key. */
@@ -49,7 +50,7 @@ export class Firewall {
         // The user's rules, listed by nft, are not always accepted back (a rule naming
         // something gone): berth's own table must be in force all the same.
         if (!user.rules.length && !user.objects.length) throw e;
-        process.stderr.write(`berthd: the user chain's rules could not be kept (${(e as Error).message.trim()}); they are dropped:\n${user.rules.join('\n')}\n`);
+        log.warn(`the user chain's rules could not be kept (${(e as Error).message.trim()}); they are dropped:\n${user.rules.join('\n')}`);
         await nftApply(replaceTableScript(sets, maps, this.options, NO_USER_PARTS));
       }
       this.starting = false;

@@ -34,8 +34,8 @@
 // `tcp dport` is the container's port, `meta l4proto tcp ct original proto-dst` the published one, and
 // `ct original ip daddr` the host address the client used.
 import type { NetworkSpec, PortMapping } from '../types';
-import { canonicalCidr } from '../ipam';
-import { tryParseSubnet } from '../ipam/subnet';
+import { canonicalCidr } from '../../ipam';
+import { tryParseSubnet } from '../../ipam/subnet';
 
 export const TABLE = 'ip berth';
 /** The user's chain in berth's table: never flushed or rewritten by berth. */

@@ -3,7 +3,7 @@
 // conflict. Free ports are picked as Docker's port allocator does: round-robin from just after
 // the last port handed out, so a released port is not reused at once (stale conntrack entries)
 // and the common case looks at one or two ports, not the whole range.
-import { ApiError } from '../errors';
+import { ApiError } from '../../util/errors';
 import { Proto } from '../types';
 
 export const EPHEMERAL_RANGE: [number, number] = [32768, 60999];

@@ -1,9 +1,9 @@
 // Published-port specs: `-p`/`--expose` parsing with the docker CLI's semantics and messages
 // (go-connections nat.ParsePortSpec, as the 20.10 CLI prints them), the daemon's validation of
 // HostConfig.PortBindings, and their expansion into the bindings berth must make.
-import { badRequest } from '../errors';
+import { badRequest } from '../../util/errors';
 import { Proto } from '../types';
-import { isIP, isIPv4 } from '../ipam/subnet';
+import { isIP, isIPv4 } from '../../ipam/subnet';
 
 export interface PortBinding { HostIp: string; HostPort: string }
 export type PortBindings = Record<string, PortBinding[] | null>;

@@ -2,8 +2,8 @@
 // range if the network has one), never the network, broadcast, gateway or auxiliary
 // addresses. A Set of used addresses plus a cursor below which everything in the range is
 // taken keeps allocation O(1) amortized even for a /16 full of containers.
-import { ApiError, badRequest, forbidden } from '../errors';
-import { IpamConfigRecord } from '../types';
+import { ApiError, badRequest, forbidden } from '../util/errors';
+import { IpamConfigRecord } from './config';
 import { allocationBounds } from './pools';
 import { Subnet, ipToString, parseIPv4, parseSubnet, tryParseSubnet } from './subnet';
 

@@ -1,8 +1,8 @@
 // Subnet choice and validation of a network's IPAM configuration, with the messages (and, where
 // Docker uses a 4xx, the status codes) of Docker 20.10. Where Docker answers bad input with a
 // 500, berth answers 400: the issue asks for a 4xx on every wrong input.
-import { ApiError, badRequest, forbidden } from '../errors';
-import { IpamConfigRecord } from '../types';
+import { ApiError, badRequest, forbidden } from '../util/errors';
+import { IpamConfigRecord } from './config';
 import { Subnet, ipToString, isIPv6Cidr, overlaps, parseIPv4, tryParseSubnet } from './subnet';
 
 /** Docker's default address pools, in the order Docker tries them. */
