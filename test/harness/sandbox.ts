@@ -165,6 +165,8 @@ export class Sandbox {
   }
 
   private readonly daemonBin: string;
+  /** The temporary directory of the latest start(), even one that failed (for the harness's own test). */
+  static lastTop = '';
   /** Extra environment of berthd from its next start on (a crash test puts wrappers first in its PATH). */
   daemonEnv: Record<string, string> = {};
   /** A tmpfs of this size (e.g. "32m") as the data root, for full-disk tests; '' = none of its own. */
@@ -185,6 +187,7 @@ export class Sandbox {
    */
   static async start(opts: { daemonArgs?: string[]; daemon?: boolean; daemonBin?: string; dataRootSize?: string } = {}): Promise<Sandbox> {
     const top = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-sbx-'));
+    Sandbox.lastTop = top;
     const sb = new Sandbox(top, opts.daemonArgs ?? [], opts.daemonBin ?? BERTHD);
     sb.dataRootSize = opts.dataRootSize ?? '';
     try {
