@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { syncDir, writeDurably } from './durable';
+import { KeyedLock } from '../util/lock';
 import { log } from '../util/log';
 
 /** A failed write of the state, worded for the user: what could not be recorded and why. */
@@ -37,7 +38,7 @@ function noSpace(e: unknown): boolean {
 
 export class Store {
   /** The last write of each object, so the next one waits for it. */
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly tails = new KeyedLock();
   /** Facts that could not be written yet (no space even after the reserve): retried until they are. */
   private readonly pending = new Map<string, { kind: string; id: string; text: string }>();
   private retryTimer: NodeJS.Timeout | null = null;
@@ -178,13 +179,7 @@ export class Store {
   }
 
   private serial(kind: string, id: string, op: () => Promise<void>): Promise<void> {
-    const key = `${kind}/${id}`;
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const next = prev.then(op, op);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key); });
-    return next;
+    return this.tails.run(`${kind}/${id}`, op);
   }
 
   private async write(kind: string, id: string, text: string, what?: string): Promise<void> {
