@@ -10,7 +10,7 @@ import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer,
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
-import { linkEnv, parseLink, recordedLink } from './links';
+import { endpointLinks, linkEnv, parseLink, recordedLink } from './links';
 import { processExtras } from './hostconfig';
 import { SpoofGuard } from './firewall/antispoof';
 import { apparmorEnabled } from '../kernel/lsm';
@@ -473,9 +473,10 @@ export class Engine implements EngineApi {
   private placeLinks(name: string, mode: NetMode, hostConfig: any, endpoints: Record<string, any>): void {
     const given = hostConfig.Links ?? [];
     if (!Array.isArray(given)) throw badRequest('HostConfig.Links: must be a list of "name:alias"');
-    for (const cfg of Object.values(endpoints)) {
-      if (cfg?.Links != null && !Array.isArray(cfg.Links)) throw badRequest('EndpointsConfig.Links: must be a list of "name:alias"');
-      if (cfg?.Links) cfg.Links = cfg.Links.map((l: unknown) => { const k = parseLink(l); return `${k.target}:${k.alias}`; });
+    for (const [netName, cfg] of Object.entries(endpoints)) {
+      if (!cfg) continue;
+      const links = endpointLinks(cfg.Links, `EndpointsConfig.${netName}`, !!this.networks.find(netName)?.isDefault);
+      if (links) cfg.Links = links; else delete cfg.Links;
     }
     const links = given.map(parseLink);
     if (!links.length) { hostConfig.Links = null; return; }
@@ -1164,10 +1165,8 @@ export class Engine implements EngineApi {
       const isPrimary = this.networks.find(mode.name)?.Id === net.Id;
       if (c.State.Running ? !!c.endpoints[net.Name] : this.configuredFor(c, net)) throw forbiddenDup(c.Name, net.Name);
       const cfg = { ...(body.EndpointConfig ?? {}) };
-      if (cfg.Links != null) {
-        if (!Array.isArray(cfg.Links)) throw badRequest('EndpointConfig.Links: must be a list of "name:alias"');
-        cfg.Links = cfg.Links.map((l: unknown) => { const k = parseLink(l); return `${k.target}:${k.alias}`; });
-      }
+      const links = endpointLinks(cfg.Links, 'EndpointConfig', !!net.isDefault);
+      if (links) cfg.Links = links; else delete cfg.Links;
       if (cfg.IPAMConfig?.IPv4Address) {
         this.networks.checkRequestedIp(net, cfg.IPAMConfig.IPv4Address);
       }

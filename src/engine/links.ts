@@ -56,3 +56,17 @@ export function linkEnv(linkerName: string, alias: string, t: LinkTarget): strin
   }
   return out;
 }
+
+/**
+ * An endpoint's Links ("target:alias", the form berth records) from what a client sent, for a
+ * user-defined network; on the default bridge a link is a legacy one, given at create (--link).
+ */
+export function endpointLinks(raw: unknown, where: string, defaultBridge: boolean): string[] | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  if (!Array.isArray(raw)) throw badRequest(`${where}.Links: must be a list of "name:alias"`);
+  if (!raw.length) return undefined;
+  if (defaultBridge) {
+    throw badRequest(`${where}.Links: links of an endpoint are supported only on user defined networks (on the default bridge, give --link when the container is created)`);
+  }
+  return raw.map((l) => { const k = parseLink(l); return `${k.target}:${k.alias}`; });
+}

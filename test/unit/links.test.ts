@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkEnv, parseLink, recordedLink } from '../../src/engine/links';
+import { endpointLinks, linkEnv, parseLink, recordedLink } from '../../src/engine/links';
 
 describe('legacy links', () => {
   it('parses name, name:alias and the recorded form; refuses the rest with Docker\'s message', () => {
@@ -23,5 +23,13 @@ describe('legacy links', () => {
       'MY_DB_PORT_80_UDP=udp://172.17.0.2:80', 'MY_DB_PORT_80_UDP_ADDR=172.17.0.2', 'MY_DB_PORT_80_UDP_PORT=80', 'MY_DB_PORT_80_UDP_PROTO=udp',
     ]);
     assert.deepEqual(linkEnv('web', 'x', { name: 'db', ip: '10.0.0.1', env: [], exposed: [] }), ['X_NAME=/web/x']);
+  });
+
+  it('endpoint links: normalized on user-defined networks, refused on the default bridge (not dropped)', () => {
+    assert.deepEqual(endpointLinks(['db', '/web:/x/w'], 'EndpointConfig', false), ['db:db', 'web:w']);
+    assert.equal(endpointLinks(null, 'EndpointConfig', true), undefined);
+    assert.equal(endpointLinks([], 'EndpointConfig', true), undefined);
+    assert.throws(() => endpointLinks(['db'], 'EndpointConfig', true), /supported only on user defined networks/);
+    assert.throws(() => endpointLinks('db', 'EndpointConfig', false), /must be a list/);
   });
 });
