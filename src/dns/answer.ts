@@ -6,6 +6,7 @@
 import * as packet from 'dns-packet';
 import type { DnsContainer, NameTable } from './records';
 import { ptrToIp } from './records';
+import { parseIPv6 } from '../ipam/subnet6';
 
 /** dns-packet's name codec (exported by the package, missing from its type definitions). */
 const names = (packet as unknown as { name: {
@@ -102,8 +103,13 @@ export function answer(msg: Buffer, asker: DnsContainer, table: NameTable, forwa
       // Several addresses rotate with every answer (round robin): those are never cached.
       if (ips.length === 1) return remember(reply([aRecord(ips[0])], 1));
       if (ips.length) return reply(ips.map(aRecord), ips.length);
+      // A known name with no IPv4 address (an IPv6-only network): NOERROR, empty.
+      if (table.knows(asker, name)) return remember(reply([], 0));
     } else if (qtype === TYPE_AAAA) {
-      // Containers have IPv4 addresses only: a known name has no AAAA record (NOERROR, empty).
+      const ips = table.lookup(asker, name, true);
+      if (ips.length === 1) return remember(reply([aaaaRecord(ips[0])], 1));
+      if (ips.length) return reply(ips.map(aaaaRecord), ips.length);
+      // A known name with no IPv6 address (an IPv4-only network): NOERROR, empty, as Docker.
       if (table.knows(asker, name)) return remember(reply([], 0));
     } else if (qtype === TYPE_PTR && ptrToIp(name)) {
       const target = table.ptr(asker, name);
@@ -122,6 +128,18 @@ function aRecord(ip: string): Buffer {
   b.writeUInt16BE(4, 10);
   const p = ip.split('.');
   for (let i = 0; i < 4; i++) b[12 + i] = Number(p[i]);
+  return b;
+}
+
+/** An AAAA record whose name points back at the question. */
+function aaaaRecord(ip: string): Buffer {
+  const n = parseIPv6(ip)!;
+  const b = Buffer.allocUnsafe(28);
+  b.writeUInt32BE((0xc00c0000 | TYPE_AAAA) >>> 0, 0);
+  b.writeUInt16BE(CLASS_IN, 4);
+  b.writeUInt32BE(TTL, 6);
+  b.writeUInt16BE(16, 10);
+  for (let i = 0; i < 16; i++) b[12 + i] = Number((n >> BigInt((15 - i) * 8)) & 0xffn);
   return b;
 }
 

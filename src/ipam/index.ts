@@ -2,3 +2,6 @@
 export * from './subnet';
 export * from './pools';
 export * from './allocator';
+export * from './subnet6';
+export * from './pools6';
+export * from './allocator6';

@@ -36,6 +36,31 @@ test('an alias on several containers answers them all, rotating', () => {
   assert.deepEqual([...t.lookup(web, 'pool')].sort(), ['10.1.0.3', '10.1.0.5'], 'scoped to the asker');
 });
 
+const ep6 = (networkId: string, networkName: string, ip: string, ip6: string, aliases: string[] = []) => ({ networkId, networkName, ip, ip6, aliases });
+const v6a: DnsContainer = { id: 'e'.repeat(64), name: 'r6', hostname: 'eeeeeeeeeeee', endpoints: [ep6('n6', 'v6a', '172.18.0.2', 'fd00:1::2', ['six'])], upstreams: [] };
+const v6b: DnsContainer = { id: 'f'.repeat(64), name: 'only6', hostname: 'ffffffffffff', endpoints: [ep6('n6', 'v6a', '', 'fd00:1:0:0::3')], upstreams: [] };
+const v6asker: DnsContainer = { id: '9'.repeat(64), name: 'asker', hostname: 'asker', endpoints: [ep6('n6', 'v6a', '172.18.0.4', 'fd00:1::4')], upstreams: [] };
+
+test('dual-stack names: AAAA answers the IPv6 address, A the IPv4 one; ip6.arpa PTR', async () => {
+  const t = new NameTable({ containers: [v6a, v6b, v6asker, web] });
+  assert.deepEqual(t.lookup(v6asker, 'r6', true), ['fd00:1::2']);
+  assert.deepEqual(t.lookup(v6asker, 'six', true), ['fd00:1::2'], 'aliases too');
+  assert.deepEqual(t.lookup(v6asker, 'r6'), ['172.18.0.2']);
+  assert.deepEqual(t.lookup(v6asker, 'only6', true), ['fd00:1::3'], 'stored in canonical form');
+  assert.deepEqual(t.lookup(v6asker, 'only6'), [], 'an IPv6-only endpoint has no IPv4 address');
+  assert.deepEqual(t.lookup(web, 'r6', true), [], 'scope holds for AAAA');
+  assert.equal(ptrToIp('2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa'), 'fd00:1::2');
+  assert.equal(t.ptr(v6asker, '3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa.'), 'only6.v6a');
+  const none = async () => null;
+  const aaaa = packet.decode((await answer(query('r6', 'AAAA'), v6asker, t, none, true))!);
+  assert.deepEqual(aaaa.answers?.map((x: any) => [x.type, x.data, x.ttl]), [['AAAA', 'fd00:1::2', 600]]);
+  const a = packet.decode((await answer(query('only6', 'A'), v6asker, t, none, true))!);
+  assert.equal((a as any).rcode, 'NOERROR', 'a local name is never forwarded, whatever the family asked');
+  assert.deepEqual(a.answers, []);
+  const ptr = packet.decode((await answer(query('2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa', 'PTR'), v6asker, t, none, true))!);
+  assert.deepEqual(ptr.answers?.map((x: any) => x.data), ['r6.v6a']);
+});
+
 test('PTR', () => {
   const t = new NameTable({ containers: [web, app] });
   assert.equal(ptrToIp('3.0.1.10.in-addr.arpa'), '10.1.0.3');
