@@ -19,8 +19,8 @@ import { containerJson, containerListEntry, networkJson, portsMap } from './insp
 import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
 import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
-import { BridgeDriver } from './drivers/bridge';
-import { driverNames, driverTraits, traitsOf } from './drivers/registry';
+import { Drivers, driverNames, driverTraits, traitsOf } from './drivers/registry';
+import { sweepStaleLinks } from './drivers/sweep';
 import { Swarm, NOT_IN_SWARM } from './swarm';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
@@ -62,7 +62,7 @@ export class Engine implements EngineApi {
   readonly runtime: Runtime;
   private readonly firewall = new Firewall();
   private readonly spoofGuard = new SpoofGuard();
-  private readonly bridge = new BridgeDriver(this.firewall);
+  private readonly drivers: Drivers;
   private readonly publisher = new PortPublisher(this.firewall);
   readonly networks: Networks;
   private readonly sandboxes: Sandboxes;
@@ -96,12 +96,12 @@ export class Engine implements EngineApi {
     this.journal = new Journal(this.store);
     this.images = new ImageStore(opts.dataRoot);
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
-    this.networks = new Networks(this.store, this.bridge, opts);
-    this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
+    this.drivers = new Drivers({ firewall: this.firewall, guard: this.spoofGuard, overlaySpec: (id) => this.swarm.spec(id) });
+    this.networks = new Networks(this.store, this.drivers, opts);
+    this.sandboxes = new Sandboxes(this.networks, this.drivers, this.publisher, opts.execRoot);
     this.dns = new DnsService(this.networks, (m) => log.warn(`${m}`), { execRoot: opts.execRoot, debug: opts.debug });
-    this.swarm = new Swarm(opts.dataRoot, this.networks, BERTH_VERSION, () => this.dnsSync());
+    this.swarm = new Swarm(opts.dataRoot, this.networks, this.drivers, BERTH_VERSION, () => this.dnsSync());
     this.sandboxes.overlay = this.swarm.hooks();
-    this.sandboxes.guard = this.spoofGuard;
   }
 
   /** Bring up the daemon: restore networks, adopt running containers, sweep leftovers. */
@@ -109,7 +109,8 @@ export class Engine implements EngineApi {
     await ensureNetnsDir(path.join(this.opts.execRoot, 'netns'));
     await this.store.init();
     await this.images.init();
-    await this.bridge.init();
+    await this.drivers.init();
+    await this.firewall.init();
     await this.publisher.init();
     await this.spoofGuard.init();
     await this.networks.restore();
@@ -123,11 +124,8 @@ export class Engine implements EngineApi {
     await this.firewall.sync();
     await this.spoofGuard.sync();
     await this.sweepRuntime();
-    const bridges = this.networks.list().filter((n) => n.bridgeName).map((n) => n.bridgeName!)
-      .concat(this.swarm.devices());
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
-    const parents = this.networks.list().filter((n) => n.createdParent && n.parent).map((n) => n.parent!);
-    await this.bridge.cleanupStale({ bridges, hostIfnames: veths, parents });
+    await sweepStaleLinks({ networkLinks: this.networks.ownLinks(), hostIfnames: veths });
     await this.sweepNetns();
     for (const i of intents) await this.journal.end(i);
     await this.dnsSync();
@@ -1088,7 +1086,7 @@ export class Engine implements EngineApi {
   async createNetwork(body: any): Promise<{ Id: string; Warning: string }> {
     if (driverTraits(body?.Driver)?.made === 'swarm') {
       if (!this.swarm.cluster.config) throw new ApiError(503, NOT_IN_SWARM);
-      const o = await this.swarm.cluster.createNetwork(this.networks.overlayRequest(body));
+      const o = await this.swarm.cluster.createNetwork(await this.networks.overlayRequest(body));
       this.networkEvent(o.id, 'create');
       return { Id: o.id, Warning: '' };
     }
@@ -1263,7 +1261,7 @@ export class Engine implements EngineApi {
     this.serving = false;
     this.dns.close();
     this.swarm.cluster.close();
-    await this.bridge.settle();
+    await this.drivers.settle();
     await this.runtime.close?.();
   }
 }

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { Cluster } from '../cluster/cluster';
 import type { ClusterState } from '../cluster/state';
 import type { DnsContainer } from '../dns/records';
-import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
-import { traitsOf } from './drivers/registry';
+import type { OverlaySpec } from './drivers/overlay';
+import type { Drivers } from './drivers/registry';
 import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
 import { ApiError, notFound } from '../util/errors';
@@ -17,32 +17,24 @@ export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm
 
 export class Swarm {
   readonly cluster: Cluster;
-  private readonly overlay = new OverlayDriver();
 
   /** `changed`: called after this host followed a new state (the engine refreshes names). */
-  constructor(dataRoot: string, private readonly networks: Networks, private readonly version: string,
-              private readonly changed: () => Promise<void>) {
+  constructor(dataRoot: string, private readonly networks: Networks, private readonly drivers: Drivers,
+              private readonly version: string, private readonly changed: () => Promise<void>) {
     this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnets());
   }
 
   /** What the sandboxes need to put containers on overlay networks. */
   hooks(): OverlayHooks {
     return {
-      driver: this.overlay,
-      spec: (net) => this.spec(net.Id),
       nodeId: () => this.cluster.nodeId,
       addEndpoint: (r) => this.cluster.addEndpoint(r),
       removeEndpoint: (id) => this.cluster.removeEndpoint(id),
     };
   }
 
-  /** Kernel devices of the overlay networks that exist (kept by the startup sweep). */
-  devices(): string[] {
-    return this.networks.list().filter((n) => traitsOf(n).scope === 'swarm').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]);
-  }
-
   /** An overlay network on this host: its VNI, this host's address, the other hosts and their containers' MACs. */
-  private spec(id: string): OverlaySpec {
+  spec(id: string): OverlaySpec {
     const vni = this.cluster.current?.networks.find((n) => n.id === id)?.vni;
     if (vni === undefined) throw new ApiError(404, `network ${id} not found in the swarm`);
     const self = this.cluster.config;
@@ -56,13 +48,12 @@ export class Swarm {
 
   /** A new cluster state: overlay network records, bridges, VXLAN entries and names follow. */
   private async follow(s: ClusterState | null): Promise<void> {
-    const nets = s?.networks ?? [];
-    this.networks.syncOverlay(nets);
-    for (const n of nets) {
-      await this.overlay.ensure(this.spec(n.id)).catch((e) => log.warn(`overlay ${n.name}: ${(e as Error).message}`));
+    const { current, removed } = this.networks.syncOverlay(s?.networks ?? []);
+    for (const n of current) {
+      await this.drivers.of(n).createNetwork(n).catch((e) => log.warn(`overlay ${n.Name}: ${(e as Error).message}`));
     }
-    const keep = new Set(nets.map((n) => overlayBridge(n.id)));
-    for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));
+    // (networks removed while berthd was down: the start's sweep of berth's links takes theirs)
+    for (const n of removed) await this.drivers.of(n).deleteNetwork(n).catch((e) => log.warn(`overlay ${n.Name}: ${(e as Error).message}`));
     await this.changed();
   }
 
