@@ -12,7 +12,6 @@ import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
 import { endpointLinks, linkEnv, parseLink, recordedLink } from './links';
 import { processExtras } from './hostconfig';
-import { SpoofGuard } from './firewall/antispoof';
 import { apparmorEnabled } from '../kernel/lsm';
 import { restartDelay, shouldRestart } from './restart';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
@@ -22,8 +21,7 @@ import { matchContainerFilters, matchNetworkFilters, validateFilters } from './f
 import { Drivers, driverNames, driverTraits, traitsOf } from './drivers/registry';
 import { sweepStaleLinks } from './drivers/sweep';
 import { Swarm, NOT_IN_SWARM } from './swarm';
-import { PortPublisher } from './portmap/publisher';
-import { Firewall } from './firewall/firewall';
+import { NftFirewall, type Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
 import { deleteNetns, ensureNetnsDir, listNetnsFiles } from '../kernel/netns';
 import { hostHosts, hostResolvConf, osRelease } from '../kernel/hostfiles';
@@ -60,10 +58,8 @@ export class Engine implements EngineApi {
   private readonly containers = new Map<string, ContainerRecord>();
   readonly images: ImageStore;
   readonly runtime: Runtime;
-  private readonly firewall = new Firewall();
-  private readonly spoofGuard = new SpoofGuard();
+  private readonly firewall: Firewall;
   private readonly drivers: Drivers;
-  private readonly publisher = new PortPublisher(this.firewall);
   readonly networks: Networks;
   private readonly sandboxes: Sandboxes;
   private readonly dns: DnsService;
@@ -91,14 +87,14 @@ export class Engine implements EngineApi {
   private readonly journal: Journal;
 
   constructor(private readonly opts: EngineOptions) {
-    this.firewall.options = { portsFrom: opts.portsFrom ?? [] };
+    this.firewall = new NftFirewall({ portsFrom: opts.portsFrom ?? [] });
     this.store = new Store(path.join(opts.dataRoot, 'state'));
     this.journal = new Journal(this.store);
     this.images = new ImageStore(opts.dataRoot);
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
-    this.drivers = new Drivers({ firewall: this.firewall, guard: this.spoofGuard, overlaySpec: (id) => this.swarm.spec(id) });
+    this.drivers = new Drivers({ firewall: this.firewall, overlaySpec: (id) => this.swarm.spec(id) });
     this.networks = new Networks(this.store, this.drivers, opts);
-    this.sandboxes = new Sandboxes(this.networks, this.drivers, this.publisher, opts.execRoot);
+    this.sandboxes = new Sandboxes(this.networks, this.drivers, this.firewall, opts.execRoot);
     this.dns = new DnsService(this.networks, (m) => log.warn(`${m}`), { execRoot: opts.execRoot, debug: opts.debug });
     this.swarm = new Swarm(opts.dataRoot, this.networks, this.drivers, BERTH_VERSION, () => this.dnsSync());
     this.sandboxes.overlay = this.swarm.hooks();
@@ -111,8 +107,6 @@ export class Engine implements EngineApi {
     await this.images.init();
     await this.drivers.init();
     await this.firewall.init();
-    await this.publisher.init();
-    await this.spoofGuard.init();
     await this.networks.restore();
     await this.swarm.cluster.load();
     for (const c of await this.store.loadAll<ContainerRecord>(KIND)) this.containers.set(c.Id, c);
@@ -122,7 +116,6 @@ export class Engine implements EngineApi {
     // Until now berth's nft table stayed as the last daemon left it, serving the containers
     // that kept running; one transaction now makes it what the records say.
     await this.firewall.sync();
-    await this.spoofGuard.sync();
     await this.sweepRuntime();
     const veths = [...this.containers.values()].flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
     await sweepStaleLinks({ networkLinks: this.networks.ownLinks(), hostIfnames: veths });

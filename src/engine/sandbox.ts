@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { ContainerRecord, EndpointRecord, EndpointSpec, NetworkRecord, PortMapping, Proto } from './types';
 import type { Networks } from './networks';
-import type { PortPublisher } from './portmap/publisher';
+import type { Firewall } from './firewall/firewall';
 import { HostPortAllocator } from './portmap/hostports';
 import { expandBindings } from './portmap/spec';
 import { macFromIp } from '../ipam';
@@ -48,7 +48,7 @@ export class Sandboxes {
   overlay: OverlayHooks | null = null;
 
   constructor(private readonly nets: Networks, private readonly drivers: Drivers,
-              private readonly publisher: PortPublisher, private readonly execRoot: string) {}
+              private readonly firewall: Firewall, private readonly execRoot: string) {}
 
   netnsPath(id: string): string { return path.join(this.execRoot, 'netns', shortId(id)); }
 
@@ -101,8 +101,8 @@ export class Sandboxes {
         if (!target) for (const w of wanted) this.releasePort({ ...w, containerIp: '', bridgeName: '' });
         const mappings = target ? wanted.map((w) => ({ ...w, containerIp: target.ep.IPAddress, bridgeName: target.net.bridgeName! })) : [];
         if (mappings.length) {
-          await this.publisher.publish(mappings);
-          undo.add(() => this.publisher.unpublish(mappings));
+          await this.firewall.publish(mappings);
+          undo.add(() => this.firewall.unpublish(mappings));
         }
         c.ports = mappings;
       }
@@ -116,7 +116,7 @@ export class Sandboxes {
   async teardown(c: ContainerRecord): Promise<void> {
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
     if (c.ports?.length) {
-      await this.publisher.unpublish(c.ports).catch(logErr('unpublish'));
+      await this.firewall.unpublish(c.ports).catch(logErr('unpublish'));
       for (const p of c.ports) this.releasePort(p);
     }
     c.ports = [];
@@ -146,7 +146,7 @@ export class Sandboxes {
     for (const p of c.ports ?? []) {
       for (let i = 0; i < p.count; i++) this.hostPorts.reserve(p.proto, p.hostIp, p.hostPort + i);
     }
-    if (c.ports?.length) await this.publisher.publish(c.ports);
+    if (c.ports?.length) await this.firewall.publish(c.ports);
   }
 
   /** `network connect` on a running container. */
@@ -166,7 +166,7 @@ export class Sandboxes {
     if (!ep) return;
     if (c.ports?.some((p) => p.containerIp === ep.IPAddress && p.bridgeName === net.bridgeName)) {
       // The published ports point at this endpoint's address: they go with it.
-      await this.publisher.unpublish(c.ports);
+      await this.firewall.unpublish(c.ports);
       for (const p of c.ports) this.releasePort(p);
       c.ports = [];
     }

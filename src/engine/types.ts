@@ -15,6 +15,8 @@ export interface NetworkSpec {
   icc: boolean;          // containers on this network may talk to each other
   masquerade: boolean;   // SNAT traffic leaving to other interfaces
   mtu: number;           // 1500 unless com.docker.network.driver.mtu says otherwise
+  /** com.berth.network.allow_spoofing: its endpoints may send from any MAC and address. */
+  allowSpoofing?: boolean;
 }
 
 /** One container's attachment to one network, as the driver builds it. */

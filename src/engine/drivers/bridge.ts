@@ -8,7 +8,6 @@
 import type { EndpointSpec, NetworkRecord, NetworkSpec } from '../types';
 import type { DriverDeps, DriverFields, DriverTraits, NetworkDriver, NewNetwork } from './driver';
 import { OPT_MTU, networkMtu } from './driver';
-import { OPT_ALLOW_SPOOFING, allowsSpoofing } from '../firewall/antispoof';
 import { deleteLink, ipBatch, linkExists, linkState, listLinks, type LinkState } from '../../kernel/ip';
 import { containerSide } from './endpoint';
 import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
@@ -21,6 +20,13 @@ export const ALIAS_PREFIX = 'berth:';
 export const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
 export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
 export const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
+/** berth's own: the network's containers may send from any MAC and address (one that routes). */
+export const OPT_ALLOW_SPOOFING = 'com.berth.network.allow_spoofing';
+
+/** Whether a network's options turn the anti-spoofing guard off (only "true"; any bool is accepted). */
+export function allowsSpoofing(options: Record<string, string> | null | undefined): boolean {
+  return /^(1|t|T|TRUE|true|True)$/.test(options?.[OPT_ALLOW_SPOOFING] ?? '');
+}
 
 export const BRIDGE_TRAITS: DriverTraits = {
   name: 'bridge', scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'veth',
@@ -40,6 +46,7 @@ export function bridgeSpec(n: NetworkRecord): NetworkSpec {
     icc: n.Options[OPT_ICC] !== 'false',
     masquerade: n.Options[OPT_MASQ] !== 'false',
     mtu: networkMtu(n),
+    allowSpoofing: allowsSpoofing(n.Options),
   };
 }
 
@@ -125,10 +132,10 @@ export class BridgeDriver implements NetworkDriver {
   async settle(): Promise<void> { while (this.sweeping) await this.sweeping; }
 
   async attach(rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
-    await this.link(bridgeSpec(rec), ep);
-    if (allowsSpoofing(rec.Options)) return;
+    const net = bridgeSpec(rec);
+    await this.link(net, ep);
     try {
-      await this.deps.guard.add({ port: ep.hostIfname, mac: ep.mac, ip: ep.address });
+      await this.deps.firewall.addEndpoint(net, ep);
     } catch (e) {
       await deleteLink(ep.hostIfname).catch(() => undefined);
       throw e;
@@ -152,8 +159,8 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
-  async detach(_rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
-    await this.deps.guard.remove(ep.hostIfname);
+  async detach(rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
+    await this.deps.firewall.removeEndpoint(bridgeSpec(rec), ep);
     // Deleting the host end takes the container end with it.
     await deleteLink(ep.hostIfname);
   }

@@ -6,7 +6,6 @@
 // nothing outside drivers/ knows which driver a network has.
 import type { EndpointSpec, NetworkRecord } from '../types';
 import type { Firewall } from '../firewall/firewall';
-import type { SpoofGuard } from '../firewall/antispoof';
 import type { OverlaySpec } from './overlay';
 
 export type DriverName = NetworkRecord['Driver'];
@@ -57,7 +56,6 @@ export interface DriverFields {
 /** What drivers need from the layers beside them, handed over once by the composition root. */
 export interface DriverDeps {
   firewall: Firewall;
-  guard: SpoofGuard;
   /** An overlay network as this host must build it (VNI, peers, remote MACs), from the cluster state. */
   overlaySpec(networkId: string): OverlaySpec;
 }
