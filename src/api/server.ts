@@ -44,7 +44,7 @@ export const LIMITS: ApiLimits = { headersMs: 20_000, bodyIdleMs: 30_000, keepAl
 /** The API version berth speaks: the engine's, capped to what this server serves. */
 function serverApiVersion(engine: EngineApi): string {
   try {
-    const v = engine.version()?.ApiVersion;
+    const v = engine.system.version()?.ApiVersion;
     if (typeof v === 'string' && /^\d+\.\d+$/.test(v)) return v;
   } catch { /* fall through */ }
   return MAX_API_VERSION;

@@ -8,6 +8,7 @@ import type { ClusterState } from '../cluster/state';
 import type { DnsContainer } from '../dns/records';
 import type { OverlaySpec } from './drivers/overlay';
 import type { Drivers } from './drivers/registry';
+import type { SwarmApi } from './api';
 import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
 import { ApiError, notFound } from '../util/errors';
@@ -15,12 +16,16 @@ import { log } from '../util/log';
 
 export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
-export class Swarm {
+export class Swarm implements SwarmApi {
   readonly cluster: Cluster;
 
-  /** `changed`: called after this host followed a new state (the engine refreshes names). */
+  /**
+   * `changed`: called after this host followed a new state (the engine refreshes names);
+   * `attached`: whether a running container of this host is on a swarm network.
+   */
   constructor(dataRoot: string, private readonly networks: Networks, private readonly drivers: Drivers,
-              private readonly version: string, private readonly changed: () => Promise<void>) {
+              private readonly version: string, private readonly changed: () => Promise<void>,
+              private readonly attached: () => boolean) {
     this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnets());
   }
 
@@ -124,4 +129,19 @@ export class Swarm {
   peers(): Array<{ Name: string; IP: string }> {
     return (this.cluster.current?.nodes ?? []).map((p) => ({ Name: p.hostname, IP: p.addr }));
   }
+
+  // ---- the API's swarm requests
+
+  async swarmInit(body: any): Promise<string> { return this.cluster.init(body ?? {}); }
+  async swarmJoin(body: any): Promise<void> { await this.cluster.join(body ?? {}); }
+
+  async swarmLeave(force: boolean): Promise<void> {
+    if (this.attached() && !force) throw new ApiError(503, 'containers of this node are attached to overlay networks: stop them first, or use --force');
+    await this.cluster.leave(force);
+  }
+
+  swarmJson(): any { return this.json(); }
+  swarmNodes(): any[] { return this.nodes(); }
+  swarmNode(ref: string): any { return this.node(ref); }
+  async swarmNodeRemove(ref: string, force: boolean): Promise<void> { await this.cluster.removeNode(this.node(ref).ID, force); }
 }
