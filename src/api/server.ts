@@ -11,8 +11,8 @@ import { ApiError, badRequest } from '../util/errors';
 import { stripVersion, type ApiVersionRange } from './query';
 import { ResponseReply, SocketReply, type Reply } from './reply';
 import { matchRoute, type Ctx } from './routes';
+import { MIN_API_VERSION } from '../engine/system';
 
-export const MIN_API_VERSION = '1.24';
 export const MAX_API_VERSION = '1.50';
 
 export interface ApiServerOptions {

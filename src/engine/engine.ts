@@ -28,7 +28,7 @@ import { Journal } from '../store/journal';
 import { ImageStore, Runtime } from '../runtime';
 import { log } from '../util/log';
 
-export interface EngineOptions extends NetworkDefaults {
+interface EngineOptions extends NetworkDefaults {
   dataRoot: string;
   execRoot: string;
   debug: boolean;

@@ -6,7 +6,7 @@ import { OPT_MTU } from './drivers/driver';
 import { isPredefinedNetwork, traitsOf, type Drivers } from './drivers/registry';
 import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
-import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from '../util/errors';
+import { activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from '../util/errors';
 import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from '../ipam';
 import { newId } from '../util/ids';
 import { validateNetworkName } from '../util/names';
@@ -16,7 +16,7 @@ import { Mutex } from '../util/lock';
 import { log } from '../util/log';
 
 const KIND = 'networks';
-export const GWBRIDGE = 'docker_gwbridge';
+const GWBRIDGE = 'docker_gwbridge';
 const OPT_DEFAULT = 'com.docker.network.bridge.default_bridge';
 const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
 
@@ -340,4 +340,3 @@ function predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecor
   };
 }
 
-export { ApiError };

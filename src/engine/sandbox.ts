@@ -8,7 +8,7 @@ import type { Firewall } from './firewall/firewall';
 import { HostPortAllocator } from './portmap/hostports';
 import { expandBindings } from './portmap/spec';
 import { macFromIp } from '../ipam';
-import { badRequest, conflict, forbidden, notFound, ApiError } from '../util/errors';
+import { badRequest, conflict, forbidden, ApiError } from '../util/errors';
 import { newId, shortId } from '../util/ids';
 import { createNetns, deleteNetns } from '../kernel/netns';
 import { configuredNetworks, parseNetworkMode } from './netmode';
@@ -19,8 +19,6 @@ import { networkMtu } from './drivers/driver';
 import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
 import { log } from '../util/log';
 
-// (parseNetworkMode moved to netmode.ts, pure; re-exported for the modules that import it here)
-export { parseNetworkMode, configuredNetworks } from './netmode';
 
 /** Undo steps, run newest first. */
 class Undo {
@@ -337,4 +335,3 @@ function logErr(what: string) {
   return (e: unknown) => log.warn(`teardown: ${what}: ${(e as Error).message}`);
 }
 
-export { notFound };

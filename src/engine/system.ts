@@ -10,7 +10,8 @@ import { apparmorEnabled } from '../kernel/lsm';
 import { osRelease } from '../kernel/hostfiles';
 import type { ImageStore } from '../runtime';
 
-export const API_VERSION = '1.45';
+const API_VERSION = '1.45';
+/** The oldest API version berth serves (the API server's range starts here). */
 export const MIN_API_VERSION = '1.24';
 export const BERTH_VERSION = '0.1.0';
 

@@ -21,7 +21,7 @@ export const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
 export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
 export const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
 /** berth's own: the network's containers may send from any MAC and address (one that routes). */
-export const OPT_ALLOW_SPOOFING = 'com.berth.network.allow_spoofing';
+const OPT_ALLOW_SPOOFING = 'com.berth.network.allow_spoofing';
 
 /** Whether a network's options turn the anti-spoofing guard off (only "true"; any bool is accepted). */
 export function allowsSpoofing(options: Record<string, string> | null | undefined): boolean {
@@ -34,7 +34,7 @@ export const BRIDGE_TRAITS: DriverTraits = {
 };
 
 /** What the bridge driver builds for a network, from its record. */
-export function bridgeSpec(n: NetworkRecord): NetworkSpec {
+function bridgeSpec(n: NetworkRecord): NetworkSpec {
   const cfg = n.IPAM.Config[0];
   return {
     id: n.Id,
@@ -173,7 +173,7 @@ export class BridgeDriver implements NetworkDriver {
 }
 
 /** A stable, locally administered MAC for a network's bridge, from its id. */
-export function bridgeMac(networkId: string): string {
+function bridgeMac(networkId: string): string {
   const b = networkId.slice(0, 8).padEnd(8, '0').match(/../g)!;
   return ['02', '42', ...b].join(':');
 }

@@ -18,7 +18,7 @@ import { containerSide } from './endpoint';
 
 export type LowerKind = 'macvlan' | 'ipvlan';
 
-export interface LowerNetworkSpec {
+interface LowerNetworkSpec {
   id: string;
   kind: LowerKind;
   parent: string;
@@ -36,7 +36,7 @@ const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'];
 export const PARENT_ALIAS = 'berth:parent-';
 
 /** A network's mode option, or the driver's default (macvlan: bridge; ipvlan: l2). */
-export function lowerMode(kind: LowerKind, opts: Record<string, string>): string {
+function lowerMode(kind: LowerKind, opts: Record<string, string>): string {
   return kind === 'macvlan' ? opts.macvlan_mode || 'bridge' : opts.ipvlan_mode || 'l2';
 }
 
@@ -93,7 +93,7 @@ export function checkLowerOptions(kind: LowerKind, networkId: string, opts: Reco
 }
 
 /** What the macvlan/ipvlan driver builds for a network, from its record. */
-export function lowerSpec(kind: LowerKind, n: NetworkRecord): LowerNetworkSpec {
+function lowerSpec(kind: LowerKind, n: NetworkRecord): LowerNetworkSpec {
   return {
     id: n.Id, kind, parent: n.parent!, createdParent: !!n.createdParent,
     mode: lowerMode(kind, n.Options),
@@ -133,7 +133,7 @@ export class LowerDriver implements NetworkDriver {
   private async makeParent(net: LowerNetworkSpec): Promise<void> {
     if (!net.createdParent || linkExists(net.parent)) return;
     // Marked as berth's in the same batch that makes it: a restart that finds it named by no
-    // network record (berthd was killed before the record) removes it (bridge.cleanupStale).
+    // network record (berthd was killed before the record) removes it (drivers/sweep.ts).
     const mark = `link set dev ${net.parent} alias ${PARENT_ALIAS}${net.id.slice(0, 12)}`;
     const vlan = /^(.+)\.(\d+)$/.exec(net.parent);
     if (vlan && !net.parent.startsWith('dm-') && !net.parent.startsWith('di-')) {

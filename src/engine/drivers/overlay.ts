@@ -16,7 +16,7 @@ import { bridgeBatch, deleteLink, fdbEntries, ipBatch, linkExists, linkState, ty
 import { badRequest } from '../../util/errors';
 import { containerSide } from './endpoint';
 
-export const OVERLAY_MTU = 1450;
+const OVERLAY_MTU = 1450;
 const VXLAN_PORT = 4789;
 const ALIAS = 'berth:overlay';
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -29,8 +29,8 @@ export interface OverlaySpec {
   remote: Array<{ mac: string; host: string }>;   // containers on other hosts
 }
 
-export const overlayBridge = (id: string) => `ov-${id.slice(0, 12)}`;
-export const overlayVxlan = (id: string) => `vx-${id.slice(0, 12)}`;
+const overlayBridge = (id: string) => `ov-${id.slice(0, 12)}`;
+const overlayVxlan = (id: string) => `vx-${id.slice(0, 12)}`;
 
 export const OVERLAY_TRAITS: DriverTraits = {
   name: 'overlay', scope: 'swarm', made: 'swarm', namespace: 'own', addresses: 'cluster', link: 'veth',

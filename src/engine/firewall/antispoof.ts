@@ -15,10 +15,10 @@
 import { nftApply, nftList, nftRender } from '../../kernel/nft';
 import { Mutex } from '../../util/lock';
 
-export const GUARD_TABLE = 'bridge berth_guard';
+const GUARD_TABLE = 'bridge berth_guard';
 
 /** One guarded endpoint: its host-side veth, the MAC and IPv4 address it may send from. */
-export interface GuardedPort { port: string; mac: string; ip: string }
+interface GuardedPort { port: string; mac: string; ip: string }
 
 function elems(ps: GuardedPort[]): { ports: string[]; macs: string[]; ips: string[] } {
   return {

@@ -30,7 +30,7 @@ export interface Firewall {
   unpublish(ms: PortMapping[]): Promise<void>;
 }
 
-export interface FirewallOptions {
+interface FirewallOptions {
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
 }
