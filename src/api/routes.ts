@@ -76,9 +76,9 @@ route('GET', '/_ping', async (ctx) => {
   if (ctx.req.method === 'HEAD') { ctx.reply.empty(200, { ...headers, 'Content-Length': '0' }); return; }
   ctx.reply.stream(200, headers['Content-Type']).end('OK');
 });
-route('GET', '/version', async (ctx) => ctx.reply.json(200, ctx.engine.version()));
-route('GET', '/info', async (ctx) => ctx.reply.json(200, await ctx.engine.info()));
-route('GET', '/system/df', async (ctx) => ctx.reply.json(200, await ctx.engine.systemDf()));
+route('GET', '/version', async (ctx) => ctx.reply.json(200, ctx.engine.system.version()));
+route('GET', '/info', async (ctx) => ctx.reply.json(200, await ctx.engine.system.info()));
+route('GET', '/system/df', async (ctx) => ctx.reply.json(200, await ctx.engine.system.systemDf()));
 
 // GET /events: JSON objects, one per line, past ones from `since`, live ones until `until`
 // (or until the client goes away).
@@ -88,7 +88,7 @@ route('GET', '/events', async (ctx) => {
   const filters = parseFilters(ctx.query.get('filters'));
   const out = ctx.reply.stream(200, 'application/json');
   const write = (e: unknown) => { out.write(JSON.stringify(e) + '\n'); };
-  const stop = ctx.engine.events.subscribe({ since, until, filters }, write);
+  const stop = ctx.engine.system.events.subscribe({ since, until, filters }, write);
   let cancel = () => undefined as void;
   const end = () => { stop(); cancel(); if (!out.writableEnded) out.end(); };
   out.onClose(end);
@@ -99,7 +99,7 @@ route('GET', '/events', async (ctx) => {
 
 route('GET', '/containers/json', async (ctx) => {
   const limit = intParam(ctx.query, 'limit');
-  const list = await ctx.engine.listContainers({
+  const list = await ctx.engine.containers.listContainers({
     all: boolParam(ctx.query, 'all'), filters: parseFilters(ctx.query.get('filters')), ...(limit !== undefined ? { limit } : {}),
   });
   ctx.reply.json(200, list);
@@ -108,60 +108,60 @@ route('GET', '/containers/json', async (ctx) => {
 route('POST', '/containers/create', async (ctx) => {
   const body = checkContainerCreate(await jsonBody(ctx));
   const name = ctx.query.get('name') ?? undefined;
-  ctx.reply.json(201, await ctx.engine.createContainer(name === '' ? undefined : name, body));
+  ctx.reply.json(201, await ctx.engine.containers.createContainer(name === '' ? undefined : name, body));
 });
 
 route('POST', '/containers/prune', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.pruneContainers(pruneFilters(ctx.query.get('filters'))));
+  ctx.reply.json(200, await ctx.engine.containers.pruneContainers(pruneFilters(ctx.query.get('filters'))));
 });
 
-route('GET', '/containers/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.inspectContainer(ctx.params[0])));
+route('GET', '/containers/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.containers.inspectContainer(ctx.params[0])));
 
 route('POST', '/containers/{id}/start', async (ctx) => {
-  await ctx.engine.startContainer(ctx.params[0]);
+  await ctx.engine.containers.startContainer(ctx.params[0]);
   ctx.reply.empty(204);
 });
 
 route('POST', '/containers/{id}/stop', async (ctx) => {
-  await ctx.engine.stopContainer(ctx.params[0], timeoutParam(ctx.query), checkSignal(ctx.query.get('signal')));
+  await ctx.engine.containers.stopContainer(ctx.params[0], timeoutParam(ctx.query), checkSignal(ctx.query.get('signal')));
   ctx.reply.empty(204);
 });
 
 route('POST', '/containers/{id}/kill', async (ctx) => {
-  await ctx.engine.killContainer(ctx.params[0], checkSignal(ctx.query.get('signal')));
+  await ctx.engine.containers.killContainer(ctx.params[0], checkSignal(ctx.query.get('signal')));
   ctx.reply.empty(204);
 });
 
 route('POST', '/containers/{id}/restart', async (ctx) => {
-  await ctx.engine.restartContainer(ctx.params[0], timeoutParam(ctx.query), checkSignal(ctx.query.get('signal')));
+  await ctx.engine.containers.restartContainer(ctx.params[0], timeoutParam(ctx.query), checkSignal(ctx.query.get('signal')));
   ctx.reply.empty(204);
 });
 
 route('DELETE', '/containers/{id}', async (ctx) => {
-  if (boolParam(ctx.query, 'link')) await ctx.engine.removeLink(ctx.params[0]);
-  else await ctx.engine.removeContainer(ctx.params[0], { force: boolParam(ctx.query, 'force') });
+  if (boolParam(ctx.query, 'link')) await ctx.engine.containers.removeLink(ctx.params[0]);
+  else await ctx.engine.containers.removeContainer(ctx.params[0], { force: boolParam(ctx.query, 'force') });
   ctx.reply.empty(204);
 });
 // `rm --link LINKER/ALIAS`: a link's name has a slash.
 route('DELETE', '/containers/{id}/{alias}', async (ctx) => {
   const path = `${ctx.params[0]}/${ctx.params[1]}`;
   if (!boolParam(ctx.query, 'link')) throw new ApiError(404, `No such container: ${path}`);
-  await ctx.engine.removeLink(path);
+  await ctx.engine.containers.removeLink(path);
   ctx.reply.empty(204);
 });
 
 route('GET', '/containers/{id}/top', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.topContainer(ctx.params[0], ctx.query.get('ps_args') ?? '-ef'));
+  ctx.reply.json(200, await ctx.engine.containers.topContainer(ctx.params[0], ctx.query.get('ps_args') ?? '-ef'));
 });
 route('POST', '/containers/{id}/rename', async (ctx) => {
   const name = ctx.query.get('name');
   if (!name) throw badRequest('Neither old nor new names may be empty');
-  await ctx.engine.renameContainer(ctx.params[0], name.replace(/^\//, ''));
+  await ctx.engine.containers.renameContainer(ctx.params[0], name.replace(/^\//, ''));
   ctx.reply.empty(204);
 });
 
 route('POST', '/containers/{id}/wait', async (ctx) => {
-  const p = ctx.engine.waitContainer(ctx.params[0], ctx.query.get('condition') || undefined);
+  const p = ctx.engine.containers.waitContainer(ctx.params[0], ctx.query.get('condition') || undefined);
   // Docker sends the headers at once and the body when the condition is met, so a client can
   // start the container after the wait is registered. Errors about the container itself come
   // first: wait a turn of the event loop for them.
@@ -179,13 +179,13 @@ route('POST', '/containers/{id}/wait', async (ctx) => {
 });
 
 route('POST', '/containers/{id}/resize', async (ctx) => {
-  await ctx.engine.resizeContainer(ctx.params[0], intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+  await ctx.engine.containers.resizeContainer(ctx.params[0], intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
   ctx.reply.empty(200, { 'Content-Length': '0' });
 });
 
 route('POST', '/containers/{id}/attach', async (ctx) => {
   const q = ctx.query;
-  const att = await ctx.engine.attachContainer(ctx.params[0], {
+  const att = await ctx.engine.containers.attachContainer(ctx.params[0], {
     stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr'),
     stream: boolParam(q, 'stream'), logs: boolParam(q, 'logs'),
   });
@@ -203,7 +203,7 @@ route('GET', '/containers/{id}/logs', async (ctx) => {
   const tailRaw = q.get('tail');
   const tail: number | 'all' = tailRaw === null || tailRaw === '' || tailRaw === 'all' || Number.isNaN(parseInt(tailRaw, 10)) || parseInt(tailRaw, 10) < 0
     ? 'all' : parseInt(tailRaw, 10);
-  const logs = await ctx.engine.containerLogs(ctx.params[0], {
+  const logs = await ctx.engine.containers.containerLogs(ctx.params[0], {
     follow: boolParam(q, 'follow'), tail, timestamps: boolParam(q, 'timestamps'), stdout, stderr,
   });
   const out = ctx.reply.stream(200, logs.tty ? RAW_STREAM : MUX_STREAM);
@@ -214,12 +214,12 @@ route('GET', '/containers/{id}/logs', async (ctx) => {
 
 route('POST', '/containers/{id}/exec', async (ctx) => {
   const body = checkExecCreate(await jsonBody(ctx));
-  ctx.reply.json(201, await ctx.engine.execCreate(ctx.params[0], body));
+  ctx.reply.json(201, await ctx.engine.execs.execCreate(ctx.params[0], body));
 });
 
 route('POST', '/exec/{id}/start', async (ctx) => {
   const body = checkExecStart(await jsonBody(ctx));
-  const handle = await ctx.engine.execStart(ctx.params[0], { Detach: !!body.Detach, Tty: body.Tty === undefined ? undefined : !!body.Tty });
+  const handle = await ctx.engine.execs.execStart(ctx.params[0], { Detach: !!body.Detach, Tty: body.Tty === undefined ? undefined : !!body.Tty });
   handle.exitCode.catch(() => undefined);
   if (body.Detach) {
     handle.output.resume();
@@ -232,17 +232,17 @@ route('POST', '/exec/{id}/start', async (ctx) => {
   pumpOutput(handle.output, h.output, handle.tty, { stdout: true, stderr: true }, h);
 });
 
-route('GET', '/exec/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.execInspect(ctx.params[0])));
+route('GET', '/exec/{id}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.execs.execInspect(ctx.params[0])));
 
 route('POST', '/exec/{id}/resize', async (ctx) => {
-  await ctx.engine.execResize(ctx.params[0], intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+  await ctx.engine.execs.execResize(ctx.params[0], intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
   ctx.reply.empty(200, { 'Content-Length': '0' });
 });
 
 // ------------------------------------------------------------------------------ images
 
 route('GET', '/images/json', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.listImages({ all: boolParam(ctx.query, 'all'), filters: parseFilters(ctx.query.get('filters')) }));
+  ctx.reply.json(200, await ctx.engine.images.listImages({ all: boolParam(ctx.query, 'all'), filters: parseFilters(ctx.query.get('filters')) }));
 });
 
 route('POST', '/images/create', async (ctx) => {
@@ -262,7 +262,7 @@ route('POST', '/images/create', async (ctx) => {
       out.write(JSON.stringify(m) + '\r\n');
     };
     try {
-      await ctx.engine.pullImage(image, q.get('tag') || undefined, send);
+      await ctx.engine.images.pullImage(image, q.get('tag') || undefined, send);
     } catch (e) {
       if (!out) throw e;
       const message = (e as Error).message;
@@ -274,13 +274,13 @@ route('POST', '/images/create', async (ctx) => {
   if (fromSrc !== '-') throw badRequest('berth imports only from the request body (fromSrc=-)');
   const { repo, tag } = splitRepoTag(q.get('repo') ?? '', q.get('tag') ?? '');
   if (repo) checkRepoName(repo, tag);
-  const id = await ctx.engine.importImage(bodyStream(ctx), repo, tag, q.getAll('changes'));
+  const id = await ctx.engine.images.importImage(bodyStream(ctx), repo, tag, q.getAll('changes'));
   const out = ctx.reply.stream(200, 'application/json');
   out.end(JSON.stringify({ status: id }) + '\r\n');
 });
 
 route('POST', '/images/load', async (ctx) => {
-  const loaded = await ctx.engine.loadImages(bodyStream(ctx));
+  const loaded = await ctx.engine.images.loadImages(bodyStream(ctx));
   const out = ctx.reply.stream(200, 'application/json');
   for (const ref of loaded) {
     const line = ref.startsWith('sha256:') ? `Loaded image ID: ${ref}\n` : `Loaded image: ${ref}\n`;
@@ -292,7 +292,7 @@ route('POST', '/images/load', async (ctx) => {
 // docker save: GET /images/get?names=a&names=b, or GET /images/NAME/get
 async function saveTo(ctx: Ctx, refs: string[]): Promise<void> {
   if (!refs.length) throw badRequest('no images named');
-  const tar = await ctx.engine.saveImages(refs);
+  const tar = await ctx.engine.images.saveImages(refs);
   const out = ctx.reply.stream(200, 'application/x-tar');
   tar.pipe(out);
   out.onClose(() => tar.destroy());
@@ -302,59 +302,59 @@ route('GET', '/images/{name*}/get', async (ctx) => saveTo(ctx, [ctx.params[0]]))
 
 route('POST', '/images/prune', async () => { throw new ApiError(501, 'image prune is not implemented by berth'); });
 
-route('GET', '/images/{name*}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.inspectImage(ctx.params[0])));
+route('GET', '/images/{name*}/json', async (ctx) => ctx.reply.json(200, await ctx.engine.images.inspectImage(ctx.params[0])));
 
 route('POST', '/images/{name*}/tag', async (ctx) => {
   const { repo, tag } = splitRepoTag(ctx.query.get('repo') ?? '', ctx.query.get('tag') ?? '');
   if (!repo) throw badRequest('repository name must have at least one component');
   checkRepoName(repo, tag);
-  await ctx.engine.tagImage(ctx.params[0], repo, tag || 'latest');
+  await ctx.engine.images.tagImage(ctx.params[0], repo, tag || 'latest');
   ctx.reply.empty(201, { 'Content-Length': '0' });
 });
 
 route('DELETE', '/images/{name*}', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.removeImage(ctx.params[0], { force: boolParam(ctx.query, 'force') }));
+  ctx.reply.json(200, await ctx.engine.images.removeImage(ctx.params[0], { force: boolParam(ctx.query, 'force') }));
 });
 
 // ------------------------------------------------------------------------------ networks
 
-route('GET', '/networks', async (ctx) => ctx.reply.json(200, await ctx.engine.listNetworks(parseFilters(ctx.query.get('filters')))));
+route('GET', '/networks', async (ctx) => ctx.reply.json(200, await ctx.engine.networks.listNetworks(parseFilters(ctx.query.get('filters')))));
 route('POST', '/swarm/init', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.swarmInit(checkSwarmInit(await jsonBody(ctx))));
+  ctx.reply.json(200, await ctx.engine.swarm.swarmInit(checkSwarmInit(await jsonBody(ctx))));
 });
 route('POST', '/swarm/join', async (ctx) => {
-  await ctx.engine.swarmJoin(checkSwarmJoin(await jsonBody(ctx)));
+  await ctx.engine.swarm.swarmJoin(checkSwarmJoin(await jsonBody(ctx)));
   ctx.reply.json(200, null);
 });
 route('POST', '/swarm/leave', async (ctx) => {
-  await ctx.engine.swarmLeave(boolParam(ctx.query, 'force'));
+  await ctx.engine.swarm.swarmLeave(boolParam(ctx.query, 'force'));
   ctx.reply.json(200, null);
 });
-route('GET', '/swarm', async (ctx) => ctx.reply.json(200, ctx.engine.swarmJson()));
-route('GET', '/nodes', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNodes()));
-route('GET', '/nodes/{id}', async (ctx) => ctx.reply.json(200, ctx.engine.swarmNode(ctx.params[0])));
+route('GET', '/swarm', async (ctx) => ctx.reply.json(200, ctx.engine.swarm.swarmJson()));
+route('GET', '/nodes', async (ctx) => ctx.reply.json(200, ctx.engine.swarm.swarmNodes()));
+route('GET', '/nodes/{id}', async (ctx) => ctx.reply.json(200, ctx.engine.swarm.swarmNode(ctx.params[0])));
 route('DELETE', '/nodes/{id}', async (ctx) => {
-  await ctx.engine.swarmNodeRemove(ctx.params[0], boolParam(ctx.query, 'force'));
+  await ctx.engine.swarm.swarmNodeRemove(ctx.params[0], boolParam(ctx.query, 'force'));
   ctx.reply.json(200, null);
 });
 
 route('POST', '/networks/create', async (ctx) => {
-  ctx.reply.json(201, await ctx.engine.createNetwork(checkNetworkCreate(await jsonBody(ctx))));
+  ctx.reply.json(201, await ctx.engine.networks.createNetwork(checkNetworkCreate(await jsonBody(ctx))));
 });
-route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.pruneNetworks(pruneFilters(ctx.query.get('filters')))));
+route('POST', '/networks/prune', async (ctx) => ctx.reply.json(200, await ctx.engine.networks.pruneNetworks(pruneFilters(ctx.query.get('filters')))));
 route('GET', '/networks/{id}', async (ctx) => {
-  ctx.reply.json(200, await ctx.engine.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose'), scope: ctx.query.get('scope') ?? undefined }));
+  ctx.reply.json(200, await ctx.engine.networks.inspectNetwork(ctx.params[0], { verbose: boolParam(ctx.query, 'verbose'), scope: ctx.query.get('scope') ?? undefined }));
 });
 route('DELETE', '/networks/{id}', async (ctx) => {
-  await ctx.engine.removeNetwork(ctx.params[0]);
+  await ctx.engine.networks.removeNetwork(ctx.params[0]);
   ctx.reply.empty(204);
 });
 route('POST', '/networks/{id}/connect', async (ctx) => {
-  await ctx.engine.connectNetwork(ctx.params[0], checkNetworkConnect(await jsonBody(ctx)));
+  await ctx.engine.networks.connectNetwork(ctx.params[0], checkNetworkConnect(await jsonBody(ctx)));
   ctx.reply.empty(200, { 'Content-Length': '0' });
 });
 route('POST', '/networks/{id}/disconnect', async (ctx) => {
-  await ctx.engine.disconnectNetwork(ctx.params[0], checkNetworkDisconnect(await jsonBody(ctx)));
+  await ctx.engine.networks.disconnectNetwork(ctx.params[0], checkNetworkDisconnect(await jsonBody(ctx)));
   ctx.reply.empty(200, { 'Content-Length': '0' });
 });
 

@@ -11,8 +11,8 @@ import { ApiError, badRequest } from '../util/errors';
 import { stripVersion, type ApiVersionRange } from './query';
 import { ResponseReply, SocketReply, type Reply } from './reply';
 import { matchRoute, type Ctx } from './routes';
+import { MIN_API_VERSION } from '../engine/system';
 
-export const MIN_API_VERSION = '1.24';
 export const MAX_API_VERSION = '1.50';
 
 export interface ApiServerOptions {
@@ -44,7 +44,7 @@ export const LIMITS: ApiLimits = { headersMs: 20_000, bodyIdleMs: 30_000, keepAl
 /** The API version berth speaks: the engine's, capped to what this server serves. */
 function serverApiVersion(engine: EngineApi): string {
   try {
-    const v = engine.version()?.ApiVersion;
+    const v = engine.system.version()?.ApiVersion;
     if (typeof v === 'string' && /^\d+\.\d+$/.test(v)) return v;
   } catch { /* fall through */ }
   return MAX_API_VERSION;

@@ -92,10 +92,10 @@ export async function main(): Promise<void> {
   for (const l of listeners) {
     if (l.kind === 'unix') {
       servers.push(await createApiServer(engine, { socketPath: l.path, socketGid: gid ?? undefined }));
-      log(`berthd ${engine.version().Version} listening on unix://${l.path}`);
+      log(`berthd ${engine.system.version().Version} listening on unix://${l.path}`);
     } else {
       servers.push(await createApiServer(engine, { tcp: { host: l.host, port: l.port, tls: tls! } }));
-      log(`berthd ${engine.version().Version} listening on tcp://${l.host}:${l.port} (TLS, client certificates verified)`);
+      log(`berthd ${engine.system.version().Version} listening on tcp://${l.host}:${l.port} (TLS, client certificates verified)`);
     }
   }
   const sockets = listeners.flatMap((l) => (l.kind === 'unix' ? [l.path] : []));

@@ -12,14 +12,13 @@ import { hostResolvConf } from '../kernel/hostfiles';
 import type { ContainerRecord, NetworkRecord } from './types';
 import { onPrivateParent, traitsOf } from './drivers/registry';
 import type { Networks } from './networks';
-import { parseNetworkMode } from './sandbox';
+import { parseNetworkMode } from './netmode';
 import { upstreams } from './etcfiles';
 import type { DnsContainer, DnsView } from '../dns/records';
 import { obtainResolver, findResolver, type Attached } from '../dns/client';
 import { resolverDir } from '../dns/control';
 import { EMBEDDED_DNS } from '../dns/address';
 
-export { EMBEDDED_DNS };
 
 /** Where a container's other queries go: its --dns servers, else the host's (not loopback). */
 async function hostUpstreams(c: ContainerRecord): Promise<string[]> {

@@ -3,6 +3,7 @@
 // the files.
 import { badRequest } from '../util/errors';
 import { isIP, isIPv4 } from '../ipam/subnet';
+import { EMBEDDED_DNS } from '../dns/address';
 
 const DEFAULT_HOSTS = [
   '127.0.0.1\tlocalhost',
@@ -13,7 +14,7 @@ const DEFAULT_HOSTS = [
   'ff02::2\tip6-allrouters',
 ];
 
-export const HOST_GATEWAY = 'host-gateway';
+const HOST_GATEWAY = 'host-gateway';
 
 /** Go's %q for the plain strings these messages quote. */
 const q = (s: string) => JSON.stringify(s);
@@ -31,7 +32,7 @@ export function parseExtraHost(val: string): [string, string] {
   return [name, ip];
 }
 
-export interface HostsOptions {
+interface HostsOptions {
   hostname: string;
   domainname?: string;
   addresses: string[];            // the container's own addresses, one line each, in join order
@@ -130,14 +131,13 @@ function build(dns: string[], search: string[], options: string[]): string {
   return out;
 }
 
-export interface ResolvOptions {
+interface ResolvOptions {
   dns: string[];        // --dns
   dnsSearch: string[];  // --dns-search
   dnsOptions: string[]; // --dns-option
   embedded: boolean;    // user-defined network: the embedded resolver at 127.0.0.11 answers
 }
 
-export const EMBEDDED_DNS = '127.0.0.11';
 
 /** What the container's resolv.conf would be without the embedded resolver. */
 function directConf(host: string, o: ResolvOptions): string {

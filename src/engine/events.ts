@@ -3,7 +3,7 @@
 // filters them (type, event/action, container, network, label... by exact value).
 import { EventEmitter } from 'node:events';
 
-export interface DockerEvent {
+interface DockerEvent {
   Type: 'container' | 'network' | 'image';
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };

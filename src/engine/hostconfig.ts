@@ -118,7 +118,7 @@ export function checkSysctls(sysctls: unknown, mode: NetMode): Record<string, st
   return out;
 }
 
-export interface SecurityOpts { seccomp: OciSeccomp | null; noNewPrivileges: boolean; apparmorProfile: string | null }
+interface SecurityOpts { seccomp: OciSeccomp | null; noNewPrivileges: boolean; apparmorProfile: string | null }
 
 /**
  * HostConfig.SecurityOpt (`--security-opt`), with dockerd's keys and messages: seccomp=unconfined

@@ -1,12 +1,12 @@
 // Docker-shaped JSON for inspect and list answers, built from berth's records. Pure: no I/O,
 // so the exact shapes are unit-tested without a daemon.
-import type { ContainerRecord, NetworkRecord, PortMapping } from './types';
+import type { ContainerRecord, NetworkRecord } from './types';
 import { traitsOf } from './drivers/registry';
 import { configuredNetworks } from './netmode';
 import { ZERO_TIME, unixSeconds } from './time';
 import { shortId } from '../util/ids';
 
-export interface ContainerPaths { root: string; logPath: string }
+interface ContainerPaths { root: string; logPath: string }
 
 /** NetworkSettings.Ports: every exposed port, with its host bindings while running. */
 export function portsMap(c: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
@@ -45,7 +45,7 @@ function endpointJson(ep: ContainerRecord['endpoints'][string] | undefined, cfg:
 }
 
 /** The networks a container is attached to (running) or configured for (stopped). */
-export function networksJson(c: ContainerRecord, isDefaultBridge: (name: string) => boolean): Record<string, any> {
+function networksJson(c: ContainerRecord, isDefaultBridge: (name: string) => boolean): Record<string, any> {
   const out: Record<string, any> = {};
   const cfgs = c.NetworkingConfig?.EndpointsConfig ?? {};
   const mode = c.HostConfig.NetworkMode || 'default';
@@ -228,4 +228,3 @@ export function networkJson(n: NetworkRecord, containers: ContainerRecord[]): an
   };
 }
 
-export function mappingsOf(c: ContainerRecord): PortMapping[] { return c.ports ?? []; }

@@ -26,7 +26,7 @@ export function recordedLink(targetName: string, linkerName: string, alias: stri
   return `/${targetName}:/${linkerName}/${alias}`;
 }
 
-export interface LinkTarget {
+interface LinkTarget {
   name: string;
   ip: string;
   env: string[];

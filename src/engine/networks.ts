@@ -1,14 +1,12 @@
 // Networks: their records, their address allocators, and creating/removing their kernel
 // objects through the driver. Endpoints (a container on a network) live in sandbox.ts.
-import type { NetworkRecord, NetworkSpec, IpamConfigRecord } from './types';
-import type { BridgeDriver } from './drivers/bridge';
-import { LowerDriver, checkLowerOptions, lowerMode, type LowerKind, type LowerNetworkSpec } from './drivers/macvlan';
-import { driverTraits, isPredefinedNetwork, traitsOf } from './drivers/registry';
-import { linkExists, listLinks } from '../kernel/ip';
-import { OPT_ALLOW_SPOOFING } from './firewall/antispoof';
+import type { NetworkRecord, IpamConfigRecord } from './types';
+import { OPT_BRIDGE_NAME, OPT_ICC, OPT_MASQ, refuseNonBridge } from './drivers/bridge';
+import { OPT_MTU } from './drivers/driver';
+import { isPredefinedNetwork, traitsOf, type Drivers } from './drivers/registry';
 import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
-import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from '../util/errors';
+import { activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from '../util/errors';
 import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from '../ipam';
 import { newId } from '../util/ids';
 import { validateNetworkName } from '../util/names';
@@ -18,11 +16,7 @@ import { Mutex } from '../util/lock';
 import { log } from '../util/log';
 
 const KIND = 'networks';
-const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
-const OPT_ICC = 'com.docker.network.bridge.enable_icc';
-const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
-const OPT_MTU = 'com.docker.network.driver.mtu';
-export const GWBRIDGE = 'docker_gwbridge';
+const GWBRIDGE = 'docker_gwbridge';
 const OPT_DEFAULT = 'com.docker.network.bridge.default_bridge';
 const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
 
@@ -44,38 +38,37 @@ export class Networks {
   /** Networks being removed: no new endpoint may join them. */
   private readonly removing = new Set<string>();
 
-  private readonly lower = { macvlan: new LowerDriver('macvlan'), ipvlan: new LowerDriver('ipvlan') };
-
-  constructor(private readonly store: Store, private readonly bridge: BridgeDriver,
+  constructor(private readonly store: Store, private readonly drivers: Drivers,
               private readonly defaults: NetworkDefaults) {}
 
   /** Load records, rebuild allocators, make sure bridge, host and none exist, rebuild kernel objects. */
   async restore(): Promise<void> {
-    for (const n of await this.store.loadAll<NetworkRecord>(KIND)) this.index(n);
+    const loaded = await this.store.loadAll<NetworkRecord>(KIND);
+    for (const n of loaded) this.index(n);
     if (!this.findByName('host')) await this.save(predefined('host', 'host'));
     if (!this.findByName('none')) await this.save(predefined('none', 'null'));
     if (!this.findByName('bridge')) await this.createDefaultBridge();
+    // (a swarm network's devices follow the cluster state: engine/swarm.ts)
+    const known = new Set(loaded.map((n) => n.Id));
     for (const n of this.byId.values()) {
-      const lower = this.lowerOf(n);
-      if (traitsOf(n).link === 'veth' && traitsOf(n).made === 'local') await this.bridge.createNetwork(this.spec(n));
-      if (lower) await lower.createNetwork(this.lowerSpec(n)).catch((e) => log.warn(`network ${n.Name}: ${(e as Error).message}`));
+      if (traitsOf(n).made === 'swarm') continue;
+      // CHECK before repair: what the kernel lost while berthd was away is said, then made again.
+      if (known.has(n.Id)) {
+        const differs = await this.check(n).catch((e) => [(e as Error).message]);
+        if (differs.length) log.info(`network ${n.Name}: ${differs.join('; ')}`);
+      }
+      await this.drivers.of(n).createNetwork(n, { restoring: true });
     }
   }
 
-  /** The macvlan/ipvlan driver of a network, or undefined for other drivers. */
-  lowerOf(n: NetworkRecord): LowerDriver | undefined {
-    return traitsOf(n).link === 'sub-interface' ? this.lower[n.Driver as LowerKind] : undefined;
-  }
+  /**
+   * What differs between the kernel and what the network's driver should have built ([] when
+   * nothing does); a daemon start logs it before it repairs what it can.
+   */
+  check(n: NetworkRecord): Promise<string[]> { return this.drivers.of(n).checkNetwork(n); }
 
-  lowerSpec(n: NetworkRecord): LowerNetworkSpec {
-    const kind = n.Driver as LowerKind;
-    return {
-      id: n.Id, kind, parent: n.parent!, createdParent: !!n.createdParent,
-      mode: lowerMode(kind, n.Options),
-      flag: n.Options.ipvlan_flag || 'bridge',
-      mtu: mtuOf(n),
-    };
-  }
+  /** The host links every network owns (the start's sweep keeps them). */
+  ownLinks(): string[] { return this.list().flatMap((n) => this.drivers.of(n).links(n)); }
 
   /** A user-defined network whose containers get the embedded resolver (Docker's rule). */
   isUserDefined(n: NetworkRecord): boolean {
@@ -86,10 +79,11 @@ export class Networks {
    * The cluster's overlay networks, as this node sees them now: records for each (kept in
    * memory only; the cluster state is where they live), none for those that are gone.
    */
-  syncOverlay(nets: OverlayNetwork[]): void {
+  syncOverlay(nets: OverlayNetwork[]): { current: NetworkRecord[]; removed: NetworkRecord[] } {
     const want = new Map(nets.map((n) => [n.id, n]));
+    const removed: NetworkRecord[] = [];
     for (const n of [...this.byId.values()]) {
-      if (traitsOf(n).scope === 'swarm' && !want.has(n.Id)) this.byId.delete(n.Id);
+      if (traitsOf(n).scope === 'swarm' && !want.has(n.Id)) { this.byId.delete(n.Id); removed.push(n); }
     }
     for (const o of nets) {
       this.byId.set(o.id, {
@@ -99,6 +93,7 @@ export class Networks {
         Options: o.options, Labels: o.labels, userSubnet: !!o.userSubnet,
       });
     }
+    return { current: nets.map((o) => this.byId.get(o.id)!), removed };
   }
 
   /**
@@ -128,18 +123,16 @@ export class Networks {
   }
 
   /** A new overlay network checked against this node's own networks, for the cluster's manager. */
-  overlayRequest(body: any): NetworkRequest {
+  async overlayRequest(body: any): Promise<NetworkRequest> {
     const name = this.newName(body);
     if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
-    const options: Record<string, string> = { ...(body.Options ?? {}) };
-    if ('encrypted' in options) {
-      throw badRequest('encrypted overlay networks need IPsec (xfrm), which berth does not provide yet: create the network without --opt encrypted');
-    }
+    const id = newId();
+    const { options } = await this.drivers.named(body.Driver).validate({ id, name, options: { ...(body.Options ?? {}) } }, this.list());
     const want = ipamIn[0] ?? {};
     return {
-      id: newId(), name, created: nowRfc3339(), subnet: want.Subnet || undefined, gateway: want.Gateway || undefined,
+      id, name, created: nowRfc3339(), subnet: want.Subnet || undefined, gateway: want.Gateway || undefined,
       ipRange: want.IPRange || undefined, attachable: !!body.Attachable, internal: !!body.Internal,
       labels: body.Labels ?? {}, options,
     };
@@ -212,21 +205,6 @@ export class Networks {
     return a;
   }
 
-  spec(n: NetworkRecord): NetworkSpec {
-    const cfg = n.IPAM.Config[0];
-    return {
-      id: n.Id,
-      name: n.Name,
-      bridgeName: n.bridgeName!,
-      subnet: cfg.Subnet,
-      gateway: cfg.Gateway,
-      internal: n.Internal,
-      icc: n.Options[OPT_ICC] !== 'false',
-      masquerade: n.Options[OPT_MASQ] !== 'false',
-      mtu: mtuOf(n),
-    };
-  }
-
   /** Subnets of every network and of the host's own routes (a new network must avoid them). */
   async usedSubnets(): Promise<string[]> {
     const mine = [...this.byId.values()].flatMap((n) => n.IPAM.Config.map((c) => c.Subnet));
@@ -260,24 +238,16 @@ export class Networks {
 
   private async createNow(body: any): Promise<{ Id: string; Warning: string }> {
     const name = this.newName(body);
-    const driver = body.Driver || 'bridge';
-    const traits = driverTraits(driver);
-    if (traits?.made === 'singleton') {
-      throw forbidden(`only one instance of "${driver}" network is allowed`);
+    const driver = this.drivers.named(body.Driver || 'bridge');
+    const traits = driver.traits;
+    if (traits.made === 'singleton') {
+      throw forbidden(`only one instance of "${traits.name}" network is allowed`);
     }
-    if (traits?.made !== 'local') throw notFound(`plugin "${driver}" not found`);
+    if (traits.made !== 'local') throw notFound(`plugin "${traits.name}" not found`);
     if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
 
-    const options: Record<string, string> = { ...(body.Options ?? {}) };
     const id = newId();
-    const isBridge = traits.link === 'veth';
-    const bridgeName = isBridge ? options[OPT_BRIDGE_NAME] || `br-${id.slice(0, 12)}` : undefined;
-    if (isBridge) {
-      validateBridgeOptions(options, bridgeName!, this.list());
-      await refuseNonBridge(bridgeName!);
-    }
-    const lowerOpts = isBridge ? undefined : checkLowerOptions(driver as LowerKind, id, options,
-      this.list().map((n) => ({ id: n.Id, kind: n.Driver, parent: n.parent })), linkExists);
+    const fields = await driver.validate({ id, name, options: { ...(body.Options ?? {}) } }, this.list());
 
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
@@ -297,23 +267,20 @@ export class Networks {
       Internal: !!body.Internal,
       Attachable: !!body.Attachable,
       IPAM: { Driver: 'default', Options: body.IPAM?.Options ?? null, Config: [cfg] },
-      Options: options,
+      Options: fields.options,
       Labels: body.Labels ?? {},
-      ...(bridgeName ? { bridgeName } : {}),
-      ...(lowerOpts ? { parent: lowerOpts.parent, createdParent: lowerOpts.make !== 'none' } : {}),
+      ...(fields.bridgeName ? { bridgeName: fields.bridgeName } : {}),
+      ...(fields.parent ? { parent: fields.parent, createdParent: !!fields.createdParent } : {}),
       userSubnet: !!want.Subnet,
     };
-    const lower = this.lowerOf(rec);
     try {
-      if (lower) await lower.createNetwork(this.lowerSpec(rec));
-      else await this.bridge.createNetwork(this.spec(rec));
+      await driver.createNetwork(rec);
       await this.save(rec);
     } catch (e) {
       // Nothing half-made: take down whatever the driver managed to build.
       this.byId.delete(id);
       this.allocators.delete(id);
-      if (lower) await lower.deleteNetwork(this.lowerSpec(rec)).catch(() => undefined);
-      else await this.bridge.deleteNetwork(this.spec(rec), { recycle: false }).catch(() => undefined);
+      await driver.deleteNetwork(rec, { recycle: false }).catch(() => undefined);
       await this.store.delete(KIND, id).catch(() => undefined);
       throw e;
     }
@@ -340,10 +307,8 @@ export class Networks {
       await this.store.delete(KIND, n.Id);
       this.byId.delete(n.Id);
       this.allocators.delete(n.Id);
-      const lower = this.lowerOf(n);
       // (gone from the records already: a kernel object left by a failure here is swept at the next start)
-      const undone = lower ? lower.deleteNetwork(this.lowerSpec(n)) : this.bridge.deleteNetwork(this.spec(n));
-      await undone.catch((e) => log.warn(`removing network ${n.Name}: ${(e as Error).message}`));
+      await this.drivers.of(n).deleteNetwork(n).catch((e) => log.warn(`removing network ${n.Name}: ${(e as Error).message}`));
     } finally {
       this.removing.delete(n.Id);
     }
@@ -375,43 +340,3 @@ function predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecor
   };
 }
 
-/** The MTU a network's interfaces get: com.docker.network.driver.mtu, else 1500. */
-function mtuOf(n: NetworkRecord): number {
-  return n.Options[OPT_MTU] ? Number(n.Options[OPT_MTU]) : 1500;
-}
-
-/**
- * An existing interface may serve as a network's bridge only if it is one: berth adds its
- * gateway address to it and deletes it with the network, which must never happen to a NIC or lo.
- */
-async function refuseNonBridge(name: string): Promise<void> {
-  if (!linkExists(name)) return;
-  const link = (await listLinks()).find((l) => l.ifname === name);
-  if (link && link.kind !== 'bridge') throw badRequest(`existing interface ${name} is not a bridge`);
-}
-
-function validateBridgeOptions(opts: Record<string, string>, bridgeName: string, existing: NetworkRecord[]): void {
-  if (opts[OPT_MTU] !== undefined) {
-    const v = opts[OPT_MTU];
-    if (!/^-?\d+$/.test(v)) {
-      throw badRequest(`failed to parse ${OPT_MTU} value: ${v} (strconv.Atoi: parsing "${v}": invalid syntax)`);
-    }
-    const mtu = Number(v);
-    if (mtu < 68 || mtu > 65535) throw badRequest(`invalid MTU number: ${mtu}`);
-  }
-  for (const k of [OPT_ICC, OPT_MASQ, OPT_ALLOW_SPOOFING]) {
-    const v = opts[k];
-    if (v !== undefined && !['true', 'false', '1', '0'].includes(v.toLowerCase())) {
-      throw badRequest(`failed to parse ${k} value: ${v} (strconv.ParseBool: parsing "${v}": invalid syntax)`);
-    }
-    if (v !== undefined) opts[k] = ['true', '1'].includes(v.toLowerCase()) ? 'true' : 'false';
-  }
-  // Linux interface names: at most 15 bytes, no '/', no whitespace.
-  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridgeName)) {
-    throw badRequest(`invalid bridge name ${JSON.stringify(bridgeName)}: at most 15 characters of [a-zA-Z0-9_.-]`);
-  }
-  const clash = existing.find((n) => n.bridgeName === bridgeName);
-  if (clash) throw conflict(`bridge name ${bridgeName} is already used by network ${clash.Name}`);
-}
-
-export { ApiError };

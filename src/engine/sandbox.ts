@@ -4,25 +4,21 @@
 import * as path from 'node:path';
 import type { ContainerRecord, EndpointRecord, EndpointSpec, NetworkRecord, PortMapping, Proto } from './types';
 import type { Networks } from './networks';
-import type { BridgeDriver } from './drivers/bridge';
-import type { PortPublisher } from './portmap/publisher';
+import type { Firewall } from './firewall/firewall';
 import { HostPortAllocator } from './portmap/hostports';
 import { expandBindings } from './portmap/spec';
 import { macFromIp } from '../ipam';
-import { badRequest, conflict, forbidden, notFound, ApiError } from '../util/errors';
+import { badRequest, conflict, forbidden, ApiError } from '../util/errors';
 import { newId, shortId } from '../util/ids';
 import { createNetns, deleteNetns } from '../kernel/netns';
 import { configuredNetworks, parseNetworkMode } from './netmode';
 import { boundPorts } from '../kernel/procnet';
 import { randomBytes } from 'node:crypto';
-import type { OverlayDriver, OverlaySpec } from './drivers/overlay';
-import { allowsSpoofing, type SpoofGuard } from './firewall/antispoof';
-import { traitsOf } from './drivers/registry';
+import { traitsOf, type Drivers } from './drivers/registry';
+import { networkMtu } from './drivers/driver';
 import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
 import { log } from '../util/log';
 
-// (parseNetworkMode moved to netmode.ts, pure; re-exported for the modules that import it here)
-export { parseNetworkMode, configuredNetworks } from './netmode';
 
 /** Undo steps, run newest first. */
 class Undo {
@@ -38,10 +34,8 @@ class Undo {
 
 const EPHEMERAL: [number, number] = [32768, 60999];
 
-/** What the sandboxes need from the cluster for overlay endpoints (engine/engine.ts wires it). */
+/** Where endpoints on swarm networks get their addresses: the cluster (engine/swarm.ts wires it). */
 export interface OverlayHooks {
-  driver: OverlayDriver;
-  spec(net: NetworkRecord): OverlaySpec;
   nodeId(): string;
   addEndpoint(req: EndpointRequest): Promise<OverlayEndpoint>;
   removeEndpoint(id: string): Promise<void>;
@@ -50,11 +44,9 @@ export interface OverlayHooks {
 export class Sandboxes {
   readonly hostPorts = new HostPortAllocator();
   overlay: OverlayHooks | null = null;
-  /** Pins each bridge endpoint's MAC and IPv4 address (firewall/antispoof.ts); set by the engine. */
-  guard: SpoofGuard | null = null;
 
-  constructor(private readonly nets: Networks, private readonly bridge: BridgeDriver,
-              private readonly publisher: PortPublisher, private readonly execRoot: string) {}
+  constructor(private readonly nets: Networks, private readonly drivers: Drivers,
+              private readonly firewall: Firewall, private readonly execRoot: string) {}
 
   netnsPath(id: string): string { return path.join(this.execRoot, 'netns', shortId(id)); }
 
@@ -107,8 +99,8 @@ export class Sandboxes {
         if (!target) for (const w of wanted) this.releasePort({ ...w, containerIp: '', bridgeName: '' });
         const mappings = target ? wanted.map((w) => ({ ...w, containerIp: target.ep.IPAddress, bridgeName: target.net.bridgeName! })) : [];
         if (mappings.length) {
-          await this.publisher.publish(mappings);
-          undo.add(() => this.publisher.unpublish(mappings));
+          await this.firewall.publish(mappings);
+          undo.add(() => this.firewall.unpublish(mappings));
         }
         c.ports = mappings;
       }
@@ -122,7 +114,7 @@ export class Sandboxes {
   async teardown(c: ContainerRecord): Promise<void> {
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
     if (c.ports?.length) {
-      await this.publisher.unpublish(c.ports).catch(logErr('unpublish'));
+      await this.firewall.unpublish(c.ports).catch(logErr('unpublish'));
       for (const p of c.ports) this.releasePort(p);
     }
     c.ports = [];
@@ -143,12 +135,16 @@ export class Sandboxes {
       const net = this.nets.find(ep.NetworkID) ?? this.nets.find(name);
       if (!net) continue;
       if (traitsOf(net).addresses === 'local') this.nets.allocator(net).reserve(ep.IPAddress);
-      await this.attachLink(net, this.endpointSpec(c, net, ep, ep.ifname === 'eth0'));
+      const spec = this.endpointSpec(c, net, ep, ep.ifname === 'eth0');
+      // CHECK before repair: what a restart finds changed is said, then made right.
+      const differs = await this.drivers.of(net).checkEndpoint(net, spec).catch((e) => [(e as Error).message]);
+      if (differs.length) log.warn(`container ${c.Name} on ${net.Name}: ${differs.join('; ')}`);
+      await this.attachLink(net, spec);
     }
     for (const p of c.ports ?? []) {
       for (let i = 0; i < p.count; i++) this.hostPorts.reserve(p.proto, p.hostIp, p.hostPort + i);
     }
-    if (c.ports?.length) await this.publisher.publish(c.ports);
+    if (c.ports?.length) await this.firewall.publish(c.ports);
   }
 
   /** `network connect` on a running container. */
@@ -168,7 +164,7 @@ export class Sandboxes {
     if (!ep) return;
     if (c.ports?.some((p) => p.containerIp === ep.IPAddress && p.bridgeName === net.bridgeName)) {
       // The published ports point at this endpoint's address: they go with it.
-      await this.publisher.unpublish(c.ports);
+      await this.firewall.unpublish(c.ports);
       for (const p of c.ports) this.releasePort(p);
       c.ports = [];
     }
@@ -254,29 +250,14 @@ export class Sandboxes {
 
   /** The container's interface on `net`, made by the network's driver. */
   private async attachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
-    if (traitsOf(net).scope === 'swarm') {
-      if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
-      return this.overlay.driver.attach(this.overlay.spec(net), spec);
+    if (traitsOf(net).addresses === 'cluster' && !this.overlay) {
+      throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
     }
-    const lower = this.nets.lowerOf(net);
-    if (lower) return lower.attach(this.nets.lowerSpec(net), spec);
-    await this.bridge.attach(this.nets.spec(net), spec);
-    if (this.guard && spec.hostIfname && !allowsSpoofing(net.Options)) {
-      try {
-        await this.guard.add({ port: spec.hostIfname, mac: spec.mac, ip: spec.address });
-      } catch (e) {
-        await this.bridge.detach(this.nets.spec(net), spec).catch(() => undefined);
-        throw e;
-      }
-    }
+    await this.drivers.of(net).attach(net, spec);
   }
 
   private async detachLink(net: NetworkRecord, spec: EndpointSpec): Promise<void> {
-    if (traitsOf(net).scope === 'swarm') return this.overlay ? this.overlay.driver.detach(spec) : Promise.resolve();
-    const lower = this.nets.lowerOf(net);
-    if (lower) return lower.detach(this.nets.lowerSpec(net), spec);
-    if (spec.hostIfname) await this.guard?.remove(spec.hostIfname);
-    return this.bridge.detach(this.nets.spec(net), spec);
+    await this.drivers.of(net).detach(net, spec);
   }
 
   private isInternal(ep: EndpointRecord): boolean {
@@ -305,7 +286,7 @@ export class Sandboxes {
       prefixLen: ep.IPPrefixLen,
       gateway: ep.Gateway,
       mac: ep.MacAddress,
-      mtu: this.nets.spec(net).mtu,
+      mtu: networkMtu(net),
       defaultRoute,
     };
   }
@@ -354,4 +335,3 @@ function logErr(what: string) {
   return (e: unknown) => log.warn(`teardown: ${what}: ${(e as Error).message}`);
 }
 
-export { notFound };

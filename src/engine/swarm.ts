@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import { Cluster } from '../cluster/cluster';
 import type { ClusterState } from '../cluster/state';
 import type { DnsContainer } from '../dns/records';
-import { OverlayDriver, overlayBridge, overlayVxlan, type OverlaySpec } from './drivers/overlay';
-import { traitsOf } from './drivers/registry';
+import type { OverlaySpec } from './drivers/overlay';
+import type { Drivers } from './drivers/registry';
+import type { SwarmApi } from './api';
 import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
 import { ApiError, notFound } from '../util/errors';
@@ -15,34 +16,30 @@ import { log } from '../util/log';
 
 export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
-export class Swarm {
+export class Swarm implements SwarmApi {
   readonly cluster: Cluster;
-  private readonly overlay = new OverlayDriver();
 
-  /** `changed`: called after this host followed a new state (the engine refreshes names). */
-  constructor(dataRoot: string, private readonly networks: Networks, private readonly version: string,
-              private readonly changed: () => Promise<void>) {
+  /**
+   * `changed`: called after this host followed a new state (the engine refreshes names);
+   * `attached`: whether a running container of this host is on a swarm network.
+   */
+  constructor(dataRoot: string, private readonly networks: Networks, private readonly drivers: Drivers,
+              private readonly version: string, private readonly changed: () => Promise<void>,
+              private readonly attached: () => boolean) {
     this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnets());
   }
 
   /** What the sandboxes need to put containers on overlay networks. */
   hooks(): OverlayHooks {
     return {
-      driver: this.overlay,
-      spec: (net) => this.spec(net.Id),
       nodeId: () => this.cluster.nodeId,
       addEndpoint: (r) => this.cluster.addEndpoint(r),
       removeEndpoint: (id) => this.cluster.removeEndpoint(id),
     };
   }
 
-  /** Kernel devices of the overlay networks that exist (kept by the startup sweep). */
-  devices(): string[] {
-    return this.networks.list().filter((n) => traitsOf(n).scope === 'swarm').flatMap((n) => [overlayBridge(n.Id), overlayVxlan(n.Id)]);
-  }
-
   /** An overlay network on this host: its VNI, this host's address, the other hosts and their containers' MACs. */
-  private spec(id: string): OverlaySpec {
+  spec(id: string): OverlaySpec {
     const vni = this.cluster.current?.networks.find((n) => n.id === id)?.vni;
     if (vni === undefined) throw new ApiError(404, `network ${id} not found in the swarm`);
     const self = this.cluster.config;
@@ -56,13 +53,12 @@ export class Swarm {
 
   /** A new cluster state: overlay network records, bridges, VXLAN entries and names follow. */
   private async follow(s: ClusterState | null): Promise<void> {
-    const nets = s?.networks ?? [];
-    this.networks.syncOverlay(nets);
-    for (const n of nets) {
-      await this.overlay.ensure(this.spec(n.id)).catch((e) => log.warn(`overlay ${n.name}: ${(e as Error).message}`));
+    const { current, removed } = this.networks.syncOverlay(s?.networks ?? []);
+    for (const n of current) {
+      await this.drivers.of(n).createNetwork(n).catch((e) => log.warn(`overlay ${n.Name}: ${(e as Error).message}`));
     }
-    const keep = new Set(nets.map((n) => overlayBridge(n.id)));
-    for (const br of await this.overlay.present()) if (!keep.has(br)) await this.overlay.remove(br.slice(3));
+    // (networks removed while berthd was down: the start's sweep of berth's links takes theirs)
+    for (const n of removed) await this.drivers.of(n).deleteNetwork(n).catch((e) => log.warn(`overlay ${n.Name}: ${(e as Error).message}`));
     await this.changed();
   }
 
@@ -133,4 +129,19 @@ export class Swarm {
   peers(): Array<{ Name: string; IP: string }> {
     return (this.cluster.current?.nodes ?? []).map((p) => ({ Name: p.hostname, IP: p.addr }));
   }
+
+  // ---- the API's swarm requests
+
+  async swarmInit(body: any): Promise<string> { return this.cluster.init(body ?? {}); }
+  async swarmJoin(body: any): Promise<void> { await this.cluster.join(body ?? {}); }
+
+  async swarmLeave(force: boolean): Promise<void> {
+    if (this.attached() && !force) throw new ApiError(503, 'containers of this node are attached to overlay networks: stop them first, or use --force');
+    await this.cluster.leave(force);
+  }
+
+  swarmJson(): any { return this.json(); }
+  swarmNodes(): any[] { return this.nodes(); }
+  swarmNode(ref: string): any { return this.node(ref); }
+  async swarmNodeRemove(ref: string, force: boolean): Promise<void> { await this.cluster.removeNode(this.node(ref).ID, force); }
 }

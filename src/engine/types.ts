@@ -4,7 +4,7 @@
 export type { Proto } from '../kernel/procnet';
 import type { Proto } from '../kernel/procnet';
 
-/** What a network driver needs to build (or rebuild after a restart) one network. */
+/** What the bridge driver (and berth's nft table) needs to build, or rebuild after a restart, one bridge network. */
 export interface NetworkSpec {
   id: string;            // 64 hex
   name: string;
@@ -15,6 +15,8 @@ export interface NetworkSpec {
   icc: boolean;          // containers on this network may talk to each other
   masquerade: boolean;   // SNAT traffic leaving to other interfaces
   mtu: number;           // 1500 unless com.docker.network.driver.mtu says otherwise
+  /** com.berth.network.allow_spoofing: its endpoints may send from any MAC and address. */
+  allowSpoofing?: boolean;
 }
 
 /** One container's attachment to one network, as the driver builds it. */
@@ -45,16 +47,6 @@ export interface PortMapping {
   containerPort: number;
   count: number;
   bridgeName: string;    // the bridge the container address lives on
-}
-
-export interface NetworkDriver {
-  readonly name: string;
-  /** Build the network's kernel objects; idempotent so a restarted daemon can call it again. */
-  createNetwork(net: NetworkSpec): Promise<void>;
-  deleteNetwork(net: NetworkSpec, opts?: { recycle?: boolean }): Promise<void>;
-  /** Create and configure the container's interface for this network; idempotent. */
-  attach(net: NetworkSpec, ep: EndpointSpec): Promise<void>;
-  detach(net: NetworkSpec, ep: EndpointSpec): Promise<void>;
 }
 
 // ---- records the store keeps ----

@@ -1,7 +1,7 @@
 // Write-ahead intents: a multi-step change (a container start: namespace, veths, addresses,
 // ports, rootfs mount, runc) records what it is about to do before its first side effect and
 // clears the record after its last. A berthd killed in between finds the intent at its next
-// start and finishes or undoes that change (engine.ts decides which) before serving.
+// start and finishes or undoes that change (engine/recovery.ts decides which) before serving.
 import { StoreError, type Store } from './store';
 
 const KIND = 'intents';

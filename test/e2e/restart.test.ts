@@ -83,6 +83,22 @@ describe('berthd restart', { skip }, () => {
     assert.match(clash.stderr, /Bind for 0\.0\.0\.0:8080 failed: port is already allocated/);
   });
 
+  it("a restart checks each endpoint against the kernel: a veth lost while berthd was away is named in its log and made again", async () => {
+    await sb.berth(['run', '-d', '--name', 'r6', '--network', 'rnet', ...WEB('r6')]);
+    const id = await sb.inspect('r6', '{{.Id}}');
+    const ip = await sb.inspect('r6', '{{.NetworkSettings.Networks.rnet.IPAddress}}');
+    await sb.waitFor(`${CURL} http://${ip}/`, 'r6');
+    const links = JSON.parse((await sb.sh('ip -j link show type veth')).stdout) as Array<{ ifname: string; ifalias?: string }>;
+    const veth = links.find((l) => l.ifalias === `berth:${id.slice(0, 12)}`)?.ifname;
+    assert.ok(veth, 'the container has a veth marked as berth\'s');
+    await sb.killDaemon();
+    await sb.sh(`ip link del ${veth}`); // (its peer, the container's eth0, goes with it)
+    await sb.startDaemon();
+    assert.match(sb.daemonLog(), new RegExp(`container r6 on rnet: veth ${veth} of container ${id.slice(0, 12)} is missing`));
+    assert.equal((await sb.waitFor(`${CURL} http://${ip}/`, 'r6')).stdout, 'r6\n');
+    await sb.berth(['rm', '-f', 'r6']);
+  });
+
   it('a restart without changes leaves the kernel state as it was; a crash (SIGKILL) too', async () => {
     const a = await state();
     await sb.restartDaemon();

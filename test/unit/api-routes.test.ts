@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
-import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from '../../src/engine/api';
+import type {
+  AttachOptions, Attachment, ContainersApi, EngineApi, ExecHandle, ExecsApi, ImagesApi, LogOptions, NetworksApi, SwarmApi, SystemApi,
+} from '../../src/engine/api';
 import { ApiError, noSuchContainer, notModified } from '../../src/util/errors';
 import { createApiServer } from '../../src/api/server';
 import { Demuxer, frame } from '../../src/api/stdstream';
@@ -22,8 +24,8 @@ interface FakeContainer { Id: string; Name: string; body: any; running: boolean;
  * An in-memory engine whose "process" writes `out:<cmd>` to stdout and `err:<cmd>` to stderr,
  * echoes its stdin to stdout when OpenStdin, then exits with the code in Env EXIT=N.
  */
-export class FakeEngine implements EngineApi {
-  containers = new Map<string, FakeContainer>();
+export class FakeEngine implements SystemApi, ContainersApi, ExecsApi, ImagesApi, NetworksApi, SwarmApi {
+  ctrs = new Map<string, FakeContainer>();
   calls: Array<[string, ...unknown[]]> = [];
   imports: Array<{ bytes: number; repo?: string; tag?: string; changes: string[] }> = [];
   readonly events = new EventBus();
@@ -38,17 +40,17 @@ export class FakeEngine implements EngineApi {
   async topContainer(ref: string, _psArgs: string) { this.find(ref); return { Titles: ['PID', 'CMD'], Processes: [['1', 'sleep']] }; }
 
   private find(ref: string): FakeContainer {
-    for (const c of this.containers.values()) if (c.Id === ref || c.Name === ref || c.Id.startsWith(ref)) return c;
+    for (const c of this.ctrs.values()) if (c.Id === ref || c.Name === ref || c.Id.startsWith(ref)) return c;
     throw noSuchContainer(ref);
   }
   version(): any { return { Version: '0.0.0-fake', ApiVersion: '1.45', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64', Components: [] }; }
-  async info(): Promise<any> { return { ID: 'fake', Containers: this.containers.size }; }
+  async info(): Promise<any> { return { ID: 'fake', Containers: this.ctrs.size }; }
   async createContainer(name: string | undefined, body: any) {
     if (!body.Image) throw new ApiError(400, 'No image specified');
     if (body.Image === 'missing') throw new ApiError(404, 'No such image: missing:latest');
     const id = (++this.n).toString(16).padStart(64, 'a');
     this.calls.push(['create', name, body]);
-    this.containers.set(id, { Id: id, Name: name ?? `c${this.n}`, body, running: false, exitCode: 0, outs: [], stdin: new PassThrough(), exited: [] });
+    this.ctrs.set(id, { Id: id, Name: name ?? `c${this.n}`, body, running: false, exitCode: 0, outs: [], stdin: new PassThrough(), exited: [] });
     return { Id: id, Warnings: [] };
   }
   async startContainer(ref: string) {
@@ -80,13 +82,13 @@ export class FakeEngine implements EngineApi {
   async removeContainer(ref: string, opts: { force: boolean }) {
     const c = this.find(ref);
     if (c.running && !opts.force) throw new ApiError(409, 'You cannot remove a running container');
-    this.containers.delete(c.Id);
+    this.ctrs.delete(c.Id);
   }
   async removeLink(path: string) { this.calls.push(['unlink', path]); }
   async renameContainer(ref: string, n: string) { this.find(ref).Name = n; }
   async listContainers(opts: { all: boolean; filters: Record<string, string[]>; limit?: number }) {
     this.calls.push(['list', opts]);
-    return [...this.containers.values()].filter((c) => opts.all || c.running).map((c) => ({
+    return [...this.ctrs.values()].filter((c) => opts.all || c.running).map((c) => ({
       Id: c.Id, Names: ['/' + c.Name], Image: c.body.Image, ImageID: 'sha256:' + 'b'.repeat(64),
       Command: (c.body.Cmd ?? []).join(' '), Created: Math.floor(Date.now() / 1000) - 75, State: c.running ? 'running' : 'exited',
       Status: c.running ? 'Up 1 second' : `Exited (${c.exitCode}) 2 seconds ago`,
@@ -154,6 +156,11 @@ export class FakeEngine implements EngineApi {
   async swarmNodeRemove(): Promise<void> { throw new ApiError(503, 'This node is not a swarm manager.'); }
 }
 
+/** The fake is every service at once. */
+function services(f: FakeEngine): EngineApi {
+  return { system: f, containers: f, execs: f, images: f, networks: f, swarm: f };
+}
+
 let dir: string;
 let sock: string;
 let server: http.Server;
@@ -164,7 +171,7 @@ before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-api-'));
   sock = path.join(dir, 'api.sock');
   engine = new FakeEngine();
-  server = await createApiServer(engine, { socketPath: sock });
+  server = await createApiServer(services(engine), { socketPath: sock });
   client = new Client(sock);
 });
 

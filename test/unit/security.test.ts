@@ -11,7 +11,8 @@ import { securityOpts } from '../../src/engine/hostconfig';
 import { DEFAULT_CAPS, ociSpec } from '../../src/runtime/spec';
 import { reservedSubnet } from '../../src/ipam/pools';
 import { checkTls, groupId, parseListener } from '../../src/daemon/listen';
-import { addScript, allowsSpoofing, deleteScript, guardDiffScript, guardTableScript, parseGuardListing } from '../../src/engine/firewall/antispoof';
+import { addScript, deleteScript, guardDiffScript, guardTableScript, parseGuardListing } from '../../src/engine/firewall/antispoof';
+import { allowsSpoofing } from '../../src/engine/drivers/bridge';
 
 const blocked = (p: ReturnType<typeof defaultSeccomp>) => new Set(p.syscalls.filter((r) => !r.args).flatMap((r) => r.names));
 

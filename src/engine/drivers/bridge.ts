@@ -3,29 +3,73 @@
 // Isolation, masquerade and published ports live in berth's nft table (firewall/); an
 // enable_icc=false network marks its bridge ports "isolated", so the bridge itself refuses
 // to forward between them while each container still reaches its gateway. Ports are in
-// hairpin mode (see portLines).
-import type { EndpointSpec, NetworkDriver, NetworkSpec } from '../types';
-import type { Firewall } from '../firewall/firewall';
+// hairpin mode (see portLines). Each endpoint's MAC and address are pinned by the
+// anti-spoofing guard unless the network allows spoofing.
+import type { EndpointSpec, NetworkRecord, NetworkSpec } from '../types';
+import type { DriverDeps, DriverFields, DriverTraits, NetworkDriver, NewNetwork } from './driver';
+import { OPT_MTU, networkMtu } from './driver';
 import { deleteLink, ipBatch, linkExists, linkState, listLinks, type LinkState } from '../../kernel/ip';
 import { containerSide } from './endpoint';
-import { PARENT_ALIAS } from './macvlan';
 import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
+import { badRequest, conflict } from '../../util/errors';
 import { randomBytes } from 'node:crypto';
 
 /** Link alias that marks a kernel object as berth's, so a restart can find its leftovers. */
-const ALIAS_PREFIX = 'berth:';
+export const ALIAS_PREFIX = 'berth:';
+
+export const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
+export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
+export const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
+/** berth's own: the network's containers may send from any MAC and address (one that routes). */
+const OPT_ALLOW_SPOOFING = 'com.berth.network.allow_spoofing';
+
+/** Whether a network's options turn the anti-spoofing guard off (only "true"; any bool is accepted). */
+export function allowsSpoofing(options: Record<string, string> | null | undefined): boolean {
+  return /^(1|t|T|TRUE|true|True)$/.test(options?.[OPT_ALLOW_SPOOFING] ?? '');
+}
+
+export const BRIDGE_TRAITS: DriverTraits = {
+  name: 'bridge', scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'veth',
+  ports: 'direct', gatewayBridge: false, defaultRoute: true, dns: true,
+};
+
+/** What the bridge driver builds for a network, from its record. */
+function bridgeSpec(n: NetworkRecord): NetworkSpec {
+  const cfg = n.IPAM.Config[0];
+  return {
+    id: n.Id,
+    name: n.Name,
+    bridgeName: n.bridgeName!,
+    subnet: cfg.Subnet,
+    gateway: cfg.Gateway,
+    internal: n.Internal,
+    icc: n.Options[OPT_ICC] !== 'false',
+    masquerade: n.Options[OPT_MASQ] !== 'false',
+    mtu: networkMtu(n),
+    allowSpoofing: allowsSpoofing(n.Options),
+  };
+}
 
 export class BridgeDriver implements NetworkDriver {
-  readonly name = 'bridge';
+  readonly traits = BRIDGE_TRAITS;
 
-  constructor(private readonly fw: Firewall) {}
+  constructor(private readonly deps: DriverDeps) {}
 
+  /** Daemon start: containers on bridges need the host to forward. */
   async init(): Promise<void> {
     await setSysctl('net.ipv4.ip_forward', '1');
-    await this.fw.init();
   }
 
-  async createNetwork(net: NetworkSpec): Promise<void> {
+  async validate(req: NewNetwork, existing: NetworkRecord[]): Promise<DriverFields> {
+    const options = { ...req.options };
+    const bridgeName = options[OPT_BRIDGE_NAME] || `br-${req.id.slice(0, 12)}`;
+    validateBridgeOptions(options, bridgeName, existing);
+    await refuseNonBridge(bridgeName);
+    return { options, bridgeName };
+  }
+
+  async createNetwork(rec: NetworkRecord): Promise<void> {
+    const net = bridgeSpec(rec);
     const br = net.bridgeName;
     // At a daemon start the bridge is there, carrying running containers' traffic: only what
     // differs from what it should be is changed (usually nothing).
@@ -38,8 +82,16 @@ export class BridgeDriver implements NetworkDriver {
     // routed back out the bridge it came from; an ICMP redirect would then tell it to skip
     // the gateway (and so the DNAT) for that host address.
     await setIfSysctl(br, 'send_redirects', '0');
-    await this.fw.addNetwork(net);
+    await this.deps.firewall.addNetwork(net);
   }
+
+  async checkNetwork(rec: NetworkRecord): Promise<string[]> {
+    const net = bridgeSpec(rec);
+    const cur = await linkState(net.bridgeName);
+    return cur ? bridgeLines(net, cur).map((l) => `bridge ${net.bridgeName}: wants \`ip ${l}\``) : [`bridge ${net.bridgeName} is missing`];
+  }
+
+  links(rec: NetworkRecord): string[] { return [rec.bridgeName!]; }
 
   /**
    * Take a network's bridge away. Deleting a bridge costs the kernel 30-60 ms (RCU grace
@@ -47,8 +99,9 @@ export class BridgeDriver implements NetworkDriver {
    * spare in about 1 ms, and the spare is deleted in the background (or at the next start).
    * `recycle: false` (undoing a half-made network) deletes it at once.
    */
-  async deleteNetwork(net: NetworkSpec, opts: { recycle?: boolean } = {}): Promise<void> {
-    await this.fw.removeNetwork(net);
+  async deleteNetwork(rec: NetworkRecord, opts: { recycle?: boolean } = {}): Promise<void> {
+    const net = bridgeSpec(rec);
+    await this.deps.firewall.removeNetwork(net);
     const br = net.bridgeName;
     if (!linkExists(br)) return;
     if (opts.recycle === false) {
@@ -78,7 +131,19 @@ export class BridgeDriver implements NetworkDriver {
   /** Wait for spare bridges to be gone (daemon shutdown, tests). */
   async settle(): Promise<void> { while (this.sweeping) await this.sweeping; }
 
-  async attach(net: NetworkSpec, ep: EndpointSpec): Promise<void> {
+  async attach(rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
+    const net = bridgeSpec(rec);
+    await this.link(net, ep);
+    try {
+      await this.deps.firewall.addEndpoint(net, ep);
+    } catch (e) {
+      await deleteLink(ep.hostIfname).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The veth pair, its host end on the bridge. */
+  private async link(net: NetworkSpec, ep: EndpointSpec): Promise<void> {
     // A restarted daemon re-attaching a running container finds its veth in place: it changes
     // only what differs (usually nothing), and never the container's side.
     const fresh = !linkExists(ep.hostIfname);
@@ -94,33 +159,21 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
-  async detach(_net: NetworkSpec, ep: EndpointSpec): Promise<void> {
+  async detach(rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
+    await this.deps.firewall.removeEndpoint(bridgeSpec(rec), ep);
     // Deleting the host end takes the container end with it.
     await deleteLink(ep.hostIfname);
   }
 
-  /**
-   * Remove bridges (overlay VXLAN devices too), veths and macvlan/ipvlan parent links berth
-   * made for networks or containers that no longer exist (a restart after a crash, or after
-   * removals that failed halfway).
-   */
-  async cleanupStale(keep: { bridges: string[]; hostIfnames: string[]; parents?: string[] }): Promise<void> {
-    const bridges = new Set(keep.bridges);
-    const veths = new Set(keep.hostIfnames);
-    const parents = new Set(keep.parents ?? []);
-    const stale = (await listLinks()).filter((l) => {
-      // Parents: marked with their alias, or (made before the alias) by their private name.
-      if (l.ifalias?.startsWith(PARENT_ALIAS) || /^d[mi]-[0-9a-f]{12}$/.test(l.ifname)) return !parents.has(l.ifname);
-      if (!l.ifalias?.startsWith(ALIAS_PREFIX)) return false;
-      return ((l.kind === 'bridge' || l.kind === 'vxlan') && !bridges.has(l.ifname)) || (l.kind === 'veth' && !veths.has(l.ifname));
-    });
-    // One at a time: one that is gone already (a veth whose peer went first) must not stop the rest.
-    for (const l of stale) await deleteLink(l.ifname).catch(() => undefined);
+  async checkEndpoint(rec: NetworkRecord, ep: EndpointSpec): Promise<string[]> {
+    const cur = await linkState(ep.hostIfname);
+    if (!cur) return [`veth ${ep.hostIfname} of container ${ep.containerId.slice(0, 12)} is missing`];
+    return portLines(bridgeSpec(rec), ep, cur).map((l) => `veth ${ep.hostIfname}: wants \`ip ${l}\``);
   }
 }
 
 /** A stable, locally administered MAC for a network's bridge, from its id. */
-export function bridgeMac(networkId: string): string {
+function bridgeMac(networkId: string): string {
   const b = networkId.slice(0, 8).padEnd(8, '0').match(/../g)!;
   return ['02', '42', ...b].join(':');
 }
@@ -171,4 +224,39 @@ export function portLines(net: NetworkSpec, ep: EndpointSpec, cur: LinkState | n
     lines.push(`link set dev ${dev} type bridge_slave hairpin on isolated ${net.icc ? 'off' : 'on'}`);
   }
   return lines;
+}
+
+/**
+ * An existing interface may serve as a network's bridge only if it is one: berth adds its
+ * gateway address to it and deletes it with the network, which must never happen to a NIC or lo.
+ */
+export async function refuseNonBridge(name: string): Promise<void> {
+  if (!linkExists(name)) return;
+  const link = (await listLinks()).find((l) => l.ifname === name);
+  if (link && link.kind !== 'bridge') throw badRequest(`existing interface ${name} is not a bridge`);
+}
+
+/** A bridge network's options, Docker's way and with Docker's messages; booleans normalised in place. */
+function validateBridgeOptions(opts: Record<string, string>, bridgeName: string, existing: NetworkRecord[]): void {
+  if (opts[OPT_MTU] !== undefined) {
+    const v = opts[OPT_MTU];
+    if (!/^-?\d+$/.test(v)) {
+      throw badRequest(`failed to parse ${OPT_MTU} value: ${v} (strconv.Atoi: parsing "${v}": invalid syntax)`);
+    }
+    const mtu = Number(v);
+    if (mtu < 68 || mtu > 65535) throw badRequest(`invalid MTU number: ${mtu}`);
+  }
+  for (const k of [OPT_ICC, OPT_MASQ, OPT_ALLOW_SPOOFING]) {
+    const v = opts[k];
+    if (v !== undefined && !['true', 'false', '1', '0'].includes(v.toLowerCase())) {
+      throw badRequest(`failed to parse ${k} value: ${v} (strconv.ParseBool: parsing "${v}": invalid syntax)`);
+    }
+    if (v !== undefined) opts[k] = ['true', '1'].includes(v.toLowerCase()) ? 'true' : 'false';
+  }
+  // Linux interface names: at most 15 bytes, no '/', no whitespace.
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridgeName)) {
+    throw badRequest(`invalid bridge name ${JSON.stringify(bridgeName)}: at most 15 characters of [a-zA-Z0-9_.-]`);
+  }
+  const clash = existing.find((n) => n.bridgeName === bridgeName);
+  if (clash) throw conflict(`bridge name ${bridgeName} is already used by network ${clash.Name}`);
 }

@@ -8,14 +8,17 @@
 // (and removes it with the network); no parent gives the network a private parent of its own,
 // so its containers reach only each other (Docker uses a dummy link "dm-<id>"; where the kernel
 // has no dummy links, a veth pair whose other end stays unused does the same).
-import type { EndpointSpec, NetworkDriver } from '../types';
+import type { EndpointSpec, NetworkRecord } from '../types';
+import type { DriverFields, DriverTraits, NetworkDriver, NewNetwork } from './driver';
+import { networkMtu } from './driver';
 import { badRequest, ApiError } from '../../util/errors';
-import { deleteLink, ipBatch, linkExists, linkExistsIn } from '../../kernel/ip';
+import { deleteLink, ipBatch, linkExists, linkExistsIn, listLinksIn } from '../../kernel/ip';
+import { log } from '../../util/log';
 import { containerSide } from './endpoint';
 
 export type LowerKind = 'macvlan' | 'ipvlan';
 
-export interface LowerNetworkSpec {
+interface LowerNetworkSpec {
   id: string;
   kind: LowerKind;
   parent: string;
@@ -29,15 +32,15 @@ const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'];
 const IPVLAN_MODES = ['l2', 'l3', 'l3s'];
 const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'];
 
-/** Docker's name for a network's private parent: "dm-" (macvlan) or "di-" (ipvlan) + 12 hex of its id. */
 /** Link alias of a parent link berth made for a network ("berth:parent-<12 hex of the network id>"). */
 export const PARENT_ALIAS = 'berth:parent-';
 
 /** A network's mode option, or the driver's default (macvlan: bridge; ipvlan: l2). */
-export function lowerMode(kind: LowerKind, opts: Record<string, string>): string {
+function lowerMode(kind: LowerKind, opts: Record<string, string>): string {
   return kind === 'macvlan' ? opts.macvlan_mode || 'bridge' : opts.ipvlan_mode || 'l2';
 }
 
+/** Docker's name for a network's private parent: "dm-" (macvlan) or "di-" (ipvlan) + 12 hex of its id. */
 export function privateParentName(kind: LowerKind, networkId: string): string {
   return `${kind === 'macvlan' ? 'dm' : 'di'}-${networkId.slice(0, 12)}`;
 }
@@ -89,15 +92,48 @@ export function checkLowerOptions(kind: LowerKind, networkId: string, opts: Reco
   return { parent, mode, flag, make };
 }
 
-export class LowerDriver implements Pick<NetworkDriver, 'name'> {
-  readonly name: string;
-  constructor(readonly kind: LowerKind) { this.name = kind; }
+/** What the macvlan/ipvlan driver builds for a network, from its record. */
+function lowerSpec(kind: LowerKind, n: NetworkRecord): LowerNetworkSpec {
+  return {
+    id: n.Id, kind, parent: n.parent!, createdParent: !!n.createdParent,
+    mode: lowerMode(kind, n.Options),
+    flag: n.Options.ipvlan_flag || 'bridge',
+    mtu: networkMtu(n),
+  };
+}
 
-  /** Make the parent if the network needs one of its own; idempotent (daemon restarts). */
-  async createNetwork(net: LowerNetworkSpec): Promise<void> {
+const traits = (name: LowerKind): DriverTraits => ({
+  name, scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'sub-interface',
+  ports: 'none', gatewayBridge: false, defaultRoute: true, dns: true,
+});
+export const MACVLAN_TRAITS = traits('macvlan');
+export const IPVLAN_TRAITS = traits('ipvlan');
+
+export class LowerDriver implements NetworkDriver {
+  readonly traits: DriverTraits;
+  constructor(readonly kind: LowerKind) { this.traits = kind === 'macvlan' ? MACVLAN_TRAITS : IPVLAN_TRAITS; }
+
+  async validate(req: NewNetwork, existing: NetworkRecord[]): Promise<DriverFields> {
+    const { parent, make } = checkLowerOptions(this.kind, req.id, req.options,
+      existing.map((n) => ({ id: n.Id, kind: n.Driver, parent: n.parent })), linkExists);
+    return { options: { ...req.options }, parent, createdParent: make !== 'none' };
+  }
+
+  /**
+   * Make the parent if the network needs one of its own; idempotent. At a daemon start a parent
+   * that cannot be made (its VLAN's interface gone) is a warning: the network's containers
+   * then fail to start saying the parent is missing.
+   */
+  async createNetwork(rec: NetworkRecord, opts: { restoring?: boolean } = {}): Promise<void> {
+    const made = this.makeParent(lowerSpec(this.kind, rec));
+    if (!opts.restoring) return made;
+    await made.catch((e) => log.warn(`network ${rec.Name}: ${(e as Error).message}`));
+  }
+
+  private async makeParent(net: LowerNetworkSpec): Promise<void> {
     if (!net.createdParent || linkExists(net.parent)) return;
     // Marked as berth's in the same batch that makes it: a restart that finds it named by no
-    // network record (berthd was killed before the record) removes it (bridge.cleanupStale).
+    // network record (berthd was killed before the record) removes it (drivers/sweep.ts).
     const mark = `link set dev ${net.parent} alias ${PARENT_ALIAS}${net.id.slice(0, 12)}`;
     const vlan = /^(.+)\.(\d+)$/.exec(net.parent);
     if (vlan && !net.parent.startsWith('dm-') && !net.parent.startsWith('di-')) {
@@ -117,12 +153,19 @@ export class LowerDriver implements Pick<NetworkDriver, 'name'> {
     }
   }
 
-  async deleteNetwork(net: LowerNetworkSpec): Promise<void> {
-    if (net.createdParent) await deleteLink(net.parent);
+  async deleteNetwork(rec: NetworkRecord): Promise<void> {
+    if (rec.createdParent && rec.parent) await deleteLink(rec.parent);
   }
 
+  async checkNetwork(rec: NetworkRecord): Promise<string[]> {
+    return rec.parent && !linkExists(rec.parent) ? [`parent interface ${rec.parent} of network ${rec.Name} is missing`] : [];
+  }
+
+  links(rec: NetworkRecord): string[] { return rec.createdParent && rec.parent ? [rec.parent] : []; }
+
   /** The container's sub-interface, made inside its namespace, addressed and up; idempotent. */
-  async attach(net: LowerNetworkSpec, ep: EndpointSpec): Promise<void> {
+  async attach(rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
+    const net = lowerSpec(this.kind, rec);
     if (!linkExists(net.parent)) throw new ApiError(500, `parent interface ${net.parent} of network ${ep.networkId.slice(0, 12)} was not found on the host`);
     if (await linkExistsIn(ep.netnsPath, ep.ifname)) return;
     const type = net.kind === 'macvlan'
@@ -144,8 +187,14 @@ export class LowerDriver implements Pick<NetworkDriver, 'name'> {
     }
   }
 
-  async detach(_net: LowerNetworkSpec, ep: EndpointSpec): Promise<void> {
+  async detach(_rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
     await ipBatch([`link del dev ${ep.ifname}`], ep.netnsPath).catch(() => undefined);
+  }
+
+  async checkEndpoint(_rec: NetworkRecord, ep: EndpointSpec): Promise<string[]> {
+    const link = (await listLinksIn(ep.netnsPath)).find((l) => l.ifname === ep.ifname);
+    if (!link) return [`${this.kind} interface ${ep.ifname} of container ${ep.containerId.slice(0, 12)} is missing`];
+    return link.kind === this.kind ? [] : [`${ep.ifname} of container ${ep.containerId.slice(0, 12)} is a ${link.kind ?? 'link'}, not ${this.kind}`];
   }
 }
 

@@ -8,11 +8,15 @@
 // back elsewhere with the same address (and so the same MAC) is found there at once, not
 // after the five minutes a learned entry takes to age out. The VXLAN header takes 50 bytes,
 // so interfaces get an MTU of 1450.
-import type { EndpointSpec } from '../types';
-import { bridgeBatch, deleteLink, fdbEntries, ipBatch, linkExists, listLinks, type FdbEntry } from '../../kernel/ip';
+// The network itself lives in the cluster state (its VNI, the hosts, where each container is):
+// the engine's swarm glue hands the driver an OverlaySpec for it (DriverDeps.overlaySpec).
+import type { EndpointSpec, NetworkRecord } from '../types';
+import type { DriverDeps, DriverFields, DriverTraits, NetworkDriver, NewNetwork } from './driver';
+import { bridgeBatch, deleteLink, fdbEntries, ipBatch, linkExists, linkState, type FdbEntry } from '../../kernel/ip';
+import { badRequest } from '../../util/errors';
 import { containerSide } from './endpoint';
 
-export const OVERLAY_MTU = 1450;
+const OVERLAY_MTU = 1450;
 const VXLAN_PORT = 4789;
 const ALIAS = 'berth:overlay';
 const ZERO_MAC = '00:00:00:00:00:00';
@@ -25,12 +29,51 @@ export interface OverlaySpec {
   remote: Array<{ mac: string; host: string }>;   // containers on other hosts
 }
 
-export const overlayBridge = (id: string) => `ov-${id.slice(0, 12)}`;
-export const overlayVxlan = (id: string) => `vx-${id.slice(0, 12)}`;
+const overlayBridge = (id: string) => `ov-${id.slice(0, 12)}`;
+const overlayVxlan = (id: string) => `vx-${id.slice(0, 12)}`;
 
-export class OverlayDriver {
+export const OVERLAY_TRAITS: DriverTraits = {
+  name: 'overlay', scope: 'swarm', made: 'swarm', namespace: 'own', addresses: 'cluster', link: 'veth',
+  ports: 'gateway-bridge', gatewayBridge: true, defaultRoute: false, dns: true,
+};
+
+export class OverlayDriver implements NetworkDriver {
+  readonly traits = OVERLAY_TRAITS;
+
+  constructor(private readonly deps: Pick<DriverDeps, 'overlaySpec'>) {}
+
+  /** The options of a new overlay network (the cluster's manager decides the rest). */
+  async validate(req: NewNetwork): Promise<DriverFields> {
+    if ('encrypted' in req.options) {
+      throw badRequest('encrypted overlay networks need IPsec (xfrm), which berth does not provide yet: create the network without --opt encrypted');
+    }
+    return { options: { ...req.options } };
+  }
+
+  /** The bridge and VXLAN device, and the flooding and remote MAC entries as the cluster state says. */
+  async createNetwork(rec: NetworkRecord): Promise<void> {
+    await this.ensure(this.deps.overlaySpec(rec.Id));
+  }
+
+  async deleteNetwork(rec: NetworkRecord): Promise<void> {
+    for (const dev of this.links(rec).reverse()) await deleteLink(dev);
+  }
+
+  links(rec: NetworkRecord): string[] { return [overlayBridge(rec.Id), overlayVxlan(rec.Id)]; }
+
+  async checkNetwork(rec: NetworkRecord): Promise<string[]> {
+    return this.links(rec).filter((l) => !linkExists(l)).map((l) => `overlay device ${l} of network ${rec.Name} is missing`);
+  }
+
+  async checkEndpoint(rec: NetworkRecord, ep: EndpointSpec): Promise<string[]> {
+    const cur = await linkState(ep.hostIfname);
+    if (!cur) return [`veth ${ep.hostIfname} of container ${ep.containerId.slice(0, 12)} is missing`];
+    const br = overlayBridge(rec.Id);
+    return cur.master === br && cur.up ? [] : [`veth ${ep.hostIfname} is not up on ${br}`];
+  }
+
   /** Make the bridge and VXLAN device if missing and point the flooding entries at `peers`. */
-  async ensure(net: OverlaySpec): Promise<void> {
+  private async ensure(net: OverlaySpec): Promise<void> {
     const br = overlayBridge(net.id), vx = overlayVxlan(net.id);
     const lines: string[] = [];
     if (!linkExists(br)) {
@@ -63,17 +106,9 @@ export class OverlayDriver {
     await bridgeBatch(fdb);
   }
 
-  async remove(id: string): Promise<void> {
-    for (const dev of [overlayVxlan(id), overlayBridge(id)]) await deleteLink(dev);
-  }
-
-  /** Overlay bridges on this host (to remove those of networks that are gone). */
-  async present(): Promise<string[]> {
-    return (await listLinks()).filter((l) => l.kind === 'bridge' && l.ifname.startsWith('ov-')).map((l) => l.ifname);
-  }
-
   /** The container's veth on the overlay bridge; idempotent (daemon restarts). */
-  async attach(net: OverlaySpec, ep: EndpointSpec): Promise<void> {
+  async attach(rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
+    const net = this.deps.overlaySpec(rec.Id);
     await this.ensure(net);
     if (linkExists(ep.hostIfname)) return;
     await ipBatch([
@@ -88,7 +123,7 @@ export class OverlayDriver {
     }
   }
 
-  async detach(ep: EndpointSpec): Promise<void> {
+  async detach(_rec: NetworkRecord, ep: EndpointSpec): Promise<void> {
     await deleteLink(ep.hostIfname);
   }
 

@@ -1,79 +1,67 @@
-// The driver registry: what each network driver can do, as data. Code outside drivers/ asks
-// these traits ("does this network publish ports?", "where do its addresses come from?"),
-// never a network's driver name, so a new driver is one module and one entry here.
+// The driver registry: each driver's name, what it can do (its traits, as data) and how to
+// make it. Code outside drivers/ asks the traits ("does this network publish ports?", "where
+// do its addresses come from?") or the driver object (`Drivers.of(network)`), never a
+// network's driver name: a new driver is one module and one line here.
 import type { NetworkRecord } from '../types';
-import { privateParentName, type LowerKind } from './macvlan';
+import type { DriverDeps, DriverName, DriverTraits, NetworkDriver } from './driver';
+import { BridgeDriver, BRIDGE_TRAITS } from './bridge';
+import { HostDriver, HOST_TRAITS } from './host';
+import { NullDriver, NULL_TRAITS } from './null';
+import { LowerDriver, MACVLAN_TRAITS, IPVLAN_TRAITS, privateParentName, type LowerKind } from './macvlan';
+import { OverlayDriver, OVERLAY_TRAITS } from './overlay';
+import { notFound } from '../../util/errors';
 
-export type DriverName = NetworkRecord['Driver'];
+export type { DriverName, DriverTraits, NetworkDriver } from './driver';
 
-export interface DriverTraits {
-  readonly name: DriverName;
-  /** Docker's scope: local to this host, or the swarm's (the cluster's manager keeps it). */
-  readonly scope: 'local' | 'swarm';
-  /**
-   * How networks of it come to be: one predefined instance (host, null), `network create` on
-   * this host, or through the swarm's manager.
-   */
-  readonly made: 'singleton' | 'local' | 'swarm';
-  /** The container's network namespace: its own, the host's, or its own with nothing but lo. */
-  readonly namespace: 'own' | 'host' | 'none';
-  /** Where an endpoint's address comes from: this host's allocator or the cluster's manager. */
-  readonly addresses: 'local' | 'cluster' | 'none';
-  /** What a container's interface on it is: a veth (host end named by berth) or a sub-interface of a parent. */
-  readonly link: 'veth' | 'sub-interface' | 'none';
-  /**
-   * Published ports: on the network itself, through the docker_gwbridge endpoint, or none
-   * (macvlan/ipvlan, as with Docker: -p is accepted and does nothing).
-   */
-  readonly ports: 'direct' | 'gateway-bridge' | 'none';
-  /** Its way out of the host is docker_gwbridge, a hidden endpoint of its own (overlay). */
-  readonly gatewayBridge: boolean;
-  /** Its endpoints may carry the container's default route (an overlay network has no gateway). */
-  readonly defaultRoute: boolean;
-  /** A user-defined network of it gives containers the embedded resolver (Docker's rule). */
-  readonly dns: boolean;
-}
-
-const TRAITS: Record<DriverName, DriverTraits> = {
-  bridge: {
-    name: 'bridge', scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'veth',
-    ports: 'direct', gatewayBridge: false, defaultRoute: true, dns: true,
-  },
-  macvlan: {
-    name: 'macvlan', scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'sub-interface',
-    ports: 'none', gatewayBridge: false, defaultRoute: true, dns: true,
-  },
-  ipvlan: {
-    name: 'ipvlan', scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'sub-interface',
-    ports: 'none', gatewayBridge: false, defaultRoute: true, dns: true,
-  },
-  overlay: {
-    name: 'overlay', scope: 'swarm', made: 'swarm', namespace: 'own', addresses: 'cluster', link: 'veth',
-    ports: 'gateway-bridge', gatewayBridge: true, defaultRoute: false, dns: true,
-  },
-  host: {
-    name: 'host', scope: 'local', made: 'singleton', namespace: 'host', addresses: 'none', link: 'none',
-    ports: 'none', gatewayBridge: false, defaultRoute: false, dns: false,
-  },
-  null: {
-    name: 'null', scope: 'local', made: 'singleton', namespace: 'none', addresses: 'none', link: 'none',
-    ports: 'none', gatewayBridge: false, defaultRoute: false, dns: false,
-  },
+const REGISTRY: Record<DriverName, { traits: DriverTraits; make(deps: DriverDeps): NetworkDriver }> = {
+  bridge: { traits: BRIDGE_TRAITS, make: (d) => new BridgeDriver(d) },
+  host: { traits: HOST_TRAITS, make: () => new HostDriver() },
+  null: { traits: NULL_TRAITS, make: () => new NullDriver() },
+  macvlan: { traits: MACVLAN_TRAITS, make: () => new LowerDriver('macvlan') },
+  ipvlan: { traits: IPVLAN_TRAITS, make: () => new LowerDriver('ipvlan') },
+  overlay: { traits: OVERLAY_TRAITS, make: (d) => new OverlayDriver(d) },
 };
 
 /** The names of every driver berth has, sorted (what `info` lists as network plugins). */
 export function driverNames(): DriverName[] {
-  return (Object.keys(TRAITS) as DriverName[]).sort();
+  return (Object.keys(REGISTRY) as DriverName[]).sort();
 }
 
 /** The traits of a driver by name, or undefined for a driver berth does not have. */
 export function driverTraits(name: string | undefined): DriverTraits | undefined {
-  return name !== undefined && Object.prototype.hasOwnProperty.call(TRAITS, name) ? TRAITS[name as DriverName] : undefined;
+  return name !== undefined && Object.prototype.hasOwnProperty.call(REGISTRY, name) ? REGISTRY[name as DriverName].traits : undefined;
 }
 
 /** The traits of a network's driver (a record only ever names a driver berth has). */
 export function traitsOf(n: Pick<NetworkRecord, 'Driver'>): DriverTraits {
-  return TRAITS[n.Driver];
+  return REGISTRY[n.Driver].traits;
+}
+
+/** One object per driver, made once with what the drivers need. */
+export class Drivers {
+  private readonly byName = new Map<DriverName, NetworkDriver>();
+
+  constructor(deps: DriverDeps) {
+    for (const name of driverNames()) this.byName.set(name, REGISTRY[name].make(deps));
+  }
+
+  /** The driver of a network. */
+  of(n: Pick<NetworkRecord, 'Driver'>): NetworkDriver {
+    return this.byName.get(n.Driver)!;
+  }
+
+  /** A driver by name; berth has no plugins yet, so another name is Docker's "plugin not found". */
+  named(name: string): NetworkDriver {
+    const d = this.byName.get(name as DriverName);
+    if (!d) throw notFound(`plugin "${name}" not found`);
+    return d;
+  }
+
+  /** Daemon start: each driver's host settings. */
+  async init(): Promise<void> { for (const d of this.byName.values()) await d.init?.(); }
+
+  /** Daemon stop: each driver's background work done. */
+  async settle(): Promise<void> { for (const d of this.byName.values()) await d.settle?.(); }
 }
 
 const PREDEFINED = new Set(['bridge', 'host', 'none']);

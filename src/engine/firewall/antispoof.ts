@@ -7,7 +7,7 @@
 // family sees every frame a container's veth brings into its bridge (to the host or to another
 // port), before any routing. Each endpoint is two set elements keyed by its host-side veth
 // (ifname . MAC, ifname . IPv4); the rules never grow. A network created with
-// `-o com.berth.network.allow_spoofing=true` gets no elements (for a container that routes).
+// `-o com.berth.network.allow_spoofing=true` gets no elements (NetworkSpec.allowSpoofing) (for a container that routes).
 //
 // On a daemon start the table keeps serving as the last daemon left it while berthd reattaches
 // its containers (recording what it re-adds); sync() then swaps in the recorded table whole, in
@@ -15,11 +15,10 @@
 import { nftApply, nftList, nftRender } from '../../kernel/nft';
 import { Mutex } from '../../util/lock';
 
-export const GUARD_TABLE = 'bridge berth_guard';
-export const OPT_ALLOW_SPOOFING = 'com.berth.network.allow_spoofing';
+const GUARD_TABLE = 'bridge berth_guard';
 
 /** One guarded endpoint: its host-side veth, the MAC and IPv4 address it may send from. */
-export interface GuardedPort { port: string; mac: string; ip: string }
+interface GuardedPort { port: string; mac: string; ip: string }
 
 function elems(ps: GuardedPort[]): { ports: string[]; macs: string[]; ips: string[] } {
   return {
@@ -78,11 +77,6 @@ export function deleteScript(ps: GuardedPort[]): string {
 delete element ${GUARD_TABLE} port_mac ${list(e.macs)}
 delete element ${GUARD_TABLE} port_ip ${list(e.ips)}
 `;
-}
-
-/** Whether a network's options turn the guard off (only "true"; any bool is accepted). */
-export function allowsSpoofing(options: Record<string, string> | null | undefined): boolean {
-  return /^(1|t|T|TRUE|true|True)$/.test(options?.[OPT_ALLOW_SPOOFING] ?? '');
 }
 
 const SETS = ['ports', 'port_mac', 'port_ip'] as const;

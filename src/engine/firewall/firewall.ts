@@ -1,111 +1,71 @@
-// Applies berth's nftables table (ruleset.ts) and keeps track of which elements are in it, so
-// removing something never asks nft to delete an element that is not there (nft 1.0.6 has no
-// `destroy`, and a failed delete would abort the whole transaction).
+// The firewall, behind one interface: its callers (the bridge driver, the sandboxes, the
+// daemon's start) speak of networks, endpoints and published ports, never of nft syntax, so a
+// ruleset change or a second backend touches only this folder (as netavark's firewall trait
+// has its nftables and iptables backends).
 //
-// A daemon start must not disturb the containers that kept running while berthd was away: the
-// table they use stays in the kernel, untouched, while berthd works out from its records what
-// the table should hold (init() … sync()); then one transaction makes it so, changing only the
-// elements that differ, or, when the table's rules differ (a berth upgrade, a table damaged or
-// deleted by hand), swapping the whole table for the right one at once. The swap carries the
-// user's own rules over (the `user` chain, see ruleset.ts): berth never loses them.
-import type { NetworkSpec, PortMapping } from '../types';
-import { nftApply, nftList, nftRender } from '../../kernel/nft';
-import { Mutex } from '../../util/lock';
-import {
-  TABLE, addElementsScript, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
-  portElements, replaceTableScript, userParts, NO_USER_PARTS, type MapElem, type SetElem, type TableOptions,
-} from './ruleset';
-import { log } from '../../util/log';
+// Today's backend is nftables: berth's table `ip berth` (table.ts, its rules in ruleset.ts:
+// isolation, masquerade, published ports as map elements) and the anti-spoofing table
+// `bridge berth_guard` (antispoof.ts).
+import type { EndpointSpec, NetworkSpec, PortMapping } from '../types';
+import { BerthTable } from './table';
+import { SpoofGuard } from './antispoof';
 
-export class Firewall {
-  /** The table's elements (while starting: what it is to hold), by set or map and key. */
-  private readonly elements = new Map<string, SetElem | MapElem>();
-  /** Starting: changes are recorded, not applied, until sync(). */
-  private starting = false;
-  /** One change of the table at a time, so `elements` always says what the kernel holds. */
-  private readonly serial = new Mutex();
-  /** Table-wide settings (berthd --ports-from); take effect at the next sync(). */
-  options: TableOptions = {};
-
-  /** Daemon start: leave the kernel's table serving as it is; record what the daemon re-adds. */
-  async init(): Promise<void> {
-    await this.serial.run(async () => {
-      this.starting = true;
-      this.elements.clear();
-    });
-  }
-
-  /** Daemon start is done: make the kernel's table what was recorded, in one transaction. */
-  async sync(): Promise<void> {
-    await this.serial.run(async () => {
-      if (!this.starting) return;
-      const sets = [...this.elements.values()].filter((e): e is SetElem => e.length === 2);
-      const maps = [...this.elements.values()].filter((e): e is MapElem => e.length === 3);
-      const liveText = await nftList(TABLE);
-      const user = userParts(liveText);
-      const whole = replaceTableScript(sets, maps, this.options, user);
-      try {
-        await nftApply((await this.differences(liveText, whole)) ?? whole);
-      } catch (e) {
-        // The user's rules, listed by nft, are not always accepted back (a rule naming
-        // something gone): berth's own table must be in force all the same.
-        if (!user.rules.length && !user.objects.length) throw e;
-        log.warn(`the user chain's rules could not be kept (${(e as Error).message.trim()}); they are dropped:\n${user.rules.join('\n')}`);
-        await nftApply(replaceTableScript(sets, maps, this.options, NO_USER_PARTS));
-      }
-      this.starting = false;
-    });
-  }
-
+export interface Firewall {
   /**
-   * The element changes that turn the kernel's table into `whole`'s ('' for none), or null when
-   * the table is missing or its rules differ. The kernel lists `whole` as it would hold it
-   * (canonical addresses, intervals) after applying it in a throwaway network namespace.
+   * Daemon start: what is in the kernel keeps serving the containers that kept running; the
+   * firewall records what the daemon adds back until sync().
    */
-  private async differences(liveText: string, whole: string): Promise<string | null> {
-    const live = parseTableListing(liveText);
-    if (!live) return null;
-    const want = parseTableListing(await nftRender(whole, TABLE).catch(() => ''));
-    return want ? elementDiffScript(live, want) : null;
-  }
-
-  async addNetwork(net: NetworkSpec): Promise<void> {
-    await this.add(networkElements(net), []);
-  }
-
-  async removeNetwork(net: NetworkSpec): Promise<void> {
-    await this.remove(networkElements(net), []);
-  }
-
-  async publish(ms: PortMapping[]): Promise<void> {
-    await this.add([], ms.flatMap(portElements));
-  }
-
-  async unpublish(ms: PortMapping[]): Promise<void> {
-    await this.remove([], ms.flatMap(portElements));
-  }
-
-  private add(sets: SetElem[], maps: MapElem[]): Promise<void> {
-    return this.serial.run(async () => {
-      const s = sets.filter((e) => !this.elements.has(key(e)));
-      const m = maps.filter((e) => !this.elements.has(key(e)));
-      if (!s.length && !m.length) return;
-      if (!this.starting) await nftApply(addElementsScript(s, m));
-      for (const e of [...s, ...m]) this.elements.set(key(e), e);
-    });
-  }
-
-  private remove(sets: SetElem[], maps: MapElem[]): Promise<void> {
-    return this.serial.run(async () => {
-      const s = sets.filter((e) => this.elements.has(key(e)));
-      const m = maps.filter((e) => this.elements.has(key(e)));
-      if (!s.length && !m.length) return;
-      if (!this.starting) await nftApply(deleteElementsScript(s, m));
-      for (const e of [...s, ...m]) this.elements.delete(key(e));
-    });
-  }
+  init(): Promise<void>;
+  /** Daemon start done: the kernel holds what was recorded, changed in one transaction per table. */
+  sync(): Promise<void>;
+  /** A bridge network's isolation, masquerade and gateway rules. */
+  addNetwork(net: NetworkSpec): Promise<void>;
+  removeNetwork(net: NetworkSpec): Promise<void>;
+  /** An endpoint on a bridge network: it may send only from its own MAC and address, unless the network allows spoofing. */
+  addEndpoint(net: NetworkSpec, ep: EndpointSpec): Promise<void>;
+  /** Taking away what is not there is fine. */
+  removeEndpoint(net: NetworkSpec, ep: EndpointSpec): Promise<void>;
+  /** Published ports, reaching containers' addresses on their bridges. */
+  publish(ms: PortMapping[]): Promise<void>;
+  unpublish(ms: PortMapping[]): Promise<void>;
 }
 
-function key(e: SetElem | MapElem): string {
-  return `${e[0]}|${e[1]}`;
+interface FirewallOptions {
+  /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
+  portsFrom?: string[];
+}
+
+/** The nftables backend. */
+export class NftFirewall implements Firewall {
+  private readonly table: BerthTable;
+  private readonly guard = new SpoofGuard();
+
+  constructor(opts: FirewallOptions = {}) {
+    this.table = new BerthTable({ portsFrom: opts.portsFrom ?? [] });
+  }
+
+  async init(): Promise<void> {
+    await this.table.init();
+    await this.guard.init();
+  }
+
+  async sync(): Promise<void> {
+    await this.table.sync();
+    await this.guard.sync();
+  }
+
+  addNetwork(net: NetworkSpec): Promise<void> { return this.table.addNetwork(net); }
+  removeNetwork(net: NetworkSpec): Promise<void> { return this.table.removeNetwork(net); }
+
+  async addEndpoint(net: NetworkSpec, ep: EndpointSpec): Promise<void> {
+    if (net.allowSpoofing || !ep.hostIfname) return;
+    await this.guard.add({ port: ep.hostIfname, mac: ep.mac, ip: ep.address });
+  }
+
+  async removeEndpoint(_net: NetworkSpec, ep: EndpointSpec): Promise<void> {
+    if (ep.hostIfname) await this.guard.remove(ep.hostIfname);
+  }
+
+  publish(ms: PortMapping[]): Promise<void> { return this.table.publish(ms); }
+  unpublish(ms: PortMapping[]): Promise<void> { return this.table.unpublish(ms); }
 }

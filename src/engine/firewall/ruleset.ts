@@ -1,4 +1,4 @@
-// berth's nftables table, as text. Pure: the Firewall class (firewall.ts) applies it.
+// berth's nftables table, as text. Pure: the nft backend's table (table.ts) applies it.
 //
 // One table, `ip berth`. Everything that grows with the number of networks or published ports
 // is an element of a set or map, so the rules a packet walks never grow:
@@ -39,7 +39,7 @@ import { tryParseSubnet } from '../../ipam/subnet';
 
 export const TABLE = 'ip berth';
 /** The user's chain in berth's table: never flushed or rewritten by berth. */
-export const USER_CHAIN = 'user';
+const USER_CHAIN = 'user';
 
 export interface TableOptions {
   /** berthd --ports-from: the only sources outside the bridges that may reach published ports (empty: any). */
@@ -63,7 +63,7 @@ export function parsePortsFrom(values: string[]): string[] {
  * `user` chain, and every set, map or chain whose name starts with "user" (sets a user rule
  * looks up, chains it jumps to). Anything else in the table is berth's and is rewritten.
  */
-export interface UserParts {
+interface UserParts {
   /** Whole blocks as nft lists them ("set userallow { … }"), sets and maps first. */
   objects: string[];
   /** The user chain's rules, one a line, as nft lists them. */
@@ -170,7 +170,7 @@ export function replaceTableScript(sets: SetElem[] = [], maps: MapElem[] = [], o
 }
 
 /** `nft list table` output, split into what defines the table and the elements of its sets and maps. */
-export interface TableListing {
+interface TableListing {
   /** Everything but the elements: sets' and maps' types and flags, chains, rules. */
   skeleton: string;
   /** Elements as nft lists them (and accepts them back), by set or map name. */

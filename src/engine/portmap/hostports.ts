@@ -11,9 +11,9 @@ const ANY = '0.0.0.0';
 
 const norm = (ip: string) => (ip === '' ? ANY : ip);
 
-export const portInUse = (hostIp: string, port: number) =>
+const portInUse = (hostIp: string, port: number) =>
   new ApiError(409, `Bind for ${norm(hostIp)}:${port} failed: port is already allocated`);
-export const allPortsAllocated = () => new ApiError(409, 'all ports are allocated');
+const allPortsAllocated = () => new ApiError(409, 'all ports are allocated');
 
 export class HostPortAllocator {
   // "tcp/8080" -> addresses holding it ("0.0.0.0" or specific ones)

@@ -8,7 +8,7 @@ import { isIP, isIPv4 } from '../../ipam/subnet';
 export interface PortBinding { HostIp: string; HostPort: string }
 export type PortBindings = Record<string, PortBinding[] | null>;
 
-export interface ParsedPublish {
+interface ParsedPublish {
   exposed: string[];                       // "80/tcp", in order
   bindings: Record<string, PortBinding[]>; // "80/tcp" -> [{HostIp, HostPort}]
 }
@@ -146,7 +146,7 @@ function rangeError(s: string): string {
 }
 
 /** One binding berth must make. hostPort 0 means "pick a free port". */
-export interface WantedBinding {
+interface WantedBinding {
   proto: Proto;
   containerPort: number;
   hostIp: string;        // "0.0.0.0" (all addresses) or one IPv4 address
