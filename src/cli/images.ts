@@ -52,12 +52,8 @@ export async function cmdImages(client: Client, repo: string | undefined, o: { q
   if (repo) (filters.reference ??= []).push(repo);
   const list: any[] = await client.get('/images/json', { all: o.all ? 1 : undefined, filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined });
   list.sort((a, b) => (b.Created ?? 0) - (a.Created ?? 0));
-  let rows = imageRows(list, (o as any).trunc !== false);
-  if (repo) {
-    // A daemon that ignores the reference filter still gets it applied here.
-    const [r, t] = repo.includes(':') ? [repo.slice(0, repo.lastIndexOf(':')), repo.slice(repo.lastIndexOf(':') + 1)] : [repo, undefined];
-    rows = rows.filter((x) => x.Repository === r && (t === undefined || x.Tag === t));
-  }
+  // The daemon applies the filters (the REPOSITORY argument is its reference filter, as Docker's).
+  const rows = imageRows(list, (o as any).trunc !== false);
   if (o.quiet && !o.format) {
     const seen = new Set<string>();
     for (const r of rows) if (!seen.has(r.ID as string)) { seen.add(r.ID as string); io.out(r.ID + '\n'); }

@@ -18,7 +18,7 @@ import { restartDelay, shouldRestart } from './restart';
 import { containerJson, containerListEntry, networkJson, portsMap } from './inspect';
 import { nowRfc3339, ZERO_TIME } from './time';
 import { hostsFile, resolvConf, hostnameFile } from './etcfiles';
-import { matchContainerFilters, matchNetworkFilters, validateFilters } from './filters';
+import { matchContainerFilters, matchNetworkFilters, selectImages, validateFilters } from './filters';
 import { BridgeDriver } from './drivers/bridge';
 import { driverNames, driverTraits, traitsOf } from './drivers/registry';
 import { Swarm, NOT_IN_SWARM } from './swarm';
@@ -1030,9 +1030,10 @@ export class Engine implements EngineApi {
 
   // ---------------------------------------------------------------- images
 
-  async listImages(_opts: { all: boolean; filters: Record<string, string[]> }): Promise<any[]> {
-    return this.images.list().map((i) => ({
-      Id: i.Id, ParentId: '', RepoTags: i.RepoTags.length ? i.RepoTags : ['<none>:<none>'],
+  async listImages(opts: { all: boolean; filters: Record<string, string[]> }): Promise<any[]> {
+    // `all` shows intermediate layers in Docker; berth's images have none, so it changes nothing.
+    return selectImages(this.images.list(), opts.filters, (r) => this.images.resolve(r)).map(({ image: i, tags }) => ({
+      Id: i.Id, ParentId: '', RepoTags: tags.length ? tags : ['<none>:<none>'],
       RepoDigests: [], Created: Math.floor(Date.parse(i.Created) / 1000), Size: i.Size, VirtualSize: i.Size,
       SharedSize: -1, Labels: i.Config?.Labels ?? null, Containers: -1,
     }));
