@@ -3,6 +3,7 @@
 // serving), or replace one left by another build. Requests go over its control socket
 // (control.ts).
 import { spawn } from 'node:child_process';
+import { log as logger } from '../util/log';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -103,7 +104,9 @@ export async function startResolver(dir: string, debug: boolean, onLog?: (msg: s
     // answers measurably slower in a group apart from the containers' processes (which share
     // berthd's). It leaves berthd's process group itself (main.ts), so signals to that group
     // and berthd's death leave it be.
-    child = spawn(process.execPath, [main, '--dir', dir, ...(debug ? ['--debug'] : [])],
+    const args = [main, '--dir', dir, ...(debug ? ['--debug'] : [])];
+    logger.debug(`start: ${process.execPath} ${args.join(' ')}`);
+    child = spawn(process.execPath, args,
       { stdio: ['ignore', log, log] });
   } finally {
     fs.closeSync(log);

@@ -15,6 +15,7 @@ import { parsePullRef, RegistryClient } from './pull';
 import { applyChanges, emptyImageConfig, normalizeImageConfig, type ImageConfig } from './changes';
 import { chainIds, normalizeRef, parseRef, whiteoutPlan } from './refs';
 import { writeDurably } from '../store/durable';
+import { log as logger } from '../util/log';
 
 export interface ImageRecord {
   Id: string;                 // "sha256:<64 hex>"
@@ -211,6 +212,7 @@ export class ImageStore {
       await fs.rm(tmp, { recursive: true, force: true });
       throw e;
     }
+    logger.debug(`exec: tar -C ${tmp} -cf - .`);
     const child = spawn('tar', ['-C', tmp, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
     child.on('close', () => { fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined); });
     return child.stdout!;
