@@ -122,7 +122,7 @@ const healthcheck = obj({
   StartInterval: int().nullish(), Retries: int().nullish(),
 }, 'container.HealthConfig');
 
-export const containerCreateSchema = obj({
+const containerCreateSchema = obj({
   Hostname: str().nullish(),
   Domainname: str().nullish(),
   User: str().nullish(),
@@ -155,7 +155,7 @@ export const containerCreateSchema = obj({
   }, 'network.NetworkingConfig').nullish(),
 }, 'container.Config');
 
-export const networkCreateSchema = obj({
+const networkCreateSchema = obj({
   Name: str().nullish(),
   CheckDuplicate: bool().nullish(),
   Driver: str().nullish(),
@@ -180,17 +180,17 @@ export const networkCreateSchema = obj({
   Labels: strMap().nullish(),
 }, 'types.NetworkCreateRequest');
 
-export const networkConnectSchema = obj({
+const networkConnectSchema = obj({
   Container: str().nullish(),
   EndpointConfig: endpointSettings.nullish(),
 }, 'types.NetworkConnect');
 
-export const networkDisconnectSchema = obj({
+const networkDisconnectSchema = obj({
   Container: str().nullish(),
   Force: bool().nullish(),
 }, 'types.NetworkDisconnect');
 
-export const execCreateSchema = obj({
+const execCreateSchema = obj({
   User: str().nullish(),
   Privileged: bool().nullish(),
   Tty: bool().nullish(),
@@ -205,13 +205,13 @@ export const execCreateSchema = obj({
   Cmd: strList().nullish(),
 }, 'types.ExecConfig');
 
-export const execStartSchema = obj({
+const execStartSchema = obj({
   Detach: bool().nullish(),
   Tty: bool().nullish(),
   ConsoleSize: z.array(int(), { error: '*[2]uint' }).nullish(),
 }, 'types.ExecStartCheck');
 
-export const swarmInitSchema = obj({
+const swarmInitSchema = obj({
   ListenAddr: str().nullish(),
   AdvertiseAddr: str().nullish(),
   DataPathAddr: str().nullish(),
@@ -224,7 +224,7 @@ export const swarmInitSchema = obj({
   SubnetSize: int().nullish(),
 }, 'swarm.InitRequest');
 
-export const swarmJoinSchema = obj({
+const swarmJoinSchema = obj({
   ListenAddr: str().nullish(),
   AdvertiseAddr: str().nullish(),
   DataPathAddr: str().nullish(),
@@ -260,7 +260,7 @@ export function fieldName(path: PropertyKey[]): string {
  * Parses `body` with `schema`: the parsed value (unknown fields dropped), or a 400 naming the
  * first field that is wrong. `what` is the body's name for a body that is not an object.
  */
-export function checkBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
+function checkBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0];

@@ -99,12 +99,12 @@ export function ellipsis(s: string, maxlen: number): string {
  * "json" prints one JSON object per line, anything else is a template per item.
  * `headers` maps each field of the row objects to its column title.
  */
-export interface FormatSpec { format: string; defaultTable: string; headers: Record<string, string>; quiet?: boolean }
+interface FormatSpec { format: string; defaultTable: string; headers: Record<string, string>; quiet?: boolean }
 
-export function isTableFormat(f: string): boolean { return f.startsWith('table'); }
+function isTableFormat(f: string): boolean { return f.startsWith('table'); }
 
 /** Docker's formatter turns the two-character sequences \t and \n of a --format into tab and newline. */
-export function unescapeFormat(f: string): string { return f.replace(/\\t/g, '\t').replace(/\\n/g, '\n'); }
+function unescapeFormat(f: string): string { return f.replace(/\\t/g, '\t').replace(/\\n/g, '\n'); }
 
 export function renderRows(rows: Array<Record<string, unknown>>, spec: FormatSpec): string {
   let f = spec.format || 'table';

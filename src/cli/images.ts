@@ -152,4 +152,3 @@ export async function cmdSave(client: Client, refs: string[], o: { output?: stri
   return 0;
 }
 
-export { DaemonError };

@@ -8,7 +8,7 @@ import { GO_TYPE } from '../util/gotemplate';
 
 const enc = encodeURIComponent;
 
-export interface NetworkCreateOptions {
+interface NetworkCreateOptions {
   driver?: string; subnet?: string[]; gateway?: string[]; ipRange?: string[]; auxAddress?: string[];
   internal?: boolean; attachable?: boolean; label?: string[]; opt?: string[]; ipv6?: boolean; ipamDriver?: string;
   ipamOpt?: string[]; scope?: string; ingress?: boolean; configOnly?: boolean; configFrom?: string;
@@ -179,8 +179,4 @@ export async function cmdNetworkConnect(client: Client, network: string, contain
 export async function cmdNetworkDisconnect(client: Client, network: string, container: string, o: { force?: boolean }): Promise<number> {
   await client.request('POST', `/networks/${enc(network)}/disconnect`, { body: { Container: container, Force: !!o.force } });
   return 0;
-}
-
-export function checkNetworkName(name: string): void {
-  if (!name) throw new UsageError('network name cannot be empty');
 }

@@ -53,7 +53,7 @@ function checkAddHost(h: string): string {
 
 const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 
-export interface CreateRequest { name: string | undefined; body: any }
+interface CreateRequest { name: string | undefined; body: any }
 
 /** Builds the create request. `args` are the image and the command after it. */
 export function buildCreate(opts: RunOptions, image: string, cmd: string[], environ: NodeJS.ProcessEnv = process.env): CreateRequest {
@@ -155,7 +155,7 @@ export function securityOpt(opt: string): string {
   }
 }
 
-export function mountSpec(spec: string): Record<string, unknown> {
+function mountSpec(spec: string): Record<string, unknown> {
   const m: Record<string, any> = { Type: 'volume' };
   for (const field of spec.split(',')) {
     const eq = field.indexOf('=');

@@ -12,16 +12,16 @@ import { parsePortsFrom } from '../engine/firewall/ruleset';
 import { checkTls, groupId, parseListener, type Listener } from './listen';
 import { log, setLogProgram } from '../util/log';
 
-export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
-export const DEFAULT_GROUP = 'berth';
+const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
+const DEFAULT_GROUP = 'berth';
 
-export interface DaemonFlags {
+interface DaemonFlags {
   dataRoot: string; execRoot: string; hosts: string[]; group: string; groupGiven: boolean;
   tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
   portsFrom: string[];
 }
 
-export function parseDaemonFlags(argv: string[]): DaemonFlags {
+function parseDaemonFlags(argv: string[]): DaemonFlags {
   const program = new Command('berthd')
     .description('berth daemon: container networking with the Docker Engine API')
     .option('--data-root <dir>', 'root of persistent state (images, containers, networks)', '/var/lib/berth')
@@ -59,7 +59,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
 }
 
 
-export async function main(): Promise<void> {
+async function main(): Promise<void> {
   setLogProgram('berthd', true);
   let flags: DaemonFlags;
   try {

@@ -15,7 +15,7 @@ type Ask = Request extends infer R ? R extends { id: number } ? Omit<R, 'id'> : 
 const REQUEST_TIMEOUT_MS = 30_000;   // a hang guard: serve takes one nft run
 const START_TIMEOUT_MS = 30_000;     // a new resolver reopens every container's sockets first
 
-export class Control {
+class Control {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private next = 1;
   private closed = false;
@@ -94,7 +94,7 @@ export async function findResolver(dir: string, onLog?: (msg: string) => void): 
  * again every container its state file lists). A resolver already running there keeps
  * serving until the caller tells it to exit.
  */
-export async function startResolver(dir: string, debug: boolean, onLog?: (msg: string) => void): Promise<Attached> {
+async function startResolver(dir: string, debug: boolean, onLog?: (msg: string) => void): Promise<Attached> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = fs.openSync(logFile(dir), 'a', 0o600);
   const main = path.join(__dirname, 'main.js');

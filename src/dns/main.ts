@@ -10,7 +10,7 @@ import { libc, raiseOpenFileLimit } from '../kernel/libc';
 import { setDebug } from '../kernel/exec';
 import { log, setLogProgram } from '../util/log';
 
-export async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<void> {
   setLogProgram('berth-dns', true);
   const i = argv.indexOf('--dir');
   const dir = i >= 0 ? argv[i + 1] : undefined;

@@ -6,7 +6,7 @@
 // target's address on the shared network. Several containers with one name or alias answer
 // all their addresses, in rotating order. Reverse lookups answer "<name>.<network>".
 
-export interface DnsEndpoint {
+interface DnsEndpoint {
   networkId: string;
   networkName: string;
   ip: string;

@@ -34,7 +34,7 @@ export interface ImageRecord {
 
 type Stored = Omit<ImageRecord, 'RepoTags' | 'rootfs'> & { host?: boolean };
 
-export const HOST_REF = 'host:latest';
+const HOST_REF = 'host:latest';
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 

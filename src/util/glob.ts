@@ -4,7 +4,7 @@
 import { badRequest } from './errors';
 
 /** Docker's (and Go's) words for a malformed pattern. */
-export const BAD_PATTERN = 'syntax error in pattern';
+const BAD_PATTERN = 'syntax error in pattern';
 
 /** The pattern as an anchored regular expression; a malformed pattern is a 400. */
 export function globRegExp(pattern: string): RegExp {
@@ -46,8 +46,4 @@ export function globRegExp(pattern: string): RegExp {
     } else re += esc(c);
   }
   return new RegExp(`^${re}$`, 's');
-}
-
-export function globMatch(pattern: string, name: string): boolean {
-  return globRegExp(pattern).test(name);
 }

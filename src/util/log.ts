@@ -2,7 +2,7 @@
 // makes to the kernel, with `--debug`), info, warn and error (always). Lines keep the shapes
 // berth has always printed: "[TIME ]PROGRAM: MESSAGE", and "[debug] WHAT" with any script
 // indented under it. The CLI's output to its user does not come through here.
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+type Level = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 let threshold: Level = 'info';
