@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { checkSignal } from './query';
 import { checkRestartPolicy } from '../engine/restart';
 import * as ipaddr from 'ipaddr.js';
-import { badRequest, notFound } from '../util/errors';
+import { badRequest, EMPTY_CREATE_CONFIG, NO_EXEC_COMMAND, notFound } from '../util/errors';
 import { parsePortKey, validatePortBindings } from '../engine/portmap/spec';
 
 // Leaves carry the Go type Docker names in its error as their message.
@@ -370,7 +370,7 @@ function checkEndpoint(ep: z.infer<typeof endpointSettings>, where: string): voi
 
 /** POST /containers/create: the body the engine may use, or a 400. */
 export function checkContainerCreate(body: unknown): z.infer<typeof containerCreateSchema> {
-  if (body === undefined || body === null) throw badRequest('config cannot be empty in order to create a container');
+  if (body === undefined || body === null) throw badRequest(EMPTY_CREATE_CONFIG);
   const b = checkBody(containerCreateSchema, body, 'container.Config');
   // A null entry in a port's binding list is an empty binding (any address, a free port), as
   // dockerd decodes it.
@@ -408,7 +408,7 @@ export function checkNetworkDisconnect(body: unknown): { Container: string; Forc
 
 export function checkExecCreate(body: unknown): z.infer<typeof execCreateSchema> {
   const b = checkBody(execCreateSchema, body ?? {}, 'types.ExecConfig');
-  if (!b.Cmd || b.Cmd.length === 0) throw badRequest('No exec command specified');
+  if (!b.Cmd || b.Cmd.length === 0) throw badRequest(NO_EXEC_COMMAND);
   if (b.Privileged) throw notSupported('Privileged', 'privileged exec');
   return b;
 }

@@ -4,7 +4,8 @@ import { Client, DaemonError, copyOutput } from './client';
 import { pumpSession, watchResize } from './attach';
 import { Exit, UsageError, daemonLine } from './errors';
 import { buildCreate, withLatest, type RunOptions } from './runopts';
-import { ellipsis, goTimeString, humanDuration, humanSize, renderRows, shortId } from './format';
+import { ellipsis, goTimeString, humanSize, renderRows, shortId } from './format';
+import { humanDuration } from '../util/duration';
 import { GO_TYPE } from '../util/gotemplate';
 import { formatPortLines, formatPortsColumn, noPublicPort } from './ports';
 

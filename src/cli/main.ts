@@ -9,8 +9,8 @@ import * as SW from './swarm';
 import * as I from './images';
 import { cmdInfo, cmdVersion, CLI_VERSION } from './system';
 import { collect } from './runopts';
+import { DEFAULT_HOST } from '../util/defaults';
 
-const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 
 const USAGE: Record<string, string> = {
   run: 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]',

@@ -5,6 +5,7 @@ import { Exit, UsageError, daemonLine } from './errors';
 import { confirm, filtersParam, stdio, type Io } from './containers';
 import { goTimeString, renderRows, shortId } from './format';
 import { GO_TYPE } from '../util/gotemplate';
+import { RANGE_WITHOUT_SUBNET } from '../util/errors';
 
 const enc = encodeURIComponent;
 
@@ -40,7 +41,7 @@ export function ipamConfig(o: NetworkCreateOptions): any[] {
   const ranges = o.ipRange ?? [];
   const aux = o.auxAddress ?? [];
   if (subnets.length === 0 && (gateways.length || ranges.length)) {
-    throw new Exit(1, 'every ip-range or gateway must have a corresponding subnet');
+    throw new Exit(1, RANGE_WITHOUT_SUBNET);
   }
   const cfgs = subnets.map((s) => ({ Subnet: s, IPRange: '', Gateway: '', AuxiliaryAddresses: {} as Record<string, string> }));
   for (const r of ranges) {

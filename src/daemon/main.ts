@@ -11,8 +11,8 @@ import { raiseOpenFileLimit } from '../kernel/libc';
 import { parsePortsFrom } from '../engine/firewall/ruleset';
 import { checkTls, groupId, parseListener, type Listener } from './listen';
 import { log, setLogProgram } from '../util/log';
+import { DEFAULT_HOST } from '../util/defaults';
 
-const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 const DEFAULT_GROUP = 'berth';
 
 interface DaemonFlags {

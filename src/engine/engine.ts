@@ -6,7 +6,9 @@ import type { Readable } from 'node:stream';
 import type { AttachOptions, Attachment, EngineApi, ExecHandle, LogOptions } from './api';
 import type { ContainerRecord, NetworkRecord } from './types';
 import { normalizeRef } from '../runtime/refs';
-import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork, activeEndpoints } from '../util/errors';
+import { ApiError, badRequest, conflict, notFound, notModified, noSuchContainer, noSuchImage, forbidden, noSuchNetwork, activeEndpoints,
+  EMPTY_CREATE_CONFIG, HOSTNAME_NETWORK_CONFLICT, HOST_NETWORK_CONNECT, NO_EXEC_COMMAND } from '../util/errors';
+import { HOST_IMAGE_COMMENT } from '../runtime/images';
 import { Networks, NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
 import { configuredNetworks, parseNetworkMode, type NetMode } from './netmode';
@@ -352,7 +354,7 @@ export class Engine implements EngineApi {
   }
 
   private async create(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }> {
-    if (!body || typeof body !== 'object') throw badRequest('config cannot be empty in order to create a container');
+    if (!body || typeof body !== 'object') throw badRequest(EMPTY_CREATE_CONFIG);
     if (name !== undefined && name !== '') {
       validateContainerName(name);
       name = name.replace(/^\//, '');
@@ -365,7 +367,7 @@ export class Engine implements EngineApi {
       do { name = randomName(); } while (this.findByName(name));
     }
     const imageRef = String(body.Image ?? '');
-    if (!imageRef) throw badRequest('config cannot be empty in order to create a container');
+    if (!imageRef) throw badRequest(EMPTY_CREATE_CONFIG);
     const image = this.images.resolve(imageRef);
     if (!image) throw noSuchImage(imageRef.includes(':') || imageRef.includes('@') ? imageRef : `${imageRef}:latest`);
 
@@ -545,7 +547,7 @@ export class Engine implements EngineApi {
       if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
         throw badRequest('conflicting options: port publishing and the container type network mode');
       }
-      if (body.Hostname) throw badRequest('conflicting options: hostname and the network mode');
+      if (body.Hostname) throw badRequest(HOSTNAME_NETWORK_CONFLICT);
     }
     if (mode.kind === 'host' && body.Hostname) {
       // Docker allows -h with host networking since 20.10 only as a no-op warning; accept it.
@@ -973,7 +975,7 @@ export class Engine implements EngineApi {
   async execCreate(ref: string, body: any): Promise<{ Id: string }> {
     const c = this.container(ref);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
-    if (!Array.isArray(body?.Cmd) || body.Cmd.length === 0) throw badRequest('No exec command specified');
+    if (!Array.isArray(body?.Cmd) || body.Cmd.length === 0) throw badRequest(NO_EXEC_COMMAND);
     const id = newId();
     this.execs.set(id, { ID: id, ContainerID: c.Id, Config: body, Running: false, ExitCode: null, Pid: 0 });
     return { Id: id };
@@ -1043,7 +1045,7 @@ export class Engine implements EngineApi {
     const i = this.images.resolve(ref);
     if (!i) throw noSuchImage(ref);
     return {
-      Id: i.Id, RepoTags: i.RepoTags, RepoDigests: [], Parent: '', Comment: i.rootfs === null ? 'the host root, copy-on-write' : '',
+      Id: i.Id, RepoTags: i.RepoTags, RepoDigests: [], Parent: '', Comment: i.rootfs === null ? HOST_IMAGE_COMMENT : '',
       Created: i.Created, Container: '', ContainerConfig: {}, DockerVersion: '', Author: '', Config: i.Config,
       Architecture: i.Architecture, Os: i.Os, Size: i.Size, VirtualSize: i.Size,
       GraphDriver: { Data: null, Name: 'overlay' }, RootFS: { Type: 'layers', Layers: [] }, Metadata: { LastTagTime: ZERO_TIME },
@@ -1157,7 +1159,7 @@ export class Engine implements EngineApi {
     await this.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
       if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
-        throw badRequest('container cannot be disconnected from host network or connected to host network');
+        throw badRequest(HOST_NETWORK_CONNECT);
       }
       if (mode.kind === 'container' || mode.kind === 'none' || traitsOf(net).namespace === 'none') {
         throw badRequest('container sharing network namespace with another container or host cannot join any other network');
@@ -1211,7 +1213,7 @@ export class Engine implements EngineApi {
     await this.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
       if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
-        throw badRequest('container cannot be disconnected from host network or connected to host network');
+        throw badRequest(HOST_NETWORK_CONNECT);
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
       const primary = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;

@@ -13,7 +13,7 @@ import { bridgeBatch, deleteLink, fdbEntries, ipBatch, linkExists, listLinks, ty
 import { containerSide } from './endpoint';
 
 export const OVERLAY_MTU = 1450;
-const VXLAN_PORT = 4789;
+export const VXLAN_PORT = 4789;
 const ALIAS = 'berth:overlay';
 const ZERO_MAC = '00:00:00:00:00:00';
 
