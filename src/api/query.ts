@@ -43,7 +43,7 @@ export function parseFilters(raw: string | null): Record<string, string[]> {
 }
 
 /** Deeper JSON than this is refused before it is parsed (no request body of the API nests beyond ~6). */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** The nesting depth of JSON text, counted without parsing it (brackets inside strings excluded). */
 export function jsonDepth(text: string): number {
@@ -106,7 +106,7 @@ export function timeoutParam(q: URLSearchParams, key = 't'): number | undefined 
 
 export interface ApiVersionRange { min: string; max: string }
 
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {

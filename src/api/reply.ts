@@ -31,7 +31,7 @@ const REASONS: Record<number, string> = {
   404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };
 
-export function jsonText(body: unknown): string { return JSON.stringify(body) + '\n'; }
+function jsonText(body: unknown): string { return JSON.stringify(body) + '\n'; }
 
 export class ResponseReply implements Reply {
   private done = false;

@@ -29,8 +29,8 @@ export interface Ctx {
 type Handler = (ctx: Ctx) => Promise<void>;
 interface Route { method: string; re: RegExp; handler: Handler }
 
-export const RAW_STREAM = 'application/vnd.docker.raw-stream';
-export const MUX_STREAM = 'application/vnd.docker.multiplexed-stream';
+const RAW_STREAM = 'application/vnd.docker.raw-stream';
+const MUX_STREAM = 'application/vnd.docker.multiplexed-stream';
 
 async function jsonBody(ctx: Ctx): Promise<unknown> {
   return parseJsonBody(await ctx.body(), ctx.req.headers['content-type']);
@@ -380,7 +380,7 @@ export function pruneFilters(raw: string | null): Record<string, string[]> {
 }
 
 /** `repo` may carry the tag itself ("busybox:1"); a port in a registry host is not a tag. */
-export function splitRepoTag(repo: string, tag: string): { repo: string | undefined; tag: string | undefined } {
+function splitRepoTag(repo: string, tag: string): { repo: string | undefined; tag: string | undefined } {
   if (!repo) return { repo: undefined, tag: tag || undefined };
   const slash = repo.lastIndexOf('/');
   const colon = repo.lastIndexOf(':');
@@ -396,7 +396,7 @@ function pumpInput(h: Hijacked, input: Writable | null): void {
 }
 
 /** Process output to the client, framed unless TTY; ends the connection when output ends. */
-export function pumpOutput(src: Readable, dst: Writable, tty: boolean, want: { stdout: boolean; stderr: boolean },
+function pumpOutput(src: Readable, dst: Writable, tty: boolean, want: { stdout: boolean; stderr: boolean },
                            h: { closed(): boolean }): void {
   dst.on('error', () => { src.destroy(); });
   src.on('data', (chunk: OutputChunk) => {

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { checkSignal } from './query';
 import { checkRestartPolicy } from '../engine/restart';
 import * as ipaddr from 'ipaddr.js';
-import { badRequest, notFound } from '../util/errors';
+import { badRequest, EMPTY_CREATE_CONFIG, NO_EXEC_COMMAND, notFound } from '../util/errors';
 import { parsePortKey, validatePortBindings } from '../engine/portmap/spec';
 
 // Leaves carry the Go type Docker names in its error as their message.
@@ -122,7 +122,7 @@ const healthcheck = obj({
   StartInterval: int().nullish(), Retries: int().nullish(),
 }, 'container.HealthConfig');
 
-export const containerCreateSchema = obj({
+const containerCreateSchema = obj({
   Hostname: str().nullish(),
   Domainname: str().nullish(),
   User: str().nullish(),
@@ -155,7 +155,7 @@ export const containerCreateSchema = obj({
   }, 'network.NetworkingConfig').nullish(),
 }, 'container.Config');
 
-export const networkCreateSchema = obj({
+const networkCreateSchema = obj({
   Name: str().nullish(),
   CheckDuplicate: bool().nullish(),
   Driver: str().nullish(),
@@ -180,17 +180,17 @@ export const networkCreateSchema = obj({
   Labels: strMap().nullish(),
 }, 'types.NetworkCreateRequest');
 
-export const networkConnectSchema = obj({
+const networkConnectSchema = obj({
   Container: str().nullish(),
   EndpointConfig: endpointSettings.nullish(),
 }, 'types.NetworkConnect');
 
-export const networkDisconnectSchema = obj({
+const networkDisconnectSchema = obj({
   Container: str().nullish(),
   Force: bool().nullish(),
 }, 'types.NetworkDisconnect');
 
-export const execCreateSchema = obj({
+const execCreateSchema = obj({
   User: str().nullish(),
   Privileged: bool().nullish(),
   Tty: bool().nullish(),
@@ -205,13 +205,13 @@ export const execCreateSchema = obj({
   Cmd: strList().nullish(),
 }, 'types.ExecConfig');
 
-export const execStartSchema = obj({
+const execStartSchema = obj({
   Detach: bool().nullish(),
   Tty: bool().nullish(),
   ConsoleSize: z.array(int(), { error: '*[2]uint' }).nullish(),
 }, 'types.ExecStartCheck');
 
-export const swarmInitSchema = obj({
+const swarmInitSchema = obj({
   ListenAddr: str().nullish(),
   AdvertiseAddr: str().nullish(),
   DataPathAddr: str().nullish(),
@@ -224,7 +224,7 @@ export const swarmInitSchema = obj({
   SubnetSize: int().nullish(),
 }, 'swarm.InitRequest');
 
-export const swarmJoinSchema = obj({
+const swarmJoinSchema = obj({
   ListenAddr: str().nullish(),
   AdvertiseAddr: str().nullish(),
   DataPathAddr: str().nullish(),
@@ -260,7 +260,7 @@ export function fieldName(path: PropertyKey[]): string {
  * Parses `body` with `schema`: the parsed value (unknown fields dropped), or a 400 naming the
  * first field that is wrong. `what` is the body's name for a body that is not an object.
  */
-export function checkBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
+function checkBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
@@ -370,7 +370,7 @@ function checkEndpoint(ep: z.infer<typeof endpointSettings>, where: string): voi
 
 /** POST /containers/create: the body the engine may use, or a 400. */
 export function checkContainerCreate(body: unknown): z.infer<typeof containerCreateSchema> {
-  if (body === undefined || body === null) throw badRequest('config cannot be empty in order to create a container');
+  if (body === undefined || body === null) throw badRequest(EMPTY_CREATE_CONFIG);
   const b = checkBody(containerCreateSchema, body, 'container.Config');
   // A null entry in a port's binding list is an empty binding (any address, a free port), as
   // dockerd decodes it.
@@ -408,7 +408,7 @@ export function checkNetworkDisconnect(body: unknown): { Container: string; Forc
 
 export function checkExecCreate(body: unknown): z.infer<typeof execCreateSchema> {
   const b = checkBody(execCreateSchema, body ?? {}, 'types.ExecConfig');
-  if (!b.Cmd || b.Cmd.length === 0) throw badRequest('No exec command specified');
+  if (!b.Cmd || b.Cmd.length === 0) throw badRequest(NO_EXEC_COMMAND);
   if (b.Privileged) throw notSupported('Privileged', 'privileged exec');
   return b;
 }

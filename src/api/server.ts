@@ -13,9 +13,9 @@ import { ResponseReply, SocketReply, type Reply } from './reply';
 import { matchRoute, type Ctx } from './routes';
 import { MIN_API_VERSION } from '../engine/system';
 
-export const MAX_API_VERSION = '1.50';
+const MAX_API_VERSION = '1.50';
 
-export interface ApiServerOptions {
+interface ApiServerOptions {
   /** A unix socket to listen on, or (with tcp) none. */
   socketPath?: string;
   /** Group that owns the socket (mode 0660), as dockerd's --group; undefined: root's. */
@@ -28,7 +28,7 @@ export interface ApiServerOptions {
   limits?: Partial<ApiLimits>;
 }
 
-export interface ApiLimits {
+interface ApiLimits {
   /** A client must send a request's headers within this long of connecting (or of its last response). */
   headersMs: number;
   /** A request body that stops arriving for this long ends the connection. */
@@ -39,7 +39,7 @@ export interface ApiLimits {
   maxJsonBytes: number;
 }
 
-export const LIMITS: ApiLimits = { headersMs: 20_000, bodyIdleMs: 30_000, keepAliveMs: 5_000, maxJsonBytes: 4 << 20 };
+const LIMITS: ApiLimits = { headersMs: 20_000, bodyIdleMs: 30_000, keepAliveMs: 5_000, maxJsonBytes: 4 << 20 };
 
 /** The API version berth speaks: the engine's, capped to what this server serves. */
 function serverApiVersion(engine: EngineApi): string {
@@ -50,7 +50,7 @@ function serverApiVersion(engine: EngineApi): string {
   return MAX_API_VERSION;
 }
 
-export function commonHeaders(engine: EngineApi): Record<string, string> {
+function commonHeaders(engine: EngineApi): Record<string, string> {
   return {
     'Api-Version': serverApiVersion(engine),
     'Docker-Experimental': 'false',
@@ -60,7 +60,7 @@ export function commonHeaders(engine: EngineApi): Record<string, string> {
 }
 
 /** Handles one request, whichever transport it came on. Exported for tests. */
-export async function dispatch(engine: EngineApi, req: http.IncomingMessage, reply: Reply,
+async function dispatch(engine: EngineApi, req: http.IncomingMessage, reply: Reply,
                                body: () => Promise<Buffer>): Promise<number> {
   const range: ApiVersionRange = { min: MIN_API_VERSION, max: MAX_API_VERSION };
   try {

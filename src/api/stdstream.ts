@@ -2,7 +2,7 @@
 // an 8-byte header [stream, 0, 0, 0, size (big-endian uint32)], stream 0 stdin, 1 stdout,
 // 2 stderr. With a TTY the bytes go through raw. Pure (no I/O).
 
-export type StreamId = 0 | 1 | 2;
+type StreamId = 0 | 1 | 2;
 
 /**
  * What engine output streams carry: plain bytes are stdout; an object names its stream.

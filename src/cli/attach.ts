@@ -4,13 +4,13 @@
 import type { Duplex } from 'node:stream';
 import { Client, copyOutput } from './client';
 
-export interface Session {
+interface Session {
   socket: Duplex;
   multiplexed: boolean;
   head: Buffer;
 }
 
-export interface PumpOptions { stdin: boolean; tty: boolean }
+interface PumpOptions { stdin: boolean; tty: boolean }
 
 /**
  * Runs the I/O of a hijacked session until the daemon ends the output. Returns when all output
@@ -52,16 +52,4 @@ export function watchResize(client: Client, path: string): () => void {
   send();
   process.on('SIGWINCH', send);
   return () => { process.removeListener('SIGWINCH', send); };
-}
-
-/** Flush stdout/stderr before exiting with a code. */
-export function exitAfterFlush(code: number): never {
-  const done = () => process.exit(code);
-  let pending = 2;
-  const one = () => { if (--pending === 0) done(); };
-  process.stdout.write('', one);
-  process.stderr.write('', one);
-  // If a stream never drains (closed pipe), exit anyway shortly.
-  setTimeout(done, 2000).unref();
-  return undefined as never;
 }

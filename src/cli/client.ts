@@ -12,9 +12,9 @@ export class DaemonError extends Error {
 /** The daemon could not be reached at all. */
 export class ConnectError extends Error {}
 
-export type Query = Record<string, string | number | boolean | undefined | string[]>;
+type Query = Record<string, string | number | boolean | undefined | string[]>;
 
-export function buildPath(path: string, query: Query = {}): string {
+function buildPath(path: string, query: Query = {}): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
     if (v === undefined) continue;
@@ -31,7 +31,7 @@ export function socketPathOf(host: string): string {
   throw new Error(`unsupported host ${JSON.stringify(host)}: berth talks to unix:///path.sock`);
 }
 
-export interface Response { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+interface Response { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
 
 export class Client {
   constructor(public readonly socketPath: string, private readonly host: string = `unix://${socketPath}`) {}
@@ -128,7 +128,7 @@ export class Client {
   }
 }
 
-export function readAll(stream: Readable): Promise<Buffer> {
+function readAll(stream: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));

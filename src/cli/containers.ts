@@ -4,9 +4,10 @@ import { Client, DaemonError, copyOutput } from './client';
 import { pumpSession, watchResize } from './attach';
 import { Exit, UsageError, daemonLine } from './errors';
 import { buildCreate, withLatest, type RunOptions } from './runopts';
-import { ellipsis, goTimeString, humanDuration, humanSize, renderRows, shortId } from './format';
+import { ellipsis, goTimeString, humanSize, renderRows, shortId } from './format';
+import { humanDuration } from '../util/duration';
 import { GO_TYPE } from '../util/gotemplate';
-import { formatPortLines, formatPortsColumn } from './ports';
+import { formatPortLines, formatPortsColumn, noPublicPort } from './ports';
 
 export interface Io { out: (s: string) => void; err: (s: string) => void }
 
@@ -244,12 +245,12 @@ export function filtersParam(list: string[] | undefined): string | undefined {
 
 // ------------------------------------------------------------------ ps
 
-export const PS_HEADERS: Record<string, string> = {
+const PS_HEADERS: Record<string, string> = {
   ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED',
   Ports: 'PORTS', State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Label: 'LABEL',
   Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS', Platform: 'PLATFORM',
 };
-export const PS_DEFAULT = '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+const PS_DEFAULT = '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
 /** Go's strconv.Quote for the strings docker shows (ASCII, common escapes). */
 export function goQuote(s: string): string {
@@ -266,7 +267,7 @@ export function goQuote(s: string): string {
 }
 
 /** The row object docker's ContainerContext exposes to --format. */
-export function psRow(c: any, trunc: boolean, now: number = Date.now()): Record<string, unknown> {
+function psRow(c: any, trunc: boolean, now: number = Date.now()): Record<string, unknown> {
   const names: string[] = (c.Names ?? []).map((n: string) => n.replace(/^\//, ''));
   // Link names contain a slash; docker shows only the container's own name unless --no-trunc.
   const shown = trunc ? names.filter((n) => !n.includes('/')).slice(0, 1) : names;
@@ -328,7 +329,7 @@ export async function cmdLogs(client: Client, name: string, opts: { follow?: boo
 
 // ------------------------------------------------------------------ exec
 
-export interface ExecOptions { interactive?: boolean; tty?: boolean; env?: string[]; workdir?: string; user?: string; detach?: boolean; privileged?: boolean }
+interface ExecOptions { interactive?: boolean; tty?: boolean; env?: string[]; workdir?: string; user?: string; detach?: boolean; privileged?: boolean }
 
 export async function cmdExec(client: Client, name: string, cmd: string[], opts: ExecOptions, io: Io = stdio): Promise<number> {
   void io;
@@ -365,7 +366,7 @@ export async function cmdPort(client: Client, name: string, port: string | undef
     if (!/^\d+$/.test(num)) throw new Exit(1, `Error: invalid port (${num}): strconv.ParseUint: parsing ${JSON.stringify(num)}: invalid syntax`);
     void proto;
     const lines: string[] = formatPortLines(ports, port);
-    if (lines.length === 0) throw new Exit(1, `Error: No public port '${port}' published for ${name}`);
+    if (lines.length === 0) throw new Exit(1, noPublicPort(port, name));
     io.out(lines.map((l: string) => l + '\n').join(''));
     return 0;
   }

@@ -11,6 +11,9 @@ export class Exit extends Error {
 
 export { UsageError };
 
+/** Go's words when a file the user named cannot be opened. */
+export const noSuchFile = (file: string) => `open ${file}: no such file or directory`;
+
 /** Docker's "Error response from daemon: ..." line for a daemon error. */
 export function daemonLine(e: DaemonError): string { return `Error response from daemon: ${e.message}`; }
 

@@ -1,24 +1,6 @@
-// Output formatting the docker CLI uses: go-units' human durations and sizes, Go's tabwriter
+// Output formatting the docker CLI uses: go-units' human sizes (durations: util/duration), Go's tabwriter
 // for tables, id/command truncation, and --format handling (`table`, `json`, templates). Pure.
 import { goJson, parseTemplate, GO_TYPE } from '../util/gotemplate';
-
-/** go-units HumanDuration. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.trunc(ms / 60000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3600000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
-  return `${Math.trunc(ms / 3600000 / 24 / 365)} years`;
-}
 
 /** Go's %.<p>g: shortest form with p significant digits, no trailing zeros. */
 export function goG(v: number, p: number): string {
@@ -99,12 +81,12 @@ export function ellipsis(s: string, maxlen: number): string {
  * "json" prints one JSON object per line, anything else is a template per item.
  * `headers` maps each field of the row objects to its column title.
  */
-export interface FormatSpec { format: string; defaultTable: string; headers: Record<string, string>; quiet?: boolean }
+interface FormatSpec { format: string; defaultTable: string; headers: Record<string, string>; quiet?: boolean }
 
-export function isTableFormat(f: string): boolean { return f.startsWith('table'); }
+function isTableFormat(f: string): boolean { return f.startsWith('table'); }
 
 /** Docker's formatter turns the two-character sequences \t and \n of a --format into tab and newline. */
-export function unescapeFormat(f: string): string { return f.replace(/\\t/g, '\t').replace(/\\n/g, '\n'); }
+function unescapeFormat(f: string): string { return f.replace(/\\t/g, '\t').replace(/\\n/g, '\n'); }
 
 export function renderRows(rows: Array<Record<string, unknown>>, spec: FormatSpec): string {
   let f = spec.format || 'table';

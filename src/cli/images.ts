@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client, DaemonError, readJsonMessages } from './client';
-import { Exit, UsageError, daemonLine } from './errors';
-import { stdio, type Io } from './containers';
-import { goTimeString, humanDuration, humanSize, renderRows, shortId } from './format';
+import { Exit, daemonLine, noSuchFile } from './errors';
+import { filtersParam, stdio, type Io } from './containers';
+import { goTimeString, humanSize, renderRows, shortId } from './format';
+import { humanDuration } from '../util/duration';
 import { GO_TYPE } from '../util/gotemplate';
 
 export const IMAGE_HEADERS: Record<string, string> = {
@@ -43,21 +44,11 @@ export function imageRows(list: any[], trunc: boolean, now: number = Date.now())
 }
 
 export async function cmdImages(client: Client, repo: string | undefined, o: { quiet?: boolean; format?: string; noTrunc?: boolean; all?: boolean; filter?: string[] }, io: Io = stdio): Promise<number> {
-  const filters: Record<string, string[]> = {};
-  for (const kv of o.filter ?? []) {
-    const k = kv.indexOf('=');
-    if (k <= 0) throw new UsageError('bad format of filter (expected name=value)');
-    (filters[kv.slice(0, k)] ??= []).push(kv.slice(k + 1));
-  }
-  if (repo) (filters.reference ??= []).push(repo);
-  const list: any[] = await client.get('/images/json', { all: o.all ? 1 : undefined, filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined });
+  const filters = filtersParam([...(o.filter ?? []), ...(repo ? [`reference=${repo}`] : [])]);
+  const list: any[] = await client.get('/images/json', { all: o.all ? 1 : undefined, filters });
   list.sort((a, b) => (b.Created ?? 0) - (a.Created ?? 0));
-  let rows = imageRows(list, (o as any).trunc !== false);
-  if (repo) {
-    // A daemon that ignores the reference filter still gets it applied here.
-    const [r, t] = repo.includes(':') ? [repo.slice(0, repo.lastIndexOf(':')), repo.slice(repo.lastIndexOf(':') + 1)] : [repo, undefined];
-    rows = rows.filter((x) => x.Repository === r && (t === undefined || x.Tag === t));
-  }
+  // The daemon applies the filters (the REPOSITORY argument is a reference filter, as in Docker's CLI).
+  const rows = imageRows(list, (o as any).trunc !== false);
   if (o.quiet && !o.format) {
     const seen = new Set<string>();
     for (const r of rows) if (!seen.has(r.ID as string)) { seen.add(r.ID as string); io.out(r.ID + '\n'); }
@@ -100,7 +91,7 @@ export async function cmdTag(client: Client, source: string, target: string): Pr
 
 function openInput(file: string): Readable {
   if (file === '-') return process.stdin;
-  if (!fs.existsSync(file)) throw new Exit(1, `open ${file}: no such file or directory`);
+  if (!fs.existsSync(file)) throw new Exit(1, noSuchFile(file));
   return fs.createReadStream(file);
 }
 
@@ -156,4 +147,3 @@ export async function cmdSave(client: Client, refs: string[], o: { output?: stri
   return 0;
 }
 
-export { DaemonError };

@@ -5,7 +5,7 @@ import { parseTemplate } from '../util/gotemplate';
 import type { Io } from './containers';
 import { stdio } from './containers';
 
-export type ObjectType = 'container' | 'image' | 'network';
+type ObjectType = 'container' | 'image' | 'network';
 const ALL_TYPES = ['config', 'container', 'image', 'network', 'node', 'plugin', 'secret', 'service', 'task', 'volume'];
 
 const enc = encodeURIComponent;
@@ -19,7 +19,7 @@ async function fetchOne(client: Client, type: ObjectType, ref: string): Promise<
 }
 
 /** Docker's JSON indentation for inspect: 4 spaces, no HTML escaping. */
-export function inspectJson(items: unknown[]): string {
+function inspectJson(items: unknown[]): string {
   if (items.length === 0) return '[]\n';
   return JSON.stringify(items, null, 4) + '\n';
 }

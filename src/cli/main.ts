@@ -9,8 +9,8 @@ import * as SW from './swarm';
 import * as I from './images';
 import { cmdInfo, cmdVersion, CLI_VERSION } from './system';
 import { collect } from './runopts';
+import { DEFAULT_HOST } from '../util/defaults';
 
-export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 
 const USAGE: Record<string, string> = {
   run: 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]',
@@ -368,7 +368,7 @@ function commanderFailure(e: CommanderError, path: string): { text: string; code
 }
 
 /** Runs the CLI on argv (without node and script) and returns the exit code. */
-export async function runCli(argv: string[]): Promise<number> {
+async function runCli(argv: string[]): Promise<number> {
   const state: State = { code: 0, current: null, client: () => { throw new Error('no client'); } };
   const program = makeProgram(state);
   program.hook('preAction', (_root, action) => {
@@ -405,14 +405,14 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 /** 128 + SIGPIPE: the status of a docker CLI that wrote to a closed pipe. */
-export const EXIT_SIGPIPE = 141;
+const EXIT_SIGPIPE = 141;
 
 /**
  * A reader that went away (`berth ps | head -1`, `berth logs -f c | head`) ends the CLI at
  * once and quietly, as SIGPIPE ends the docker CLI: no stack trace, nothing more written.
  * (Node ignores SIGPIPE and reports EPIPE as an error on the stream instead.)
  */
-export function exitQuietlyOnClosedPipes(): void {
+function exitQuietlyOnClosedPipes(): void {
   for (const s of [process.stdout, process.stderr]) {
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(EXIT_SIGPIPE);
@@ -440,4 +440,3 @@ export function main(): void {
 
 if (require.main === module) main();
 
-export { Exit };

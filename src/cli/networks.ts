@@ -5,10 +5,11 @@ import { Exit, UsageError, daemonLine } from './errors';
 import { confirm, filtersParam, stdio, type Io } from './containers';
 import { goTimeString, renderRows, shortId } from './format';
 import { GO_TYPE } from '../util/gotemplate';
+import { RANGE_WITHOUT_SUBNET } from '../util/errors';
 
 const enc = encodeURIComponent;
 
-export interface NetworkCreateOptions {
+interface NetworkCreateOptions {
   driver?: string; subnet?: string[]; gateway?: string[]; ipRange?: string[]; auxAddress?: string[];
   internal?: boolean; attachable?: boolean; label?: string[]; opt?: string[]; ipv6?: boolean; ipamDriver?: string;
   ipamOpt?: string[]; scope?: string; ingress?: boolean; configOnly?: boolean; configFrom?: string;
@@ -40,7 +41,7 @@ export function ipamConfig(o: NetworkCreateOptions): any[] {
   const ranges = o.ipRange ?? [];
   const aux = o.auxAddress ?? [];
   if (subnets.length === 0 && (gateways.length || ranges.length)) {
-    throw new Exit(1, 'every ip-range or gateway must have a corresponding subnet');
+    throw new Exit(1, RANGE_WITHOUT_SUBNET);
   }
   const cfgs = subnets.map((s) => ({ Subnet: s, IPRange: '', Gateway: '', AuxiliaryAddresses: {} as Record<string, string> }));
   for (const r of ranges) {
@@ -179,8 +180,4 @@ export async function cmdNetworkConnect(client: Client, network: string, contain
 export async function cmdNetworkDisconnect(client: Client, network: string, container: string, o: { force?: boolean }): Promise<number> {
   await client.request('POST', `/networks/${enc(network)}/disconnect`, { body: { Container: container, Force: !!o.force } });
   return 0;
-}
-
-export function checkNetworkName(name: string): void {
-  if (!name) throw new UsageError('network name cannot be empty');
 }

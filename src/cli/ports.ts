@@ -8,8 +8,8 @@
 // IPv6 addresses are printed bracketed as Docker does; berth itself never reports any.
 import { Exit } from './errors';
 
-export interface ApiPort { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
-export interface HostBinding { HostIp: string; HostPort: string }
+interface ApiPort { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
+interface HostBinding { HostIp: string; HostPort: string }
 
 /** Go's net.JoinHostPort. */
 function joinHostPort(host: string, port: string | number): string {
@@ -51,10 +51,6 @@ export function formatPortsColumn(ports: ApiPort[] | null | undefined): string {
 }
 
 /** Natural order: runs of digits compare as numbers, everything else byte by byte. */
-export function naturalLess(a: string, b: string): boolean {
-  return naturalCompare(a, b) < 0;
-}
-
 export function naturalCompare(a: string, b: string): number {
   const re = /(\d+)|(\D+)/g;
   const ca = a.match(re) ?? [], cb = b.match(re) ?? [];

@@ -2,6 +2,8 @@
 // CLI builds it (container.Config + HostConfig + NetworkingConfig). Pure.
 import { readFileSync } from 'node:fs';
 import { addExpose, addPublish, UsageError, type PortBinding } from './publish';
+import { HOSTNAME_NETWORK_CONFLICT } from '../util/errors';
+import { noSuchFile } from './errors';
 
 export interface RunOptions {
   detach?: boolean; rm?: boolean; name?: string; env?: string[]; envFile?: string[]; workdir?: string;
@@ -29,7 +31,7 @@ export function parseEnv(list: string[], environ: NodeJS.ProcessEnv = process.en
 
 function envFileLines(file: string): string[] {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`open ${file}: no such file or directory`); }
+  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(noSuchFile(file)); }
   return text.split('\n').map((l) => l.replace(/^\s+/, '')).filter((l) => l && !l.startsWith('#'));
 }
 
@@ -53,7 +55,7 @@ function checkAddHost(h: string): string {
 
 const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 
-export interface CreateRequest { name: string | undefined; body: any }
+interface CreateRequest { name: string | undefined; body: any }
 
 /** Builds the create request. `args` are the image and the command after it. */
 export function buildCreate(opts: RunOptions, image: string, cmd: string[], environ: NodeJS.ProcessEnv = process.env): CreateRequest {
@@ -74,7 +76,7 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
   if (opts.macAddress && !/^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(opts.macAddress)) {
     throw new UsageError(`${opts.macAddress} is not a valid mac address`);
   }
-  if (opts.hostname && network?.startsWith('container:')) throw new UsageError('conflicting options: hostname and the network mode');
+  if (opts.hostname && network?.startsWith('container:')) throw new UsageError(HOSTNAME_NETWORK_CONFLICT);
   const attach = opts.attach ?? [];
   const detach = !!opts.detach;
   const body: any = {
@@ -155,7 +157,7 @@ export function securityOpt(opt: string): string {
   }
 }
 
-export function mountSpec(spec: string): Record<string, unknown> {
+function mountSpec(spec: string): Record<string, unknown> {
   const m: Record<string, any> = { Type: 'volume' };
   for (const field of spec.split(',')) {
     const eq = field.indexOf('=');

@@ -7,7 +7,7 @@ import { goG, humanSize } from './format';
 import { parseTemplate } from '../util/gotemplate';
 
 export const CLI_VERSION = '0.1.0';
-export const CLI_API_VERSION = '1.45';
+const CLI_API_VERSION = '1.45';
 
 const arch = () => (process.arch === 'x64' ? 'amd64' : process.arch);
 
@@ -108,7 +108,7 @@ export async function cmdInfo(client: Client, o: { format?: string }, io: Io = s
 }
 
 /** go-units BytesSize: binary units with 4 significant digits ("23.44GiB"). */
-export function humanBinary(n: number): string {
+function humanBinary(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;
   let v = n;

@@ -8,7 +8,7 @@ export type Listener =
   | { kind: 'unix'; path: string }
   | { kind: 'tcp'; host: string; port: number };
 
-export interface TlsFlags { tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }
+interface TlsFlags { tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }
 
 /** "unix:///run/x.sock", "/run/x.sock", "tcp://0.0.0.0:2376", "tcp://:2376", "tcp://[::1]:2376". */
 export function parseListener(spec: string): Listener {

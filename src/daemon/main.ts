@@ -10,17 +10,18 @@ import { setDebug } from '../kernel/exec';
 import { raiseOpenFileLimit } from '../kernel/libc';
 import { parsePortsFrom } from '../engine/firewall/ruleset';
 import { checkTls, groupId, parseListener, type Listener } from './listen';
+import { log, setLogProgram } from '../util/log';
+import { DEFAULT_HOST } from '../util/defaults';
 
-export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
-export const DEFAULT_GROUP = 'berth';
+const DEFAULT_GROUP = 'berth';
 
-export interface DaemonFlags {
+interface DaemonFlags {
   dataRoot: string; execRoot: string; hosts: string[]; group: string; groupGiven: boolean;
   tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
   portsFrom: string[];
 }
 
-export function parseDaemonFlags(argv: string[]): DaemonFlags {
+function parseDaemonFlags(argv: string[]): DaemonFlags {
   const program = new Command('berthd')
     .description('berth daemon: container networking with the Docker Engine API')
     .option('--data-root <dir>', 'root of persistent state (images, containers, networks)', '/var/lib/berth')
@@ -47,7 +48,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
   try {
     portsFrom = parsePortsFrom(o.portsFrom ?? []);
   } catch (e) {
-    process.stderr.write(`berthd: ${(e as Error).message}\n`);
+    log.error((e as Error).message);
     throw Object.assign(new Error((e as Error).message), { exitCode: 2 });
   }
   return {
@@ -58,7 +59,8 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
 }
 
 
-export async function main(): Promise<void> {
+async function main(): Promise<void> {
+  setLogProgram('berthd', true);
   let flags: DaemonFlags;
   try {
     flags = parseDaemonFlags(process.argv.slice(2));
@@ -76,8 +78,8 @@ export async function main(): Promise<void> {
   // Docker's rule: the default group may be missing (the socket stays root's); a named one may not.
   const gid = groupId(flags.group);
   if (gid === null && flags.groupGiven) throw new Error(`group ${flags.group} not found (--group)`);
-  if (gid === null) log(`group ${flags.group} not found: the API socket is root's only (scripts/install.sh makes the group)`);
-  process.on('unhandledRejection', (e) => log(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
+  if (gid === null) log.warn(`group ${flags.group} not found: the API socket is root's only (scripts/install.sh makes the group)`);
+  process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${(e as Error)?.stack ?? e}`));
   const dataRoot = path.resolve(flags.dataRoot);
   const execRoot = path.resolve(flags.execRoot);
   await fs.mkdir(dataRoot, { recursive: true });
@@ -85,23 +87,23 @@ export async function main(): Promise<void> {
   for (const l of listeners) if (l.kind === 'unix') await fs.mkdir(path.dirname(l.path), { recursive: true });
 
   const files = raiseOpenFileLimit();
-  if (flags.debug) log(`open files limit: ${files}`);
+  log.debug(`open files limit: ${files}`);
   const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom });
   await engine.init();
   const servers: Server[] = [];
   for (const l of listeners) {
     if (l.kind === 'unix') {
       servers.push(await createApiServer(engine, { socketPath: l.path, socketGid: gid ?? undefined }));
-      log(`berthd ${engine.system.version().Version} listening on unix://${l.path}`);
+      log.info(`berthd ${engine.system.version().Version} listening on unix://${l.path}`);
     } else {
       servers.push(await createApiServer(engine, { tcp: { host: l.host, port: l.port, tls: tls! } }));
-      log(`berthd ${engine.system.version().Version} listening on tcp://${l.host}:${l.port} (TLS, client certificates verified)`);
+      log.info(`berthd ${engine.system.version().Version} listening on tcp://${l.host}:${l.port} (TLS, client certificates verified)`);
     }
   }
   const sockets = listeners.flatMap((l) => (l.kind === 'unix' ? [l.path] : []));
 
   const shutdown = (sig: string) => {
-    log(`${sig}: shutting down; containers and their DNS resolver (berth-dns) keep running`);
+    log.info(`${sig}: shutting down; containers and their DNS resolver (berth-dns) keep running`);
     for (const s of servers) s.close();
     Promise.all(sockets.map((p) => fs.rm(p, { force: true }))).finally(async () => {
       await engine.close().catch(() => undefined);
@@ -112,13 +114,9 @@ export async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-function log(msg: string): void {
-  process.stderr.write(`${new Date().toISOString()} berthd: ${msg}\n`);
-}
-
 export function runMain(): void {
   main().catch((e) => {
-    log(`fatal: ${(e as Error).message}`);
+    log.error(`fatal: ${(e as Error).message}`);
     process.exit(1);
   });
 }

@@ -14,7 +14,7 @@ const names = (packet as unknown as { name: {
   encode: (name: string) => Buffer;
 } }).name;
 
-export const TTL = 600;
+const TTL = 600;
 const MAX_UDP = 512;
 const QR = 0x8000, RD = 0x0100, RA = 0x0080, TC = 0x0200;
 const SERVFAIL = 2;
@@ -22,7 +22,7 @@ const TYPE_A = 1, TYPE_PTR = 12, TYPE_AAAA = 28, TYPE_OPT = 41, CLASS_IN = 1;
 
 /** What a Forward returns to say "stay silent" (the asker is over its budget: it will retry). */
 export const DROP = Symbol('drop');
-export type Forward = (query: Buffer) => Promise<Buffer | null | typeof DROP>;
+type Forward = (query: Buffer) => Promise<Buffer | null | typeof DROP>;
 
 /** No query with one question is longer (12 + 259 + an OPT record with a few options). */
 export const MAX_QUERY = 1232;

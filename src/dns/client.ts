@@ -3,6 +3,7 @@
 // serving), or replace one left by another build. Requests go over its control socket
 // (control.ts).
 import { spawn } from 'node:child_process';
+import { log as logger } from '../util/log';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -14,7 +15,7 @@ type Ask = Request extends infer R ? R extends { id: number } ? Omit<R, 'id'> : 
 const REQUEST_TIMEOUT_MS = 30_000;   // a hang guard: serve takes one nft run
 const START_TIMEOUT_MS = 30_000;     // a new resolver reopens every container's sockets first
 
-export class Control {
+class Control {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private next = 1;
   private closed = false;
@@ -93,7 +94,7 @@ export async function findResolver(dir: string, onLog?: (msg: string) => void): 
  * again every container its state file lists). A resolver already running there keeps
  * serving until the caller tells it to exit.
  */
-export async function startResolver(dir: string, debug: boolean, onLog?: (msg: string) => void): Promise<Attached> {
+async function startResolver(dir: string, debug: boolean, onLog?: (msg: string) => void): Promise<Attached> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = fs.openSync(logFile(dir), 'a', 0o600);
   const main = path.join(__dirname, 'main.js');
@@ -103,7 +104,9 @@ export async function startResolver(dir: string, debug: boolean, onLog?: (msg: s
     // answers measurably slower in a group apart from the containers' processes (which share
     // berthd's). It leaves berthd's process group itself (main.ts), so signals to that group
     // and berthd's death leave it be.
-    child = spawn(process.execPath, [main, '--dir', dir, ...(debug ? ['--debug'] : [])],
+    const args = [main, '--dir', dir, ...(debug ? ['--debug'] : [])];
+    logger.debug(`start: ${process.execPath} ${args.join(' ')}`);
+    child = spawn(process.execPath, args,
       { stdio: ['ignore', log, log] });
   } finally {
     fs.closeSync(log);

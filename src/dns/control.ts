@@ -25,7 +25,7 @@ export type Reply =
   | { id: number; ok: true; data?: unknown }
   | { id: number; ok: false; error: string };
 
-export interface LogEvent { event: 'log'; msg: string }
+interface LogEvent { event: 'log'; msg: string }
 
 /** Where the resolver process keeps its socket, state and log: `<exec-root>/dns`. */
 export function resolverDir(execRoot: string): string { return path.join(execRoot, 'dns'); }
@@ -34,7 +34,7 @@ export const stateFile = (dir: string) => path.join(dir, 'state.json');
 export const logFile = (dir: string) => path.join(dir, 'resolver.log');
 
 /** The longest line either side accepts (a name snapshot of many thousand containers fits). */
-export const MAX_LINE = 64 * 1024 * 1024;
+const MAX_LINE = 64 * 1024 * 1024;
 
 export function encode(msg: Request | Reply | LogEvent): string {
   return JSON.stringify(msg) + '\n';

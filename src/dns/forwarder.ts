@@ -34,7 +34,7 @@ const TCP_TIMEOUT_MS = 2500;
 const MAX_MSG = 65535;
 
 /** Forwarded UDP queries awaiting an answer, in all; more get no answer (SERVFAIL). */
-export const MAX_IN_FLIGHT = 8192;
+const MAX_IN_FLIGHT = 8192;
 /** Queries one socket takes at most (its turn's burst may be longer: then a second socket). */
 const PER_SOCKET = 64;
 

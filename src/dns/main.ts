@@ -8,12 +8,14 @@ import * as fs from 'node:fs';
 import { ResolverServer } from './server';
 import { libc, raiseOpenFileLimit } from '../kernel/libc';
 import { setDebug } from '../kernel/exec';
+import { log, setLogProgram } from '../util/log';
 
-export async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<void> {
+  setLogProgram('berth-dns', true);
   const i = argv.indexOf('--dir');
   const dir = i >= 0 ? argv[i + 1] : undefined;
   if (!dir) {
-    process.stderr.write('usage: berth-dns --dir DIR [--debug]\n');
+    log.error('usage: berth-dns --dir DIR [--debug]');
     process.exit(2);
   }
   process.title = 'berth-dns';
@@ -35,7 +37,7 @@ export async function main(argv: string[]): Promise<void> {
 
 export function runMain(): void {
   main(process.argv.slice(2)).catch((e) => {
-    process.stderr.write(`${new Date().toISOString()} berth-dns: fatal: ${(e as Error).message}\n`);
+    log.error(`fatal: ${(e as Error).message}`);
     process.exit(1);
   });
 }

@@ -8,7 +8,7 @@
 // in rotating order. Reverse lookups (in-addr.arpa and ip6.arpa) answer "<name>.<network>".
 import { arpaToIp6, canonicalIp6, ip6ToString } from '../ipam/subnet6';
 
-export interface DnsEndpoint {
+interface DnsEndpoint {
   networkId: string;
   networkName: string;
   ip: string;

@@ -25,10 +25,10 @@ const MAX_TCP_MSG = 65535;
 /** A TCP connection with nothing to say for this long is closed (RFC 7766 asks for seconds). */
 const TCP_IDLE_MS = 10_000;
 /** TCP connections per asker, and in all. */
-export const TCP_PER_ASKER = 32;
-export const TCP_TOTAL = 1024;
+const TCP_PER_ASKER = 32;
+const TCP_TOTAL = 1024;
 /** Forwarded queries awaiting an upstream, per asker; more are dropped (the asker retries). */
-export const FORWARDS_PER_ASKER = 256;
+const FORWARDS_PER_ASKER = 256;
 
 interface Listener {
   udp: dgram.Socket;

@@ -14,6 +14,7 @@ import { bindInNetns } from '../kernel/nsbind';
 import { setDnsRedirect } from '../kernel/dnsredirect';
 import { setDebug } from '../kernel/exec';
 import { EMBEDDED_DNS } from './address';
+import { log as logger } from '../util/log';
 
 export class ResolverServer {
   private readonly resolver: Resolver;
@@ -32,8 +33,7 @@ export class ResolverServer {
   }
 
   log(msg: string): void {
-    const line = `${new Date().toISOString()} berth-dns: ${msg}\n`;
-    process.stderr.write(line);
+    logger.info(msg);
     const ev = encode({ event: 'log', msg });
     for (const c of this.clients) c.write(ev);
   }

@@ -5,7 +5,7 @@
 // berthd even asks. Pure: parsing and printing only.
 import type { DnsView } from './records';
 
-export interface ResolverState {
+interface ResolverState {
   /** container id → its network namespace file */
   serving: Record<string, string>;
   view: DnsView;

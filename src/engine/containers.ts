@@ -19,7 +19,7 @@ import { matchContainerFilters, validateFilters } from './filters';
 import { traitsOf } from './drivers/registry';
 import { mergeEnv } from './env';
 import { normalizeSignal, ps, type ImageStore, type Runtime } from '../runtime';
-import { badRequest, conflict, noSuchContainer, noSuchImage } from '../util/errors';
+import { badRequest, conflict, noSuchContainer, noSuchImage, EMPTY_CREATE_CONFIG, HOSTNAME_NETWORK_CONFLICT } from '../util/errors';
 import { newId } from '../util/ids';
 import { randomName, validateContainerName } from '../util/names';
 
@@ -44,7 +44,7 @@ export class ContainerService implements ContainersApi {
   }
 
   private async create(name: string | undefined, body: any): Promise<{ Id: string; Warnings: string[] }> {
-    if (!body || typeof body !== 'object') throw badRequest('config cannot be empty in order to create a container');
+    if (!body || typeof body !== 'object') throw badRequest(EMPTY_CREATE_CONFIG);
     if (name !== undefined && name !== '') {
       validateContainerName(name);
       name = name.replace(/^\//, '');
@@ -57,7 +57,7 @@ export class ContainerService implements ContainersApi {
       do { name = randomName(); } while (this.records.findByName(name));
     }
     const imageRef = String(body.Image ?? '');
-    if (!imageRef) throw badRequest('config cannot be empty in order to create a container');
+    if (!imageRef) throw badRequest(EMPTY_CREATE_CONFIG);
     const image = this.images.resolve(imageRef);
     if (!image) throw noSuchImage(imageRef.includes(':') || imageRef.includes('@') ? imageRef : `${imageRef}:latest`);
 
@@ -210,7 +210,7 @@ export class ContainerService implements ContainersApi {
       if (Object.keys(hostConfig.PortBindings ?? {}).length || hostConfig.PublishAllPorts) {
         throw badRequest('conflicting options: port publishing and the container type network mode');
       }
-      if (body.Hostname) throw badRequest('conflicting options: hostname and the network mode');
+      if (body.Hostname) throw badRequest(HOSTNAME_NETWORK_CONFLICT);
     }
     if (mode.kind === 'host' && body.Hostname) {
       // Docker allows -h with host networking since 20.10 only as a no-op warning; accept it.

@@ -4,7 +4,7 @@ import type { ExecHandle, ExecsApi } from './api';
 import type { ContainerRecords } from './records';
 import { mergeEnv } from './env';
 import type { Runtime } from '../runtime';
-import { badRequest, conflict, notFound } from '../util/errors';
+import { badRequest, conflict, notFound, NO_EXEC_COMMAND } from '../util/errors';
 import { newId } from '../util/ids';
 
 interface ExecRecord {
@@ -21,7 +21,7 @@ export class ExecService implements ExecsApi {
   async execCreate(ref: string, body: any): Promise<{ Id: string }> {
     const c = this.records.get(ref);
     if (!c.State.Running) throw conflict(`Container ${c.Id} is not running`);
-    if (!Array.isArray(body?.Cmd) || body.Cmd.length === 0) throw badRequest('No exec command specified');
+    if (!Array.isArray(body?.Cmd) || body.Cmd.length === 0) throw badRequest(NO_EXEC_COMMAND);
     const id = newId();
     this.execs.set(id, { ID: id, ContainerID: c.Id, Config: body, Running: false, ExitCode: null, Pid: 0 });
     return { Id: id };

@@ -1,8 +1,11 @@
-// Docker's list filters (`--filter key=value`) for containers and networks. Pure.
+// Docker's list filters (`--filter key=value`) for containers, networks and images. Pure.
 import type { ContainerRecord, NetworkRecord } from './types';
+import type { ImageRecord } from '../runtime/images';
+import { globRegExp } from '../util/glob';
+import { normalizeRef } from '../runtime/refs';
 import { isPredefinedNetwork } from './drivers/registry';
 import { configuredNetworks } from './netmode';
-import { badRequest } from '../util/errors';
+import { badRequest, noSuchImage } from '../util/errors';
 
 export function validateFilters(filters: Record<string, string[]>, allowed: string[]): void {
   for (const k of Object.keys(filters ?? {})) {
@@ -80,4 +83,56 @@ export function matchNetworkFilters(n: NetworkRecord, f: Record<string, string[]
     if (want === (used || predefined)) return false;
   }
   return true;
+}
+
+/** The image list filters Docker 20.10 (API 1.41) accepts; `all` changes nothing in berth (no parent layers to hide). */
+export const IMAGE_FILTERS = ['before', 'dangling', 'label', 'reference', 'since'];
+
+/**
+ * `GET /images/json?filters=…`: the images to list, each with the tags to show. As Docker
+ * does: a reference filter (Go's path.Match over "name:tag" or "name") keeps only the matching
+ * tags and drops untagged images; before/since name an image (404 when none) and keep those
+ * created strictly before / after it; dangling=true|false keeps untagged / tagged ones.
+ */
+export function selectImages(images: ImageRecord[], f: Record<string, string[]>,
+                             resolve: (ref: string) => ImageRecord | undefined): Array<{ image: ImageRecord; tags: string[] }> {
+  validateFilters(f, IMAGE_FILTERS);
+  let dangling: boolean | undefined;
+  if (f.dangling?.length) {
+    // Docker takes exactly "true" or "false" (with several values, any "true" wins).
+    if (f.dangling.includes('true')) dangling = true;
+    else if (f.dangling.includes('false')) dangling = false;
+    else throw badRequest(`Invalid filter 'dangling=[${f.dangling.join(' ')}]'`);
+  }
+  const created = (ref: string): number => {
+    const img = resolve(ref);
+    if (!img) throw noSuchImage(displayRef(ref));
+    return Date.parse(img.Created);
+  };
+  const before = f.before?.length ? Math.min(...f.before.map(created)) : undefined;
+  const since = f.since?.length ? Math.max(...f.since.map(created)) : undefined;
+  const patterns = (f.reference ?? []).map(globRegExp);
+  const out: Array<{ image: ImageRecord; tags: string[] }> = [];
+  for (const image of images) {
+    const t = Date.parse(image.Created);
+    if (before !== undefined && !(t < before)) continue;
+    if (since !== undefined && !(t > since)) continue;
+    if (dangling !== undefined && dangling !== (image.RepoTags.length === 0)) continue;
+    if (f.label?.length && !labelMatch(image.Config?.Labels ?? undefined, f.label)) continue;
+    let tags = image.RepoTags;
+    if (patterns.length) {
+      tags = tags.filter((rt) => {
+        const name = rt.slice(0, rt.lastIndexOf(':'));
+        return patterns.some((re) => re.test(rt) || re.test(name));
+      });
+      if (!tags.length) continue;
+    }
+    out.push({ image, tags });
+  }
+  return out;
+}
+
+/** A reference as Docker's "No such image" names it: name:tag when it parses as a name. */
+function displayRef(ref: string): string {
+  try { return normalizeRef(ref); } catch { return ref; }
 }

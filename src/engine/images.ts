@@ -7,6 +7,8 @@ import type { EventBus } from './events';
 import { ZERO_TIME } from './time';
 import { normalizeRef } from '../runtime/refs';
 import type { ImageStore } from '../runtime';
+import { HOST_IMAGE_COMMENT } from '../runtime/images';
+import { selectImages } from './filters';
 import { conflict, noSuchImage } from '../util/errors';
 import { shortId } from '../util/ids';
 
@@ -14,9 +16,10 @@ export class ImageService implements ImagesApi {
   constructor(private readonly images: ImageStore, private readonly records: ContainerRecords,
               private readonly events: EventBus, private readonly insecureRegistries: string[]) {}
 
-  async listImages(_opts: { all: boolean; filters: Record<string, string[]> }): Promise<any[]> {
-    return this.images.list().map((i) => ({
-      Id: i.Id, ParentId: '', RepoTags: i.RepoTags.length ? i.RepoTags : ['<none>:<none>'],
+  async listImages(opts: { all: boolean; filters: Record<string, string[]> }): Promise<any[]> {
+    // `all` shows intermediate layers in Docker; berth's images have none, so it changes nothing.
+    return selectImages(this.images.list(), opts.filters, (r) => this.images.resolve(r)).map(({ image: i, tags }) => ({
+      Id: i.Id, ParentId: '', RepoTags: tags.length ? tags : ['<none>:<none>'],
       RepoDigests: [], Created: Math.floor(Date.parse(i.Created) / 1000), Size: i.Size, VirtualSize: i.Size,
       SharedSize: -1, Labels: i.Config?.Labels ?? null, Containers: -1,
     }));
@@ -26,7 +29,7 @@ export class ImageService implements ImagesApi {
     const i = this.images.resolve(ref);
     if (!i) throw noSuchImage(ref);
     return {
-      Id: i.Id, RepoTags: i.RepoTags, RepoDigests: [], Parent: '', Comment: i.rootfs === null ? 'the host root, copy-on-write' : '',
+      Id: i.Id, RepoTags: i.RepoTags, RepoDigests: [], Parent: '', Comment: i.rootfs === null ? HOST_IMAGE_COMMENT : '',
       Created: i.Created, Container: '', ContainerConfig: {}, DockerVersion: '', Author: '', Config: i.Config,
       Architecture: i.Architecture, Os: i.Os, Size: i.Size, VirtualSize: i.Size,
       GraphDriver: { Data: null, Name: 'overlay' }, RootFS: { Type: 'layers', Layers: [] }, Metadata: { LastTagTime: ZERO_TIME },

@@ -5,6 +5,7 @@ import { traitsOf } from './drivers/registry';
 import { configuredNetworks } from './netmode';
 import { ZERO_TIME, unixSeconds } from './time';
 import { shortId } from '../util/ids';
+import { humanDuration } from '../util/duration';
 
 interface ContainerPaths { root: string; logPath: string }
 
@@ -168,24 +169,6 @@ export function containerListEntry(c: ContainerRecord, imageId: string, isDefaul
     NetworkSettings: { Networks: networks },
     Mounts: [],
   };
-}
-
-/** docker's units.HumanDuration, which ps uses for "Up 3 seconds" and "Exited (0) 2 hours ago". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(seconds / 3600);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(hours / 24 / 365)} years`;
 }
 
 export function networkJson(n: NetworkRecord, containers: ContainerRecord[]): any {

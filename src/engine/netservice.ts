@@ -18,7 +18,7 @@ import { endpointLinks } from './links';
 import { networkJson } from './inspect';
 import { matchNetworkFilters, validateFilters } from './filters';
 import { driverTraits, traitsOf } from './drivers/registry';
-import { ApiError, activeEndpoints, badRequest, conflict, noSuchContainer, noSuchNetwork } from '../util/errors';
+import { ApiError, activeEndpoints, badRequest, conflict, noSuchContainer, noSuchNetwork, HOST_NETWORK_CONNECT } from '../util/errors';
 import { log } from '../util/log';
 
 export class NetworkService implements NetworksApi {
@@ -91,7 +91,7 @@ export class NetworkService implements NetworksApi {
     await this.records.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
       if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
-        throw badRequest('container cannot be disconnected from host network or connected to host network');
+        throw badRequest(HOST_NETWORK_CONNECT);
       }
       if (mode.kind === 'container' || mode.kind === 'none' || traitsOf(net).namespace === 'none') {
         throw badRequest('container sharing network namespace with another container or host cannot join any other network');
@@ -145,7 +145,7 @@ export class NetworkService implements NetworksApi {
     await this.records.withLock(c.Id, async () => {
       const mode = parseNetworkMode(c.HostConfig.NetworkMode);
       if (traitsOf(net).namespace === 'host' || mode.kind === 'host') {
-        throw badRequest('container cannot be disconnected from host network or connected to host network');
+        throw badRequest(HOST_NETWORK_CONNECT);
       }
       const cfgs = c.NetworkingConfig.EndpointsConfig;
       const primary = mode.kind === 'network' ? this.networks.find(mode.name) : undefined;

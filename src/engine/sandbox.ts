@@ -5,10 +5,10 @@ import * as path from 'node:path';
 import type { ContainerRecord, EndpointRecord, EndpointSpec, NetworkRecord, PortMapping, Proto } from './types';
 import type { Networks } from './networks';
 import type { Firewall } from './firewall/firewall';
-import { HostPortAllocator } from './portmap/hostports';
+import { EPHEMERAL_RANGE, HostPortAllocator } from './portmap/hostports';
 import { expandBindings } from './portmap/spec';
 import { macFromIp } from '../ipam';
-import { badRequest, conflict, forbidden, ApiError } from '../util/errors';
+import { badRequest, conflict, forbidden, ApiError, HOST_NETWORK_CONNECT } from '../util/errors';
 import { newId, shortId } from '../util/ids';
 import { createNetns, deleteNetns } from '../kernel/netns';
 import { configuredNetworks, parseNetworkMode } from './netmode';
@@ -32,7 +32,6 @@ class Undo {
   }
 }
 
-const EPHEMERAL: [number, number] = [32768, 60999];
 
 /** Where endpoints on swarm networks get their addresses: the cluster (engine/swarm.ts wires it). */
 export interface OverlayHooks {
@@ -186,7 +185,7 @@ export class Sandboxes {
 
   private async addEndpoint(c: ContainerRecord, net: NetworkRecord, cfg: any, undo: Undo, primary: boolean, hidden = false): Promise<void> {
     if (traitsOf(net).namespace !== 'own') {
-      throw badRequest(`container cannot be disconnected from host network or connected to host network`);
+      throw badRequest(HOST_NETWORK_CONNECT);
     }
     if (c.endpoints[net.Name]) throw forbidden(`endpoint with name ${c.Name} already exists in network ${net.Name}`);
     const wantIp: string | undefined = cfg?.IPAMConfig?.IPv4Address || undefined;
@@ -305,7 +304,7 @@ export class Sandboxes {
       const proto = w.proto as Proto;
       if (w.hostPort === 0 || w.hostPortEnd) {
         // A free port from the ephemeral range, or from the user's host range for "8000-8010:80".
-        const range: [number, number] = w.hostPort === 0 ? EPHEMERAL : [w.hostPort, w.hostPortEnd!];
+        const range: [number, number] = w.hostPort === 0 ? EPHEMERAL_RANGE : [w.hostPort, w.hostPortEnd!];
         const port = this.hostPorts.allocate(proto, hostIp, range, (pr: Proto, p: number) => !hostBusy(pr, p));
         undo.add(() => this.hostPorts.release(proto, hostIp, port));
         out.push({ proto, hostIp, hostPort: port, containerPort: w.containerPort, count: 1 });

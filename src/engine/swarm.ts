@@ -13,6 +13,7 @@ import type { Networks } from './networks';
 import type { OverlayHooks } from './sandbox';
 import { ApiError, notFound } from '../util/errors';
 import { log } from '../util/log';
+import { VXLAN_PORT } from './drivers/overlay';
 
 export const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
@@ -101,7 +102,7 @@ export class Swarm implements SwarmApi {
     return {
       ID: cfg.clusterId, Version: { Index: this.cluster.current?.version ?? 0 }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
       Spec: { Name: 'default', Labels: {} }, JoinTokens: { Worker: cfg.token, Manager: cfg.token },
-      DefaultAddrPool: ['10.0.0.0/8'], SubnetSize: 24, DataPathPort: 4789,
+      DefaultAddrPool: ['10.0.0.0/8'], SubnetSize: 24, DataPathPort: VXLAN_PORT,
     };
   }
 

@@ -1,7 +1,7 @@
 // Subnet choice and validation of a network's IPAM configuration, with the messages (and, where
 // Docker uses a 4xx, the status codes) of Docker 20.10. Where Docker answers bad input with a
 // 500, berth answers 400: the issue asks for a 4xx on every wrong input.
-import { ApiError, badRequest, forbidden } from '../util/errors';
+import { ApiError, badRequest, forbidden, RANGE_WITHOUT_SUBNET } from '../util/errors';
 import { IpamConfigRecord } from './config';
 import { Subnet, ipToString, isIPv6Cidr, overlaps, parseIPv4, tryParseSubnet } from './subnet';
 
@@ -89,7 +89,7 @@ export function validateIpamConfig(cfg: IpamInput, usedSubnets: string[], networ
   let subnetStr = cfg.Subnet ?? '';
   if (!subnetStr) {
     if (cfg.Gateway || cfg.IPRange || Object.keys(aux).length > 0)
-      throw badRequest('every ip-range or gateway must have a corresponding subnet');
+      throw badRequest(RANGE_WITHOUT_SUBNET);
     subnetStr = chooseSubnet(usedSubnets);
   }
   if (isIPv6Cidr(subnetStr))

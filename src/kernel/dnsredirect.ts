@@ -7,7 +7,7 @@ import { run } from './exec';
 
 const TABLE = 'ip berth_dns';
 
-export interface DnsPorts { udp: number; tcp: number }
+interface DnsPorts { udp: number; tcp: number }
 
 export function dnsRedirectScript(ports: DnsPorts | null): string {
   const reset = `add table ${TABLE}\ndelete table ${TABLE}\n`;

@@ -7,14 +7,14 @@ import { debugOn, log, setLogLevel } from '../util/log';
 export function setDebug(on: boolean): void { setLogLevel(on ? 'debug' : 'info'); }
 export function isDebug(): boolean { return debugOn(); }
 
-export class ExecError extends Error {
+class ExecError extends Error {
   constructor(public readonly cmd: string, public readonly code: number | null,
               public readonly stderr: string, public readonly stdout: string) {
     super(`${cmd}: ${stderr.trim() || `exit status ${code}`}`);
   }
 }
 
-export interface RunOptions {
+interface RunOptions {
   input?: string | Buffer;   // written to stdin (e.g. an `nft -f -` or `ip -batch -` script)
   allowFail?: boolean;       // resolve with the result instead of throwing on non-zero exit
   env?: NodeJS.ProcessEnv;

@@ -18,7 +18,7 @@ export function linkExists(name: string): boolean {
   return existsSync(`/proc/sys/net/ipv4/conf/${name}`);
 }
 
-export interface LinkInfo { ifname: string; ifalias?: string; kind?: string }
+interface LinkInfo { ifname: string; ifalias?: string; kind?: string }
 
 export async function listLinks(): Promise<LinkInfo[]> {
   const r = await run('ip', ['-j', '-d', 'link', 'show']);

@@ -2,7 +2,7 @@
 // koffi, loaded on first use so that code and tests not needing them never load it.
 
 export interface SockaddrIn { family: number; port: number[]; addr: number[]; zero: number[] }
-export interface Rlimit { cur: bigint | number; max: bigint | number }
+interface Rlimit { cur: bigint | number; max: bigint | number }
 
 export interface Libc {
   setns(fd: number, nstype: number): number;

@@ -14,7 +14,7 @@ import { log } from '../util/log';
 const CLONE_NEWNET = 0x40000000;
 const AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
 
-export interface BoundSocket { fd: number; port: number }
+interface BoundSocket { fd: number; port: number }
 
 /**
  * A UDP socket and a listening TCP socket on `address` (port chosen by the kernel) inside the

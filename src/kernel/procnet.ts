@@ -7,7 +7,7 @@ export type Proto = 'tcp' | 'udp' | 'sctp';
 const LISTEN = '0A';
 
 /** Parse /proc/net/{tcp,udp}[6] text: the local ports (TCP: only listening sockets). */
-export function parseProcNet(text: string, listenOnly: boolean): number[] {
+function parseProcNet(text: string, listenOnly: boolean): number[] {
   const out: number[] = [];
   for (const line of text.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
@@ -20,7 +20,7 @@ export function parseProcNet(text: string, listenOnly: boolean): number[] {
 }
 
 /** Parse /proc/net/sctp/eps: the LPORT column. */
-export function parseSctpEps(text: string): number[] {
+function parseSctpEps(text: string): number[] {
   const lines = text.split('\n');
   const header = lines[0]?.trim().split(/\s+/) ?? [];
   const col = header.indexOf('LPORT');

@@ -173,7 +173,7 @@ function rawWords(s: string): string[] {
 }
 
 /** Remove shell-style quotes and backslash escapes from one word. */
-export function unquote(w: string): string {
+function unquote(w: string): string {
   let out = '';
   let quote: string | null = null;
   for (let i = 0; i < w.length; i++) {

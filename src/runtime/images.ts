@@ -10,11 +10,13 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { run } from '../kernel/exec';
-import { ApiError, badRequest, conflict, noSuchImage, serverError } from '../util/errors';
+import { ApiError, badRequest, conflict, errnoWords, noSuchImage, serverError } from '../util/errors';
+import { DEFAULT_PATH } from './spec';
 import { parsePullRef, RegistryClient } from './pull';
 import { applyChanges, emptyImageConfig, normalizeImageConfig, type ImageConfig } from './changes';
 import { chainIds, normalizeRef, parseRef, whiteoutPlan } from './refs';
 import { writeDurably } from '../store/durable';
+import { log as logger } from '../util/log';
 
 export interface ImageRecord {
   Id: string;                 // "sha256:<64 hex>"
@@ -33,7 +35,9 @@ export interface ImageRecord {
 
 type Stored = Omit<ImageRecord, 'RepoTags' | 'rootfs'> & { host?: boolean };
 
-export const HOST_REF = 'host:latest';
+const HOST_REF = 'host:latest';
+/** What `image inspect host` says it is. */
+export const HOST_IMAGE_COMMENT = 'the host root, copy-on-write';
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
@@ -211,6 +215,7 @@ export class ImageStore {
       await fs.rm(tmp, { recursive: true, force: true });
       throw e;
     }
+    logger.debug(`exec: tar -C ${tmp} -cf - .`);
     const child = spawn('tar', ['-C', tmp, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
     child.on('close', () => { fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined); });
     return child.stdout!;
@@ -307,8 +312,8 @@ export class ImageStore {
     let host = [...this.images.values()].find((s) => s.host);
     if (!host) {
       const created = new Date().toISOString();
-      const config = { ...emptyImageConfig(), Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] };
-      const comment = 'the host root, copy-on-write';
+      const config = { ...emptyImageConfig(), Env: [DEFAULT_PATH], Cmd: ['/bin/sh'] };
+      const comment = HOST_IMAGE_COMMENT;
       const text = JSON.stringify({ architecture: 'amd64', comment, config, created, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
       const hex = sha256(text);
       host = { Id: `sha256:${hex}`, Created: created, Size: 0, Architecture: 'amd64', Os: 'linux', Comment: comment, Config: normalizeImageConfig(config), Layers: [], host: true };
@@ -355,10 +360,8 @@ export class ImageStore {
 function storageError(what: string, e: unknown): Error {
   if (e instanceof ApiError) return e;
   const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOSPC' || err.code === 'EDQUOT' || err.code === 'EIO' || err.code === 'EROFS') {
-    const why = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EROFS: 'read-only file system' }[err.code];
-    return new ApiError(500, `cannot store ${what}: ${err.code}: ${why}`);
-  }
+  const why = errnoWords(err.code);
+  if (why) return new ApiError(500, `cannot store ${what}: ${err.code}: ${why}`);
   return err;
 }
 

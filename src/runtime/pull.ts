@@ -17,7 +17,7 @@ const ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
 
-export interface PullRef { registry: string; repo: string; tag: string; digest?: string; familiar: string }
+interface PullRef { registry: string; repo: string; tag: string; digest?: string; familiar: string }
 
 /** "busybox" → Docker Hub library/busybox:latest; "127.0.0.1:5000/app:v1" → that registry. */
 export function parsePullRef(ref: string, tag?: string): PullRef {
@@ -43,7 +43,7 @@ function insecure(registry: string, insecureRegistries: string[]): boolean {
   return host === 'localhost' || /^127\./.test(host) || insecureRegistries.includes(registry) || insecureRegistries.includes(host);
 }
 
-export interface Pulled { configText: string; layers: string[]; digest: string }
+interface Pulled { configText: string; layers: string[]; digest: string }
 
 export class RegistryClient {
   private token: string | null = null;
@@ -144,8 +144,4 @@ export class RegistryClient {
 
 function check(digest: string, hex: string): void {
   if (digest !== `sha256:${hex}`) throw new ApiError(500, `filesystem layer verification failed for digest ${digest}`);
-}
-
-export async function removeFiles(files: string[]): Promise<void> {
-  for (const f of files) await fs.rm(f, { force: true });
 }

@@ -33,7 +33,7 @@ export function normalizeRef(ref: string): string {
 }
 
 /** What one layer's whiteout entries remove from the layers below it. */
-export interface WhiteoutPlan {
+interface WhiteoutPlan {
   /** Paths (relative to the rootfs) to delete: `dir/.wh.name` hides `dir/name`. */
   remove: string[];
   /** Directories whose lower contents vanish: `dir/.wh..wh..opq` makes `dir` opaque. */

@@ -32,12 +32,12 @@ const GUARDED: Array<{ cap: string | null; names: string[] }> = [
     'perf_event_open', 'fanotify_init', 'bpf'] },
 ];
 
-export interface SeccompArg { index: number; value: number; valueTwo?: number; op: string }
-export interface SeccompRule { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }
+interface SeccompArg { index: number; value: number; valueTwo?: number; op: string }
+interface SeccompRule { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }
 export interface OciSeccomp { defaultAction: string; defaultErrnoRet?: number; architectures: string[]; syscalls: SeccompRule[] }
 
 /** The seccomp architectures of this machine's processes (native first, then its compat ones). */
-export function nativeArchitectures(arch: string = process.arch): string[] {
+function nativeArchitectures(arch: string = process.arch): string[] {
   switch (arch) {
     case 'x64': return ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
     case 'arm64': return ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'];

@@ -46,16 +46,16 @@ export const ALL_CAPS = [
   'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
 
-export const MASKED_PATHS = [
+const MASKED_PATHS = [
   '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
   '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
 ];
 
-export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-export interface ProcessUser { uid: number; gid: number; additionalGids: number[] }
+interface ProcessUser { uid: number; gid: number; additionalGids: number[] }
 
-export interface OciInput {
+interface OciInput {
   id: string;
   args: string[];
   env: string[];            // final environment (see containerEnv)
@@ -150,7 +150,7 @@ export function containerEnv(env: string[], hostname: string, tty: boolean): str
   return replaceOrAppend(out, env);
 }
 
-export function replaceOrAppend(base: string[], extra: string[]): string[] {
+function replaceOrAppend(base: string[], extra: string[]): string[] {
   const out = [...base];
   for (const e of extra) {
     const key = e.split('=')[0];

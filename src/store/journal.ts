@@ -6,7 +6,7 @@ import { StoreError, type Store } from './store';
 
 const KIND = 'intents';
 
-export interface Intent {
+interface Intent {
   op: 'start';
   container: string;
   at: string;

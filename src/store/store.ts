@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { syncDir, writeDurably } from './durable';
 import { KeyedLock } from '../util/lock';
 import { log } from '../util/log';
+import { errnoWords } from '../util/errors';
 
 /** A failed write of the state, worded for the user: what could not be recorded and why. */
 export class StoreError extends Error {
@@ -20,11 +21,7 @@ export class StoreError extends Error {
 }
 
 function describe(e: NodeJS.ErrnoException): string {
-  if (e.code === 'ENOSPC') return 'no space left on device';
-  if (e.code === 'EDQUOT') return 'disk quota exceeded';
-  if (e.code === 'EIO') return 'input/output error';
-  if (e.code === 'EROFS') return 'read-only file system';
-  return e.message.replace(/^[A-Z]+: /, ''); // (the code is said once already)
+  return errnoWords(e.code) ?? e.message.replace(/^[A-Z]+: /, ''); // (the code is said once already)
 }
 
 /** Room kept aside for writes that record what has already happened (see `put`'s `fact`). */

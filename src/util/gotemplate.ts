@@ -388,7 +388,7 @@ const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 /** Go's truth: false, 0, nil, empty string/slice/map are false. */
-export function truth(v: unknown): boolean {
+function truth(v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === '') return false;
   if (Array.isArray(v)) return v.length > 0;
   if (isMap(v)) return Object.keys(v).length > 0 || GO_TYPE in v;
@@ -533,7 +533,7 @@ function toStringList(v: unknown, fn: string): string[] {
   void fn;
 }
 
-export const builtins: Record<string, Fn> = {
+const builtins: Record<string, Fn> = {
   // Go's builtins (and/or are handled lazily by the executor)
   not: (a) => !truth(a),
   len: (a) => lengthOf(a),
@@ -786,7 +786,7 @@ function cmdString(c: Cmd): string { return c.args.map(argString).join(' '); }
 // ---------------------------------------------------------------------------------------------
 // Public API
 
-export interface Template { execute(data: unknown): string }
+interface Template { execute(data: unknown): string }
 
 /** Parses a template; throws TemplateParseError with Go's wording on bad syntax. */
 export function parseTemplate(src: string, extraFuncs: Record<string, Fn> = {}): Template {
@@ -812,9 +812,4 @@ function checkFunctions(nodes: Node[], funcs: Record<string, Fn>, src: string): 
       if (n.elseList) checkFunctions(n.elseList, funcs, src);
     }
   }
-}
-
-/** One-shot helper. */
-export function renderTemplate(src: string, data: unknown): string {
-  return parseTemplate(src).execute(data);
 }

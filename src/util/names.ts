@@ -43,7 +43,7 @@ export function validateContainerName(name: string): string {
 }
 
 /** Networks the daemon makes itself, whose names `network create` refuses. */
-export const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none', 'default'];
+const PREDEFINED_NETWORKS: readonly string[] = ['bridge', 'host', 'none', 'default'];
 
 /**
  * Docker accepts almost any network name (spaces, slashes, capitals); it refuses only the empty

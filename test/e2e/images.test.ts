@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HOST_ADDR, Sandbox } from '../harness/sandbox';
@@ -128,6 +128,43 @@ describe('images', { skip }, () => {
     assert.equal((await sb.berth(['load', '-i', archive])).stdout, 'Loaded image: savedbox:1.0\n');
     assert.equal((await sb.berth(['run', '--rm', 'savedbox:1.0'])).stdout, 'from-saved-image\n');
     assert.equal(await sb.inspect('savedbox:1.0', '{{json .Config.ExposedPorts}}', 'image'), '{"8080/tcp":{}}');
+  });
+
+  it('images --filter is decided by the daemon, as Docker 20.10 decides it (berth and docker CLIs)', async () => {
+    await sb.berth(['import', '--change', 'LABEL color=red', '--change', 'LABEL size=big', rootfs, 'tidy/red:v1']);
+    const dangling = (await sb.berth(['import', rootfs])).stdout.trim();
+    await sb.berth(['import', '--change', 'LABEL color=blue', rootfs, 'tidy/blue']);
+    await sb.berth(['tag', 'tidy/blue', 'tidy/blue:v2']);
+    await sb.berth(['tag', 'tidy/blue', 'other.example:5000/ns/blue:x']);
+    const names = async (...args: string[]) =>
+      (await sb.berth(['images', '--format', '{{.Repository}}:{{.Tag}}', ...args])).stdout.trimEnd().split('\n').filter(Boolean).sort();
+    // The REPOSITORY argument is a reference pattern (Go's path.Match): only matching tags show.
+    assert.deepEqual(await names('tidy/*'), ['tidy/blue:latest', 'tidy/blue:v2', 'tidy/red:v1']);
+    assert.deepEqual(await names('tidy/blue'), ['tidy/blue:latest', 'tidy/blue:v2']);
+    assert.deepEqual(await names('*/blue:v2'), ['tidy/blue:v2']);
+    assert.deepEqual(await names('blue'), []);
+    assert.deepEqual(await names('--filter', 'label=color=red'), ['tidy/red:v1']);
+    assert.deepEqual(await names('--filter', 'label=color', '--filter', 'label=size'), ['tidy/red:v1']);
+    assert.deepEqual(await names('--filter', 'since=tidy/red:v1'), ['<none>:<none>', 'other.example:5000/ns/blue:x', 'tidy/blue:latest', 'tidy/blue:v2']);
+    assert.deepEqual(await names('--filter', 'before=tidy/blue', 'tidy/*'), ['tidy/red:v1']);
+    assert.equal((await sb.berth(['images', '-q', '--no-trunc', '--filter', 'dangling=true'])).stdout, `${dangling}\n`);
+    assert.ok(!(await names('-a', '--filter', 'dangling=false')).includes('<none>:<none>'));
+    const refused = async (args: string[], message: string) => {
+      const r = await sb.berth(['images', ...args], { allowFail: true });
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `Error response from daemon: ${message}\n`);
+    };
+    await refused(['--filter', 'colour=red'], "invalid filter 'colour'");
+    await refused(['--filter', 'dangling=maybe'], "Invalid filter 'dangling=[maybe]'");
+    await refused(['--filter', 'before=nosuch'], 'No such image: nosuch:latest');
+    await refused(['[bad'], 'syntax error in pattern');
+    if (existsSync('/usr/local/bin/docker') || existsSync('/usr/bin/docker')) {
+      const dk = await sb.sh(`DOCKER_HOST=unix://${sb.socket} docker images --format '{{.Repository}}:{{.Tag}}' --filter label=color=blue 'tidy/*'`);
+      assert.deepEqual(dk.stdout.trimEnd().split('\n').sort(), ['tidy/blue:latest', 'tidy/blue:v2']);
+      const bad = await sb.sh(`DOCKER_HOST=unix://${sb.socket} docker images --filter dangling=maybe`, { allowFail: true });
+      assert.equal(bad.stderr, "Error response from daemon: Invalid filter 'dangling=[maybe]'\n");
+    }
+    await sb.berth(['rmi', 'tidy/red:v1', 'tidy/blue', 'tidy/blue:v2', 'other.example:5000/ns/blue:x', dangling]);
   });
 
   it('images lists them; rmi removes them and refuses an image in use', async () => {

@@ -1,5 +1,5 @@
 // The Docker SDK for Python (Debian's python3-docker) drives berthd unchanged: the unittest file
-// test/python/test_sdk_networks.py (every network, container-network and port call) runs inside a
+// test/python/test_sdk_networks.py (every network, container-network and port call, and image list filters) runs inside a
 // sandbox against a real berthd, with Debian's own python3 and SDK.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -9,7 +9,8 @@ import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { ImageStore, Runtime, type ContainerRunSpec, type ImageRecord } from '../../src/runtime';
+import { ImageStore, Runtime, type ImageRecord } from '../../src/runtime';
+import type { ContainerRunSpec } from '../../src/runtime/runtime';
 import { buildBusyboxTar, BUSYBOX_CHANGES } from '../harness/busybox';
 import { createReadStream } from 'node:fs';
 

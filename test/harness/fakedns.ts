@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { appendFileSync } from 'node:fs';
 import * as packet from 'dns-packet';
 
-export const ANSWER_IP = '198.51.100.7';
+const ANSWER_IP = '198.51.100.7';
 
 const [addr, mode = 'answer', logFile = '/dev/null'] = process.argv.slice(2);
 const answerIp = mode.startsWith('answer:') ? mode.slice('answer:'.length) : ANSWER_IP;

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { buildBusyboxTar } from './busybox';
 
 export interface Result { code: number; stdout: string; stderr: string }
-export interface RunOpts {
+interface RunOpts {
   input?: string | Buffer;
   allowFail?: boolean;
   env?: Record<string, string>;

@@ -174,6 +174,26 @@ class SdkNetworks(unittest.TestCase):
                                          links={'sdk-linked': 'db'}, remove=True)
         self.assertEqual(out, b'db\n1\n')
 
+    def test_image_list_filters_are_the_daemons(self):
+        img = self.client.images.get(IMAGE)
+        img.tag('sdkimg/a', 'v1')
+        img.tag('sdkimg/b')
+        try:
+            # The daemon keeps only the tags the reference pattern matches (the low-level call
+            # shows them; images.list() inspects each image again, which lists all its tags).
+            self.assertEqual([sorted(i['RepoTags']) for i in self.api.images(name='sdkimg/*')], [['sdkimg/a:v1', 'sdkimg/b:latest']])
+            self.assertEqual([i['RepoTags'] for i in self.api.images('sdkimg/a')], [['sdkimg/a:v1']])
+            self.assertEqual(len(self.client.images.list('sdkimg/a')), 1)
+            self.assertEqual(self.client.images.list(filters={'dangling': True}), [])
+            self.assertEqual(self.client.images.list('sdkimg/*', filters={'label': 'nosuch'}), [])
+            with self.assertRaises(APIError) as bad:
+                self.client.images.list(filters={'colour': 'red'})
+            self.assertEqual(bad.exception.status_code, 400)
+            self.assertIn("invalid filter 'colour'", str(bad.exception))
+        finally:
+            self.client.images.remove('sdkimg/a:v1')
+            self.client.images.remove('sdkimg/b')
+
     def test_errors_are_docker_errors(self):
         with self.assertRaises(NotFound):
             self.client.networks.get('no-such-net')

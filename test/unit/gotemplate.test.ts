@@ -2,7 +2,7 @@
 // reference docker CLI (28.2) on the same data (`docker inspect --format ...`).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { GO_TYPE, TemplateExecError, TemplateParseError, goString, parseTemplate, renderTemplate } from '../../src/util/gotemplate';
+import { GO_TYPE, TemplateExecError, TemplateParseError, goString, parseTemplate } from '../../src/util/gotemplate';
 
 const inspect = {
   Id: 'a992a0f2cdba90283f9aaf82460ef1a238901792147cbfc46cc5b9c1e234891f',
@@ -20,7 +20,7 @@ const inspect = {
   },
 };
 
-const r = (t: string, data: unknown = inspect) => renderTemplate(t, data);
+const r = (t: string, data: unknown = inspect) => parseTemplate(t).execute(data);
 
 test('fields, nested fields and spaces inside actions', () => {
   assert.equal(r('{{.Name}}'), '/reft2');

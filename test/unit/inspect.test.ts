@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { containerJson, containerListEntry, humanDuration, networkJson, portsList, portsMap, statusText } from '../../src/engine/inspect';
+import { containerJson, containerListEntry, networkJson, portsList, portsMap, statusText } from '../../src/engine/inspect';
+import { humanDuration } from '../../src/util/duration';
 import { matchContainerFilters, matchNetworkFilters, validateFilters } from '../../src/engine/filters';
 import { mergeEnv } from '../../src/engine/env';
 import type { ContainerRecord, NetworkRecord } from '../../src/engine/types';

@@ -19,6 +19,8 @@ test('debug lines only at the debug level; scripts indented under them', async (
   setLogLevel('debug');
   try {
     assert.equal(await captured(() => log.debug('exec: nft -f -', 'add table ip berth\n')), '[debug] exec: nft -f -\n[debug]   add table ip berth\n');
+    // A script given as the line itself is indented the same way, so every line says [debug].
+    assert.equal(await captured(() => log.debug("shim: sh -c 'cd /b\nrunc run x'")), "[debug] shim: sh -c 'cd /b\n[debug]   runc run x'\n");
   } finally {
     setLogLevel('info');
   }

@@ -2,7 +2,7 @@
 // network namespace, so there is nothing to make for the network or for an endpoint.
 import type { EndpointSpec, NetworkRecord } from '../types';
 import type { DriverFields, DriverTraits, NetworkDriver, NewNetwork } from './driver';
-import { badRequest, forbidden } from '../../util/errors';
+import { badRequest, forbidden, HOST_NETWORK_CONNECT } from '../../util/errors';
 
 export const HOST_TRAITS: DriverTraits = {
   name: 'host', scope: 'local', made: 'singleton', namespace: 'host', addresses: 'none', link: 'none',
@@ -21,7 +21,7 @@ export class SingletonDriver implements NetworkDriver {
   async deleteNetwork(_rec: NetworkRecord): Promise<void> { /* likewise */ }
 
   async attach(_rec: NetworkRecord, _ep: EndpointSpec): Promise<void> {
-    throw badRequest('container cannot be disconnected from host network or connected to host network');
+    throw badRequest(HOST_NETWORK_CONNECT);
   }
 
   async detach(_rec: NetworkRecord, _ep: EndpointSpec): Promise<void> { /* never attached */ }

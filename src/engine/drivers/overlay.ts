@@ -17,7 +17,7 @@ import { badRequest } from '../../util/errors';
 import { containerSide } from './endpoint';
 
 const OVERLAY_MTU = 1450;
-const VXLAN_PORT = 4789;
+export const VXLAN_PORT = 4789;
 const ALIAS = 'berth:overlay';
 const ZERO_MAC = '00:00:00:00:00:00';
 
