@@ -86,7 +86,7 @@ export function matchNetworkFilters(n: NetworkRecord, f: Record<string, string[]
 }
 
 /** The image list filters Docker 20.10 (API 1.41) accepts; `all` changes nothing in berth (no parent layers to hide). */
-export const IMAGE_FILTERS = ['before', 'dangling', 'label', 'reference', 'since'];
+const IMAGE_FILTERS = ['before', 'dangling', 'label', 'reference', 'since'];
 
 /**
  * `GET /images/json?filters=…`: the images to list, each with the tags to show. As Docker

@@ -5,7 +5,7 @@
 // (the embedded resolver answers it), kept in the endpoint's Links as "target:alias".
 import { badRequest } from '../util/errors';
 
-export interface Link { target: string; alias: string }
+interface Link { target: string; alias: string }
 
 /**
  * "name", "name:alias", or the recorded form "/name:/linker/alias". Docker answers a spec with

@@ -1,6 +1,6 @@
 // Restart policies (`--restart no|always|unless-stopped|on-failure[:N]`), Docker's rules. Pure:
 // whether a container that just exited is started again, and after how long.
-export interface RestartPolicy { Name?: string; MaximumRetryCount?: number }
+interface RestartPolicy { Name?: string; MaximumRetryCount?: number }
 
 /** Docker's back-off: 100 ms, doubling after each quick exit, at most a minute; reset by a run of 10 s. */
 const FIRST_MS = 100;

@@ -1,11 +1,12 @@
 // -p / --expose parsing and the daemon's expansion of PortBindings. Expected values are what
 // the reference docker 20.10 CLI stored (docker inspect .Config.ExposedPorts /
 // .HostConfig.PortBindings) or printed for each spec.
+import { addPublish } from '../../src/cli/publish';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ApiError } from '../../src/util/errors';
 import {
-  expandBindings, parseExpose, parsePortRange, parsePublish, parsePublishAll, splitProtoPort,
+  expandBindings, parseExpose, parsePortRange, parsePublish, splitProtoPort,
   validatePortBindings,
 } from '../../src/engine/portmap/spec';
 
@@ -18,6 +19,14 @@ function err400(fn: () => unknown, message: string) {
     assert.equal(e.status, 400);
     return true;
   });
+}
+
+/** Several -p values merged as the CLI merges them (bindings of one port accumulate). */
+function parsePublishAll(specs: string[]): { exposed: string[]; bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> } {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const s of specs) addPublish(s, exposed, bindings);
+  return { exposed: Object.keys(exposed), bindings };
 }
 
 test('helpers: port ranges and proto split', () => {
@@ -115,13 +124,6 @@ test('parsePublish: errors as the docker CLI prints them', () => {
     ['[::1]', "invalid IP address [: address [:: missing ']' in address"],
   ];
   for (const [spec, msg] of cases) err400(() => parsePublish(spec), msg);
-});
-
-test('parsePublishAll merges bindings of the same port', () => {
-  assert.deepEqual(parsePublishAll(['127.0.0.1:8080:80', '8081:80', '53/udp']), {
-    exposed: ['80/tcp', '53/udp'],
-    bindings: { '80/tcp': [b('127.0.0.1', '8080'), b('', '8081')], '53/udp': [b('', '')] },
-  });
 });
 
 test('parseExpose: ranges, protocol kept as typed, CLI errors', () => {

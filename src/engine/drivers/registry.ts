@@ -11,7 +11,6 @@ import { LowerDriver, MACVLAN_TRAITS, IPVLAN_TRAITS, privateParentName, type Low
 import { OverlayDriver, OVERLAY_TRAITS } from './overlay';
 import { notFound } from '../../util/errors';
 
-export type { DriverName, DriverTraits } from './driver';
 
 const REGISTRY: Record<DriverName, { traits: DriverTraits; make(deps: DriverDeps): NetworkDriver }> = {
   bridge: { traits: BRIDGE_TRAITS, make: (d) => new BridgeDriver(d) },

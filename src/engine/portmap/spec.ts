@@ -5,8 +5,8 @@ import { badRequest } from '../../util/errors';
 import { Proto } from '../types';
 import { isIP, isIPv4 } from '../../ipam/subnet';
 
-export interface PortBinding { HostIp: string; HostPort: string }
-export type PortBindings = Record<string, PortBinding[] | null>;
+interface PortBinding { HostIp: string; HostPort: string }
+type PortBindings = Record<string, PortBinding[] | null>;
 
 interface ParsedPublish {
   exposed: string[];                       // "80/tcp", in order
@@ -103,19 +103,6 @@ export function parsePublish(spec: string): ParsedPublish {
     if (ctr[0] === ctr[1] && host[0] !== host[1]) hostPort = `${host[0]}-${host[1]}`;
     if (!out.bindings[key]) { out.bindings[key] = []; out.exposed.push(key); }
     out.bindings[key].push({ HostIp: ip, HostPort: hostPort });
-  }
-  return out;
-}
-
-/** Several `-p` values merged as the CLI merges them (bindings of one port accumulate). */
-export function parsePublishAll(specs: string[]): ParsedPublish {
-  const out: ParsedPublish = { exposed: [], bindings: {} };
-  for (const s of specs) {
-    const p = parsePublish(s);
-    for (const k of p.exposed) {
-      if (!out.bindings[k]) { out.bindings[k] = []; out.exposed.push(k); }
-      out.bindings[k].push(...p.bindings[k]);
-    }
   }
   return out;
 }
