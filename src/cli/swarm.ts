@@ -49,7 +49,7 @@ export async function cmdNodeLs(client: Client, o: { quiet?: boolean; format?: s
   if (o.quiet) { io.out(nodes.map((n) => n.ID + '\n').join('')); return 0; }
   const rows = nodes.map((n) => ({
     ID: n.ID, Self: n.ID === self, Hostname: n.Description?.Hostname ?? '', Status: title(n.Status?.State ?? ''),
-    Availability: title(n.Spec?.Availability ?? ''), ManagerStatus: n.ManagerStatus?.Leader ? 'Leader' : '',
+    Availability: title(n.Spec?.Availability ?? ''), ManagerStatus: n.ManagerStatus ? (n.ManagerStatus.Leader ? 'Leader' : title(n.ManagerStatus.Reachability ?? '')) : '',
     EngineVersion: n.Description?.Engine?.EngineVersion ?? '',
   }));
   io.out(renderRows(rows, { format: o.format ?? 'table', defaultTable: NODE_DEFAULT, headers: NODE_HEADERS }));

@@ -22,6 +22,7 @@ import { matchContainerFilters, matchNetworkFilters, validateFilters } from './f
 import { BridgeDriver } from './drivers/bridge';
 import { driverNames, driverTraits, traitsOf } from './drivers/registry';
 import { Swarm, NOT_IN_SWARM } from './swarm';
+import type { ClusterOptions } from '../cluster/cluster';
 import { PortPublisher } from './portmap/publisher';
 import { Firewall } from './firewall/firewall';
 import { DnsService } from './dns';
@@ -44,6 +45,8 @@ export interface EngineOptions extends NetworkDefaults {
   insecureRegistries?: string[];
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** berthd --cluster-store and friends: the cluster behind overlay networks (cluster/cluster.ts). */
+  cluster?: ClusterOptions;
 }
 
 const KIND = 'containers';
@@ -99,7 +102,7 @@ export class Engine implements EngineApi {
     this.networks = new Networks(this.store, this.bridge, opts);
     this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
     this.dns = new DnsService(this.networks, (m) => log.warn(`${m}`), { execRoot: opts.execRoot, debug: opts.debug });
-    this.swarm = new Swarm(opts.dataRoot, this.networks, BERTH_VERSION, () => this.dnsSync());
+    this.swarm = new Swarm(opts.dataRoot, this.networks, BERTH_VERSION, () => this.dnsSync(), opts.cluster);
     this.sandboxes.overlay = this.swarm.hooks();
     this.sandboxes.guard = this.spoofGuard;
   }
