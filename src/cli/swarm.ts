@@ -17,7 +17,9 @@ export async function cmdSwarmJoin(client: Client, addr: string, o: { token?: st
   await client.request('POST', '/swarm/join', {
     body: { RemoteAddrs: [addr], JoinToken: o.token ?? '', AdvertiseAddr: o.advertiseAddr ?? '', ListenAddr: o.listenAddr ?? '0.0.0.0:2377' },
   });
-  io.out('This node joined a swarm as a worker.\n');
+  // (as the docker CLI does: the role is the one the token gave, which /info tells)
+  const info = await client.json('GET', '/info').catch(() => null);
+  io.out(`This node joined a swarm as a ${info?.Swarm?.ControlAvailable ? 'manager' : 'worker'}.\n`);
   return 0;
 }
 

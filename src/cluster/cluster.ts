@@ -236,7 +236,10 @@ export class Cluster {
         const member = await issue({ cert: ca, key: caKey ?? '' }, nodeId, [advertiseAddr]);
         await writeMemberCerts(this.memberDir, ca, member.cert, member.key);
         const peer = `https://${advertiseAddr}:${PEER_PORT}`;
-        const r = await probe.call((c) => c.cluster.memberAdd({ peerURLs: [peer] }));
+        // etcd refuses a member while the last one added is not yet active ("unhealthy
+        // cluster": its strict reconfiguration check); that passes in seconds.
+        const r = await until(() => probe!.client.cluster.memberAdd({ peerURLs: [peer] }), 30_000,
+          (e) => /unhealthy cluster/.test((e as Error).message)).catch((e) => { throw storeError(e); });
         added = String(r.member?.ID ?? '');
         const initial = (r.members ?? []).map((m) => `${m.name || nodeId}=${m.peerURLs?.[0] ?? peer}`).join(',');
         await startMember(this.memberSpec(cfg, 'existing', initial));
@@ -473,12 +476,12 @@ function randomId(n: number): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `f` again until it works, for up to `ms`. */
-async function until<T>(f: () => Promise<T>, ms: number): Promise<T> {
+/** `f` again until it works, for up to `ms` (while `again` says the error may pass). */
+async function until<T>(f: () => Promise<T>, ms: number, again: (e: unknown) => boolean = () => true): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     try { return await f(); } catch (e) {
-      if (Date.now() > end) throw e;
+      if (Date.now() > end || !again(e)) throw e;
       await sleep(200);
     }
   }

@@ -1,6 +1,7 @@
 // The cluster store: an etcd client (the etcd3 package) that keeps this node's view of
 // berth/cluster/ (state.ts) up to date with one watch from the revision it last read, and
 // makes every change as one transaction (keys.ts says which keys, and what each compares).
+import { noop } from 'cockatiel';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, type Lease, type Watcher } from 'etcd3';
 import * as K from './keys';
 import * as S from './state';
@@ -45,6 +46,9 @@ export class ClusterStore {
       ...(opts.ca ? { credentials: { rootCertificate: opts.ca, ...(opts.cert && opts.key ? { certChain: opts.cert, privateKey: opts.key } : {}) } } : {}),
       ...(opts.auth ? { auth: { ...opts.auth, callOptions: () => ({ deadline: Date.now() + timeout }) } } : {}),
       dialTimeout: timeout,
+      // With one host there is nowhere else to go: no circuit breaker that would refuse calls
+      // for seconds after etcd is back (with several, it steers calls away from a dead one).
+      ...(opts.hosts.length === 1 ? { faultHandling: { host: () => noop } } : {}),
       // Streams (the watch, lease keep-alives) run for as long as they are needed.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });
