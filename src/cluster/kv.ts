@@ -100,6 +100,7 @@ export class ClusterStore {
       for (const ev of r.events) {
         const key = ev.kv.key.toString();
         if (ev.type === 'Delete') this.kvs.delete(key); else this.kvs.set(key, ev.kv.value.toString());
+        this.noteFreed(key, ev.type === 'Delete');
       }
       if (!r.events.length) return;
       this.revision = Number(r.header.revision);
@@ -127,6 +128,22 @@ export class ClusterStore {
   }
 
   // ---------------------------------------------------------------- changes
+
+  /**
+   * Addresses freed while this node watched (a container removed, or a host's lease expired):
+   * given out again only when no other is free, so a host that comes back after its lease
+   * expired most likely finds its containers' addresses still free to register again.
+   */
+  private readonly freed = new Set<string>();
+
+  private noteFreed(key: string, deleted: boolean): void {
+    const p = K.parse(key);
+    if (p?.kind !== 'addr') return;
+    const k = `${p.net}/${p.id}`;
+    if (!deleted) { this.freed.delete(k); return; }
+    this.freed.add(k);
+    if (this.freed.size > 65536) this.freed.delete(this.freed.values().next().value as string);
+  }
 
   /** A lease of `ttl` seconds, kept alive by the client. */
   async lease(ttl: number): Promise<{ lease: Lease; id: string }> {
@@ -222,7 +239,13 @@ export class ClusterStore {
   async addEndpoint(r: S.EndpointRequest, leaseId: string): Promise<S.OverlayEndpoint> {
     const taken = new Set<string>();
     for (let i = 0; i < RETRIES; i++) {
-      const { endpoint } = S.addEndpoint(this.view, r, taken);
+      const recent = r.ip ? [] : [...this.freed].filter((k) => k.startsWith(`${r.networkId}/`)).map((k) => k.slice(r.networkId.length + 1));
+      let endpoint: S.OverlayEndpoint;
+      try {
+        endpoint = S.addEndpoint(this.view, r, [...taken, ...recent]).endpoint;
+      } catch {
+        endpoint = S.addEndpoint(this.view, r, taken).endpoint;
+      }
       const ok = await this.put(endpoint, leaseId);
       if (ok === 'ok') return endpoint;
       if (ok === 'no network') throw notFound(`network ${r.networkId} not found`);

@@ -46,7 +46,9 @@ export class Swarm {
     const vni = this.cluster.current?.networks.find((n) => n.id === id)?.vni;
     if (vni === undefined) throw new ApiError(404, `network ${id} not found in the swarm`);
     const self = this.cluster.config;
-    const nodes = this.cluster.current?.nodes ?? [];
+    // (hosts that are Down get no broadcasts; they are back in the list when their lease is)
+    const alive = new Set(this.cluster.current?.alive ?? []);
+    const nodes = (this.cluster.current?.nodes ?? []).filter((n) => alive.has(n.id) || n.id === self?.nodeId);
     const hosts = new Map(nodes.map((n) => [n.id, n.addr]));
     const remote = (this.cluster.current?.endpoints ?? [])
       .filter((e) => e.networkId === id && e.nodeId !== self?.nodeId && hosts.has(e.nodeId) && e.mac)
