@@ -18,6 +18,9 @@ command -v docker >/dev/null || apt-get install -y -qq --no-install-recommends d
 # Third-party clients the compatibility tests drive berthd with: docker-compose 1.29 and the
 # Docker SDK for Python (python3-docker).
 apt-get install -y -qq --no-install-recommends docker-compose python3-docker >/dev/null
+# etcd: the cluster store behind overlay networks (`swarm init` runs etcd as berthd's child;
+# Debian's package is not started here: policy-rc.d or no systemd on CI); etcdctl for looking in.
+apt-get install -y -qq --no-install-recommends etcd-server etcd-client >/dev/null
 # Node.js 20 or newer; Debian's own package when the machine has none.
 if ! command -v node >/dev/null; then apt-get install -y -qq nodejs npm >/dev/null; fi
 npm ci --no-audit --no-fund

@@ -17,7 +17,9 @@ export async function cmdSwarmJoin(client: Client, addr: string, o: { token?: st
   await client.request('POST', '/swarm/join', {
     body: { RemoteAddrs: [addr], JoinToken: o.token ?? '', AdvertiseAddr: o.advertiseAddr ?? '', ListenAddr: o.listenAddr ?? '0.0.0.0:2377' },
   });
-  io.out('This node joined a swarm as a worker.\n');
+  // (as the docker CLI does: the role is the one the token gave, which /info tells)
+  const info = await client.json('GET', '/info').catch(() => null);
+  io.out(`This node joined a swarm as a ${info?.Swarm?.ControlAvailable ? 'manager' : 'worker'}.\n`);
   return 0;
 }
 
@@ -49,7 +51,7 @@ export async function cmdNodeLs(client: Client, o: { quiet?: boolean; format?: s
   if (o.quiet) { io.out(nodes.map((n) => n.ID + '\n').join('')); return 0; }
   const rows = nodes.map((n) => ({
     ID: n.ID, Self: n.ID === self, Hostname: n.Description?.Hostname ?? '', Status: title(n.Status?.State ?? ''),
-    Availability: title(n.Spec?.Availability ?? ''), ManagerStatus: n.ManagerStatus?.Leader ? 'Leader' : '',
+    Availability: title(n.Spec?.Availability ?? ''), ManagerStatus: n.ManagerStatus ? (n.ManagerStatus.Leader ? 'Leader' : title(n.ManagerStatus.Reachability ?? '')) : '',
     EngineVersion: n.Description?.Engine?.EngineVersion ?? '',
   }));
   io.out(renderRows(rows, { format: o.format ?? 'table', defaultTable: NODE_DEFAULT, headers: NODE_HEADERS }));

@@ -1,77 +1,110 @@
-// Several berthd hosts as one cluster, for overlay networks: `swarm init` makes a node the
-// manager, `swarm join --token T MANAGER:2377` adds a worker. The manager keeps the cluster
-// state (state.ts) and serves it over HTTP on its advertised address, port 2377; every change
-// (a network, a container endpoint) goes through it, and every node follows the state by
-// long-polling it and builds its overlay networks from it. Requests carry the join token, over
-// TLS: the token names the manager's certificate (tls.ts), so the secret never goes to anyone
-// else. (Docker goes further with mutual TLS, a certificate per node; berth does not yet.)
-import * as http from 'node:http';
-import * as https from 'node:https';
+// Several berthd hosts as one cluster, for overlay networks, on etcd (kv.ts, keys.ts).
+//
+// Two ways in. `berthd --cluster-store etcd://H:2379,… --cluster-advertise ADDR` joins the
+// etcd cluster the user runs (Docker's classic flags). Or the swarm commands: `swarm init`
+// makes a CA (pki.ts) and starts an etcd member as berthd's child process (kernel/etcd.ts) on
+// the advertised address, client port 2377 (swarm's port), peer port 2380, with etcd's own
+// authentication on: user "worker" may use berth/cluster/ only, user "manager" everything; the
+// join tokens are those users' passwords plus the CA's digest. `swarm join --token T A:2377`
+// pins the CA, logs in as the token's user and, for a manager token, issues itself a member
+// certificate and adds an etcd member (MemberAdd) on this host, so three managers survive the
+// loss of any one.
+//
+// Every node holds a lease (TTL seconds, --cluster-ttl); its liveness key, its endpoints and
+// their addresses are on it, so a host that dies or is cut off is Down, and its containers
+// gone from the others, when the lease expires. The node keeps its own endpoints in its local
+// store too and registers them again under a new lease when it is back.
 import * as os from 'node:os';
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Range, type Lease } from 'etcd3';
 import { ApiError } from '../util/errors';
 import * as S from './state';
+import * as K from './keys';
+import { ClusterStore, storeError, UNREACHABLE } from './kv';
 import { Store } from '../store/store';
-import { certDigest, fetchManagerCert, loadManagerCert, makeManagerCert, tokenDigest, TokenMismatch } from './tls';
+import { fetchCa, issue, makeCa, makeToken, parseToken, TokenMismatch } from './pki';
+import { memberLogTail, startMember, stopMember, writeMemberCerts } from '../kernel/etcd';
 import { log } from '../util/log';
 
-export const CLUSTER_PORT = 2377;
-const POLL_WAIT_MS = 20_000;
-/** The store kind of this node's membership (config) and its copy of the state. */
+const CLUSTER_PORT = 2377;
+const PEER_PORT = 2380;
+const DEFAULT_TTL = 5;
+/** The store kinds of this node's membership (config), its view of the cluster, its own endpoints. */
 const KIND = 'swarm';
-/** A worker not heard from for this long is shown as down (it polls at least every 20 s). */
-const NODE_DOWN_MS = 45_000;
+const EP_KIND = 'swarm-endpoints';
 
-export interface ClusterConfig {
-  role: 'manager' | 'worker';
+interface ClusterConfig {
+  role: 'manager' | 'worker' | 'external';
   nodeId: string;
   clusterId: string;
   advertiseAddr: string;
-  managerAddr: string;       // "ip:port"
-  token: string;
-  managerCert: string;       // PEM: the manager's certificate, as checked against the token
+  managerAddr: string;       // "ip:port" of the manager this node joined through
+  hosts: string[];           // etcd client URLs
+  ca?: string;               // PEM: the cluster's CA, as checked against the join token
+  user?: string;
+  password?: string;
+  token: string;             // join tokens (managers)
+  managerToken: string;
   createdAt: string;
+}
+
+/** berthd --cluster-store / --cluster-advertise / --cluster-store-opt / --cluster-ttl. */
+export interface ClusterOptions {
+  ttl?: number;
+  store?: { hosts: string[]; advertise: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 const NOT_IN_SWARM = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 const ALREADY = 'This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.';
+const EXTERNAL = 'this node is in the cluster of its --cluster-store: swarm init, join and leave do not apply';
 
 export class Cluster {
   private cfg: ClusterConfig | null = null;
-  private state: S.ClusterState | null = null;
-  private server: https.Server | null = null;
-  private readonly waiters = new Set<() => void>();
-  private polling: AbortController | null = null;
+  private kv: ClusterStore | null = null;
+  private saved: S.ClusterState | null = null;
+  private lease: Lease | null = null;
+  private leaseId = '';
   private readonly store: Store;
-  /** Manager: when each node last asked for anything (workers ask at least every 20 s). */
-  private readonly lastSeen = new Map<string, number>();
+  private readonly mine = new Map<string, S.OverlayEndpoint>();
+  private readonly ttl: number;
+  private stopped = false;
 
   /** `onChange`: the node's overlay networks and names follow the state (called in order). */
   constructor(private readonly dir: string, private readonly onChange: (s: S.ClusterState | null) => Promise<void>,
-              private readonly usedSubnets: () => Promise<string[]> = async () => []) {
+              private readonly usedSubnets: () => Promise<string[]> = async () => [],
+              private readonly opts: ClusterOptions = {}) {
     this.store = new Store(dir);
+    this.ttl = opts.ttl ?? DEFAULT_TTL;
   }
 
   get config(): ClusterConfig | null { return this.cfg; }
-  get current(): S.ClusterState | null { return this.state; }
+  get current(): S.ClusterState | null { return this.cfg ? (this.kv && this.kv.view.version ? this.kv.view : this.saved) : null; }
   get nodeId(): string { return this.cfg?.nodeId ?? ''; }
+  private get memberDir(): string { return path.join(this.dir, 'etcd'); }
 
-  /** At daemon start: take up the role this node had. */
+  /** At daemon start: take up the role this node had (its etcd member too), or the --cluster-store's. */
   async load(): Promise<void> {
-    const cfg = await this.store.get<ClusterConfig>(KIND, 'config');
+    let cfg = await this.store.get<ClusterConfig>(KIND, 'config');
+    const ext = this.opts.store;
+    if (ext) {
+      if (!cfg || cfg.role !== 'external' || cfg.hosts.join() !== ext.hosts.join() || cfg.advertiseAddr !== ext.advertise) {
+        cfg = {
+          role: 'external', nodeId: cfg?.role === 'external' ? cfg.nodeId : randomId(25), clusterId: '', advertiseAddr: ext.advertise,
+          managerAddr: '', hosts: ext.hosts, token: '', managerToken: '', createdAt: new Date().toISOString(),
+        };
+        await this.store.put(KIND, 'config', cfg);
+      }
+    }
     if (!cfg) return;
     this.cfg = cfg;
-    // A worker starts from its last copy, so its containers keep their overlay networks even
-    // while the manager is away, and takes the manager's newer state when it answers.
-    this.state = await this.store.get<S.ClusterState>(KIND, 'state');
-    if (cfg.role === 'manager') {
-      if (!this.state) this.state = S.emptyState(cfg.clusterId, this.self());
-      await this.listen().catch((e) => log.warn(`cluster: cannot listen on ${cfg.advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}`));
-    } else {
-      this.follow();
-    }
-    if (this.state) await this.changed();
+    for (const e of await this.store.loadAll<S.OverlayEndpoint>(EP_KIND)) this.mine.set(e.id, e);
+    // The last view, so this host's overlay networks stay while the store is out of reach.
+    this.saved = await this.store.get<S.ClusterState>(KIND, 'view');
+    if (cfg.role === 'manager') await startMember(this.memberSpec(cfg, 'new')).catch((e) => log.warn(`cluster: ${(e as Error).message}`));
+    this.connect();
+    if (this.saved) await this.changed(this.saved);
   }
 
   /** One init, join or leave at a time (each starts by checking what the last one left). */
@@ -94,300 +127,331 @@ export class Cluster {
     return this.oneAtATime(() => this.doLeave(force));
   }
 
+  private memberSpec(cfg: ClusterConfig, state: 'new' | 'existing', initialCluster?: string) {
+    return {
+      name: cfg.nodeId, dir: this.memberDir, addr: cfg.advertiseAddr, clientPort: CLUSTER_PORT, peerPort: PEER_PORT,
+      initialCluster: initialCluster ?? `${cfg.nodeId}=https://${cfg.advertiseAddr}:${PEER_PORT}`, initialState: state,
+    };
+  }
+
   private async doInit(body: { AdvertiseAddr?: string; ListenAddr?: string }): Promise<string> {
+    if (this.opts.store) throw new ApiError(400, EXTERNAL);
     if (this.cfg) throw new ApiError(503, ALREADY);
     const advertiseAddr = chooseAdvertise(body.AdvertiseAddr || body.ListenAddr);
-    const nodeId = randomId(25);
-    const clusterId = randomId(25);
+    const nodeId = randomId(25), clusterId = randomId(25);
+    const workerSecret = randomId(25), managerSecret = randomId(25), rootSecret = randomId(25);
+    const host = `https://${advertiseAddr}:${CLUSTER_PORT}`;
+    let setup = null as ClusterStore | null;
     try {
-      const mc = await makeManagerCert(this.dir);
-      this.cfg = {
-        role: 'manager', nodeId, clusterId, advertiseAddr, managerAddr: `${advertiseAddr}:${CLUSTER_PORT}`,
-        token: `SWMTKN-1-${certDigest(mc.cert)}-${randomId(25)}`, managerCert: mc.cert,
-        createdAt: new Date().toISOString(),
+      const ca = await makeCa();
+      const member = await issue(ca, nodeId, [advertiseAddr]);
+      await writeMemberCerts(this.memberDir, ca.cert, member.cert, member.key);
+      const cfg: ClusterConfig = {
+        role: 'manager', nodeId, clusterId, advertiseAddr, managerAddr: `${advertiseAddr}:${CLUSTER_PORT}`, hosts: [host],
+        ca: ca.cert, user: 'manager', password: managerSecret,
+        token: makeToken(ca.cert, workerSecret), managerToken: makeToken(ca.cert, managerSecret), createdAt: new Date().toISOString(),
       };
-      this.state = S.emptyState(clusterId, this.self());
-      await this.listen();
-      await this.save();
+      await startMember(this.memberSpec(cfg, 'new'));
+      // The new member, before its authentication is on: users, roles, the CA, the cluster's identity.
+      // (a new client per try: a client's circuit breaker stays open a while after failures)
+      await until(async () => {
+        setup?.close();
+        setup = new ClusterStore({ hosts: [host], ca: Buffer.from(ca.cert) });
+        return setup.client.get(K.INFO).string();
+      }, 15_000).catch(async (e) => {
+        throw new Error(`etcd did not start: ${(e as Error).message}\n${await memberLogTail(this.memberDir)}`);
+      });
+      const c = setup!.client;
+      await c.role('worker').create();
+      await c.role('worker').grant({ permission: 'Readwrite', range: Range.prefix(K.CLUSTER) });
+      await c.user('root').create(rootSecret);
+      await c.user('root').addRole('root');
+      await c.user('worker').create(workerSecret);
+      await c.user('worker').addRole('worker');
+      await c.user('manager').create(managerSecret);
+      await c.user('manager').addRole('root');
+      await c.put(K.CA_CERT).value(ca.cert);
+      await c.put(K.CA_KEY).value(ca.key);
+      await c.put(K.TOKENS).value(JSON.stringify({ worker: cfg.token, manager: cfg.managerToken }));
+      await setup!.ensureInfo(clusterId);
+      await c.auth.authEnable({});
+      this.cfg = cfg;
+      await this.store.put(KIND, 'config', cfg);
     } catch (e) {
-      this.server?.close();
-      this.server = null;
       this.cfg = null;
-      this.state = null;
+      await stopMember(this.memberDir);
       await fs.rm(this.dir, { recursive: true, force: true });
       throw new ApiError(400, `cannot start the swarm manager on ${advertiseAddr}:${CLUSTER_PORT}: ${(e as Error).message}`);
+    } finally {
+      setup?.close();
     }
-    await this.changed();
+    this.connect();
+    await this.ready();
     return nodeId;
   }
 
   private async doJoin(body: { RemoteAddrs?: string[]; JoinToken?: string; AdvertiseAddr?: string; ListenAddr?: string }): Promise<void> {
+    if (this.opts.store) throw new ApiError(400, EXTERNAL);
     if (this.cfg) throw new ApiError(503, ALREADY);
     const remote = body.RemoteAddrs?.[0];
     if (!remote) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
-    if (!body.JoinToken) throw new ApiError(400, 'invalid join token');
+    const token = parseToken(body.JoinToken ?? '');
+    if (!token) throw new ApiError(400, 'invalid join token');
     const managerAddr = remote.includes(':') ? remote : `${remote}:${CLUSTER_PORT}`;
     const advertiseAddr = chooseAdvertise(body.AdvertiseAddr || body.ListenAddr);
     const nodeId = randomId(25);
-    const digest = tokenDigest(body.JoinToken);
-    if (!digest) throw new ApiError(400, 'invalid join token');
     const [host, port] = managerAddr.split(':');
-    const managerCert = await fetchManagerCert(host, Number(port), digest).catch((e) => {
+    const ca = await fetchCa(host, Number(port), token.digest).catch((e) => {
       // A wrong token is the user's to fix (400); an unreachable manager is not (503).
       throw new ApiError(e instanceof TokenMismatch ? 400 : 503, `cannot join the swarm at ${managerAddr}: ${(e as Error).message}`);
     });
-    const manager = { addr: managerAddr, token: body.JoinToken, ca: managerCert };
-    const r = await call<{ state: S.ClusterState }>(manager, 'POST', '/cluster/join', { id: nodeId, addr: advertiseAddr, hostname: os.hostname() });
-    this.cfg = {
-      role: 'worker', nodeId, clusterId: r.state.clusterId, advertiseAddr, managerAddr, token: body.JoinToken, managerCert,
-      createdAt: new Date().toISOString(),
-    };
-    try {
-      await this.save();
-    } catch (e) {
-      // The manager has this node now: take it back out, so nothing is left half-joined.
-      this.cfg = null;
-      await call(manager, 'POST', '/cluster/leave', { id: nodeId }).catch(() => undefined);
-      await fs.rm(this.dir, { recursive: true, force: true });
-      throw e;
+    // The token's secret is the password of the worker user or of the manager user.
+    let probe: ClusterStore | null = null, user = '';
+    for (const u of ['worker', 'manager']) {
+      const s = new ClusterStore({ hosts: [`https://${managerAddr}`], ca: Buffer.from(ca), auth: { username: u, password: token.secret } });
+      try {
+        await s.call((c) => c.get(K.INFO).string());
+        probe = s; user = u;
+        break;
+      } catch (e) {
+        s.close();
+        if (!(e instanceof ApiError && e.message === 'invalid join token')) throw new ApiError(503, `cannot join the swarm at ${managerAddr}: ${(e as Error).message}`);
+      }
     }
-    await this.adopt(r.state);
-    this.follow();
+    if (!probe) throw new ApiError(400, 'invalid join token');
+    let added = '';
+    try {
+      const info = JSON.parse((await probe.call((c) => c.get(K.INFO).string())) ?? '{}');
+      const members = (await probe.call((c) => c.cluster.memberList({}))).members ?? [];
+      const hosts = members.flatMap((m) => m.clientURLs ?? []);
+      const cfg: ClusterConfig = {
+        role: user === 'manager' ? 'manager' : 'worker', nodeId, clusterId: String(info.clusterId ?? ''), advertiseAddr, managerAddr,
+        hosts: hosts.length ? hosts : [`https://${managerAddr}`], ca, user, password: token.secret, token: '', managerToken: '',
+        createdAt: new Date().toISOString(),
+      };
+      if (user === 'manager') {
+        const tokens = JSON.parse((await probe.call((c) => c.get(K.TOKENS).string())) ?? '{}');
+        cfg.token = tokens.worker ?? ''; cfg.managerToken = tokens.manager ?? '';
+        const caKey = await probe.call((c) => c.get(K.CA_KEY).string());
+        const member = await issue({ cert: ca, key: caKey ?? '' }, nodeId, [advertiseAddr]);
+        await writeMemberCerts(this.memberDir, ca, member.cert, member.key);
+        const peer = `https://${advertiseAddr}:${PEER_PORT}`;
+        // etcd refuses a member while the last one added is not yet active ("unhealthy
+        // cluster": its strict reconfiguration check); that passes in seconds.
+        const r = await until(() => probe!.client.cluster.memberAdd({ peerURLs: [peer] }), 30_000,
+          (e) => /unhealthy cluster/.test((e as Error).message)).catch((e) => { throw storeError(e); });
+        added = String(r.member?.ID ?? '');
+        const initial = (r.members ?? []).map((m) => `${m.name || nodeId}=${m.peerURLs?.[0] ?? peer}`).join(',');
+        await startMember(this.memberSpec(cfg, 'existing', initial));
+        cfg.hosts = [...cfg.hosts, `https://${advertiseAddr}:${CLUSTER_PORT}`];
+      }
+      this.cfg = cfg;
+      await this.store.put(KIND, 'config', cfg);
+    } catch (e) {
+      // Nothing half-joined: the member this join added goes, and so does what it wrote here.
+      this.cfg = null;
+      if (added) await probe.call((c) => c.cluster.memberRemove({ ID: added })).catch(() => undefined);
+      await stopMember(this.memberDir);
+      await fs.rm(this.dir, { recursive: true, force: true });
+      throw e instanceof ApiError ? e : new ApiError(503, `cannot join the swarm at ${managerAddr}: ${(e as Error).message}`);
+    } finally {
+      probe.close();
+    }
+    this.connect();
+    await this.ready();
   }
 
   private async doLeave(force: boolean): Promise<void> {
     if (!this.cfg) throw new ApiError(503, 'This node is not part of a swarm');
+    if (this.cfg.role === 'external') throw new ApiError(400, EXTERNAL);
+    const kv = this.kv;
     if (this.cfg.role === 'manager') {
       if (!force) {
         throw new ApiError(503, 'You are attempting to leave the swarm on a node that is participating as a manager. ' +
           'Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message. ');
       }
-      this.server?.close();
-      this.server = null;
-      for (const w of this.waiters) w();
-    } else {
-      this.polling?.abort();
-      this.polling = null;
-      await call(this.manager(), 'POST', '/cluster/leave', { id: this.cfg.nodeId }).catch(() => undefined);
+      // With other members left, this one goes out of the etcd cluster first (their quorum shrinks).
+      if (kv) {
+        const members = (await kv.call((c) => c.cluster.memberList({})).catch(() => null))?.members ?? [];
+        const me = members.find((m) => m.name === this.cfg!.nodeId);
+        if (me && members.length > 1) {
+          await kv.removeNode(this.cfg.nodeId).catch(() => undefined);
+          await kv.call((c) => c.cluster.memberRemove({ ID: me.ID })).catch((e) => log.warn(`cluster: member remove: ${e.message}`));
+        }
+      }
+    } else if (kv) {
+      await this.lease?.revoke().catch(() => undefined);
+      await kv.removeNode(this.cfg.nodeId).catch(() => undefined);
     }
+    this.disconnect();
+    await stopMember(this.memberDir);
     this.cfg = null;
-    this.state = null;
+    this.saved = null;
+    this.mine.clear();
     await fs.rm(this.dir, { recursive: true, force: true });
     await this.onChange(null);
   }
 
   close(): void {
-    this.polling?.abort();
-    this.server?.close();
-    for (const w of this.waiters) w();
+    this.stopped = true;
+    this.disconnect();
   }
 
-  /** Manager: whether a node has been heard from lately (the manager itself always has). */
+  private disconnect(): void {
+    this.lease?.release();
+    this.lease = null;
+    this.leaseId = '';
+    this.kv?.close();
+    this.kv = null;
+  }
+
+  /** Whether a node's lease holds. */
   nodeReady(id: string): boolean {
-    if (id === this.cfg?.nodeId) return true;
-    return Date.now() - (this.lastSeen.get(id) ?? 0) < NODE_DOWN_MS;
+    return this.current?.alive.includes(id) ?? false;
   }
 
-  /** Manager: forget a node that is gone for good (`node rm`); its endpoints go with it. */
+  /** A manager (or any node of a --cluster-store) forgets a node that is gone (`node rm`); its endpoints go with it. */
   async removeNode(id: string, force: boolean): Promise<void> {
-    if (!this.cfg || this.cfg.role !== 'manager' || !this.state) throw new ApiError(503, NOT_IN_SWARM);
-    if (id === this.cfg.nodeId) {
+    if (!this.cfg || this.cfg.role === 'worker') throw new ApiError(503, NOT_IN_SWARM);
+    const n = this.current?.nodes.find((x) => x.id === id);
+    if (n?.role === 'manager') {
       throw new ApiError(400, `rpc error: code = FailedPrecondition desc = node ${id} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`);
     }
-    if (this.nodeReady(id) && !force) {
+    if (!force && this.nodeReady(id)) {
       throw new ApiError(400, `rpc error: code = FailedPrecondition desc = node ${id} is not down and can't be removed`);
     }
-    await this.serialized(() => this.apply(S.removeNode(this.state!, id)));
-    this.lastSeen.delete(id);
+    await this.need().removeNode(id);
+    await this.kv!.caughtUp();
   }
 
   // ---------------------------------------------------------------- changes, from any node
 
   async createNetwork(req: S.NetworkRequest): Promise<S.OverlayNetwork> {
-    const s = await this.change('POST', '/cluster/networks', req, async (st) => S.addNetwork(st, req, await this.usedSubnets()));
-    return s.networks.find((n) => n.id === req.id)!;
+    const kv = this.need();
+    const net = await kv.createNetwork(req, await this.usedSubnets());
+    await kv.caughtUp();
+    await this.chain;
+    return net;
   }
 
   async removeNetwork(id: string): Promise<void> {
-    await this.change('DELETE', `/cluster/networks/${id}`, undefined, async (st) => S.removeNetwork(st, id));
+    const kv = this.need();
+    await kv.removeNetwork(id);
+    await kv.caughtUp();
+    await this.chain;
   }
 
   async addEndpoint(req: S.EndpointRequest): Promise<S.OverlayEndpoint> {
-    const s = await this.change('POST', '/cluster/endpoints', req, async (st) => S.addEndpoint(st, req).state);
-    return s.endpoints.find((e) => e.id === req.id)!;
+    const kv = this.need();
+    if (!this.leaseId) throw new ApiError(503, `${UNREACHABLE}: this node has no lease yet`);
+    const e = await kv.addEndpoint(req, this.leaseId);
+    this.mine.set(e.id, e);
+    try {
+      await this.store.put(EP_KIND, e.id, e);
+    } catch (err) {
+      this.mine.delete(e.id);
+      await kv.removeEndpoint(e).catch(() => undefined);
+      throw err;
+    }
+    return e;
   }
 
   async removeEndpoint(id: string): Promise<void> {
-    await this.change('DELETE', `/cluster/endpoints/${id}`, undefined, async (st) => S.removeEndpoint(st, id));
+    const e = this.mine.get(id);
+    if (!e) return;
+    // The store first: if etcd is out of reach, the endpoint goes with this node's lease.
+    await this.kv?.removeEndpoint(e).catch((err) => log.warn(`cluster: endpoint ${id.slice(0, 12)}: ${(err as Error).message}`));
+    this.mine.delete(id);
+    await this.store.delete(EP_KIND, id);
   }
 
-  /** The manager changes its state; a worker asks the manager and takes the state it answers. */
-  private async change(method: string, url: string, body: unknown, f: (s: S.ClusterState) => Promise<S.ClusterState>): Promise<S.ClusterState> {
-    if (!this.cfg || !this.state) throw new ApiError(503, NOT_IN_SWARM);
-    if (this.cfg.role === 'manager') return this.serialized(async () => this.apply(await f(this.state!)));
-    const r = await call<{ state: S.ClusterState }>(this.manager(), method, url, body, { node: this.cfg.nodeId });
-    await this.adopt(r.state);
-    return r.state;
+  private need(): ClusterStore {
+    if (!this.cfg || !this.kv) throw new ApiError(503, NOT_IN_SWARM);
+    return this.kv;
   }
 
-  // ---------------------------------------------------------------- the manager
+  // ---------------------------------------------------------------- the connection
 
-  private self(): S.ClusterNode {
-    return { id: this.cfg!.nodeId, addr: this.cfg!.advertiseAddr, hostname: os.hostname() };
-  }
+  private connecting: Promise<void> | null = null;
+  private registered: (() => void) | null = null;
+  private registeredP: Promise<void> = Promise.resolve();
 
-  private lock: Promise<unknown> = Promise.resolve();
-  /** Manager: one change of the state at a time (each reads the state the last one left). */
-  private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
-
-  private async apply(next: S.ClusterState): Promise<S.ClusterState> {
-    if (next === this.state) return next;
-    this.state = next;
-    await this.save();
-    for (const w of [...this.waiters]) w();
-    await this.changed();
-    return next;
-  }
-
-  private async listen(): Promise<void> {
-    for (const n of this.state?.nodes ?? []) this.lastSeen.set(n.id, Date.now());
-    const mc = await loadManagerCert(this.dir);
-    if (!mc) throw new Error('the manager\'s certificate is missing');
-    const server = https.createServer({ key: mc.key, cert: mc.cert }, (req, res) => { void this.serve(req, res); });
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(CLUSTER_PORT, this.cfg!.advertiseAddr, () => { server.off('error', reject); resolve(); });
-    });
-  }
-
-  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const reply = (status: number, body: unknown) => {
-      if (res.headersSent) return;
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    try {
-      if (!this.cfg || !this.state || req.headers['x-berth-token'] !== this.cfg.token) {
-        return reply(401, { message: 'invalid join token' });
-      }
-      const from = req.headers['x-berth-node'];
-      if (typeof from === 'string') this.lastSeen.set(from, Date.now());
-      const url = new URL(req.url ?? '/', 'http://manager');
-      const body = req.method === 'POST' ? await readBody(req) : undefined;
-      const m = (method: string, re: RegExp) => req.method === method ? re.exec(url.pathname) : null;
-      let hit: RegExpExecArray | null;
-      if ((hit = m('GET', /^\/cluster\/state$/))) {
-        const after = Number(url.searchParams.get('after') ?? 0);
-        if (this.state.version <= after) await this.waitChange(POLL_WAIT_MS);
-        return reply(200, { state: this.state });
-      }
-      if ((hit = m('POST', /^\/cluster\/join$/))) {
-        const b = body as S.ClusterNode;
-        if (typeof b?.id !== 'string' || typeof b?.addr !== 'string') return reply(400, { message: 'a node id and address are required' });
-        return reply(200, { state: await this.serialized(() => this.apply(S.addNode(this.state!, { id: b.id, addr: b.addr, hostname: String(b.hostname ?? '') }))) });
-      }
-      if ((hit = m('POST', /^\/cluster\/leave$/))) {
-        return reply(200, { state: await this.serialized(() => this.apply(S.removeNode(this.state!, String((body as any)?.id ?? '')))) });
-      }
-      if ((hit = m('POST', /^\/cluster\/networks$/))) {
-        const b = body as S.NetworkRequest;
-        if (!isId(b?.id) || typeof b.name !== 'string' || !b.name) return reply(400, { message: 'a network id and name are required' });
-        const clean: S.NetworkRequest = {
-          id: b.id, name: b.name, created: String(b.created ?? new Date().toISOString()),
-          subnet: str(b.subnet), gateway: str(b.gateway), ipRange: str(b.ipRange),
-          attachable: !!b.attachable, internal: !!b.internal, labels: strMap(b.labels), options: strMap(b.options),
-        };
-        return reply(200, { state: await this.serialized(() => this.apply(S.addNetwork(this.state!, clean))) });
-      }
-      if ((hit = m('DELETE', /^\/cluster\/networks\/([0-9a-f]{64})$/))) {
-        return reply(200, { state: await this.serialized(() => this.apply(S.removeNetwork(this.state!, hit![1]))) });
-      }
-      if ((hit = m('POST', /^\/cluster\/endpoints$/))) {
-        const b = body as S.EndpointRequest;
-        if (!isId(b?.id) || !isId(b.networkId) || !isId(b.containerId) || typeof b.nodeId !== 'string') {
-          return reply(400, { message: 'an endpoint needs ids of its own, its network, its container and its node' });
-        }
-        const clean: S.EndpointRequest = {
-          id: b.id, networkId: b.networkId, nodeId: b.nodeId, containerId: b.containerId, name: String(b.name ?? ''),
-          hostname: String(b.hostname ?? ''), aliases: Array.isArray(b.aliases) ? b.aliases.map(String) : [],
-          mac: String(b.mac ?? ''), ...(b.ip ? { ip: String(b.ip) } : {}),
-        };
-        return reply(200, { state: await this.serialized(() => this.apply(S.addEndpoint(this.state!, clean).state)) });
-      }
-      if ((hit = m('DELETE', /^\/cluster\/endpoints\/([0-9a-f]{64})$/))) {
-        return reply(200, { state: await this.serialized(() => this.apply(S.removeEndpoint(this.state!, hit![1]))) });
-      }
-      return reply(404, { message: 'page not found' });
-    } catch (e) {
-      const status = e instanceof ApiError ? e.status : 400;
-      return reply(status, { message: (e as Error).message });
-    }
-  }
-
-  private waitChange(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => { clearTimeout(t); this.waiters.delete(done); resolve(); };
-      const t = setTimeout(done, ms);
-      this.waiters.add(done);
-    });
-  }
-
-  // ---------------------------------------------------------------- a worker
-
-  /** Long-poll the manager for each new state, for as long as this node is a worker. */
-  private follow(): void {
-    const ac = new AbortController();
-    this.polling = ac;
-    void (async () => {
-      // After a restart: register again (the manager keeps this node's endpoints).
-      let registered = false;
-      while (!ac.signal.aborted && this.cfg) {
+  /** Connect to etcd, register, and follow (in the background, trying again until it works). */
+  private connect(): void {
+    const cfg = this.cfg!;
+    const ext = this.opts.store;
+    this.stopped = false;
+    this.kv = new ClusterStore(ext
+      ? { hosts: ext.hosts, ca: ext.ca, cert: ext.cert, key: ext.key }
+      : { hosts: cfg.hosts, ca: Buffer.from(cfg.ca ?? ''), auth: { username: cfg.user!, password: cfg.password! } });
+    this.registeredP = new Promise((r) => { this.registered = r; });
+    const kv = this.kv;
+    this.connecting = (async () => {
+      await this.register(kv);
+      while (!this.stopped && this.kv === kv) {
         try {
-          if (!registered) {
-            const r = await call<{ state: S.ClusterState }>(this.manager(), 'POST', '/cluster/join',
-              { id: this.cfg.nodeId, addr: this.cfg.advertiseAddr, hostname: os.hostname() }, { signal: ac.signal, node: this.cfg.nodeId });
-            registered = true;
-            await this.adopt(r.state);
-          }
-          const r = await call<{ state: S.ClusterState }>(this.manager(), 'GET', `/cluster/state?after=${this.state?.version ?? 0}`,
-            undefined, { signal: ac.signal, timeoutMs: POLL_WAIT_MS + 10_000, node: this.cfg.nodeId });
-          await this.adopt(r.state);
-        } catch {
-          if (!ac.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
+          await kv.follow((v) => { void this.changed(v); });
+          return;
+        } catch (e) {
+          log.warn(`cluster: ${(e as Error).message}`);
+          await sleep(1000);
         }
       }
     })();
   }
 
-  private manager(): Peer {
-    return { addr: this.cfg!.managerAddr, token: this.cfg!.token, ca: this.cfg!.managerCert };
+  /** A new lease, this node's record, its endpoints again; once more whenever the lease is lost. */
+  private async register(kv: ClusterStore): Promise<void> {
+    const cfg = this.cfg!;
+    while (!this.stopped && this.kv === kv) {
+      try {
+        if (cfg.role === 'external') cfg.clusterId = await kv.ensureInfo(cfg.clusterId || randomId(25));
+        const { lease, id } = await kv.lease(this.ttl);
+        lease.on('lost', (e) => {
+          if (this.lease !== lease) return;
+          log.warn(`cluster: lease lost (${e.message}): registering again`);
+          this.leaseId = '';
+          lease.release();
+          void this.register(kv);
+        });
+        const role = cfg.role === 'worker' ? 'worker' : 'manager';
+        await kv.registerNode({ id: cfg.nodeId, addr: cfg.advertiseAddr, hostname: os.hostname(), role, joined: cfg.createdAt }, id);
+        for (const e of this.mine.values()) {
+          const r = await kv.put(e, id);
+          if (r !== 'ok') log.warn(`cluster: endpoint ${e.id.slice(0, 12)} of container ${e.name} could not be registered again: ${r === 'taken' ? `its address ${e.ip} was given to another container meanwhile` : 'its network is gone'}`);
+        }
+        this.lease = lease;
+        this.leaseId = id;
+        this.registered?.();
+        return;
+      } catch (e) {
+        log.warn(`cluster: cannot register with the cluster store: ${(e as Error).message}`);
+        await sleep(1000);
+      }
+    }
   }
 
-  private async adopt(s: S.ClusterState): Promise<void> {
-    if (this.state && s.version <= this.state.version && s.clusterId === this.state.clusterId) return;
-    this.state = s;
-    if (this.cfg) await this.save().catch(() => undefined);
-    await this.changed();
+  /** Wait until this node is registered and follows the cluster (after init or join). */
+  private async ready(): Promise<void> {
+    await Promise.race([this.registeredP, sleep(15_000)]);
+    await Promise.race([this.connecting, sleep(15_000)]);
+    await this.chain;
   }
 
   private chain: Promise<void> = Promise.resolve();
-  /** Hand the new state to the node, one change after another. */
-  private changed(): Promise<void> {
-    const s = this.state;
-    this.chain = this.chain.then(() => this.onChange(s)).catch((e) => {
+  private saving: NodeJS.Timeout | null = null;
+  /** Hand the new view to the node, one change after another; keep it for the next start. */
+  private changed(v: S.ClusterState): Promise<void> {
+    // The Leader key goes with its manager's lease: another manager claims it.
+    if (!v.managerNodeId && this.cfg?.role === 'manager' && this.leaseId) void this.kv?.claimLeader(this.cfg.nodeId, this.leaseId).catch(() => undefined);
+    this.chain = this.chain.then(() => this.onChange(v)).catch((e) => {
       log.warn(`cluster: ${(e as Error).message}`);
     });
+    this.saving ??= setTimeout(() => {
+      this.saving = null;
+      if (this.cfg && this.kv) void this.store.put(KIND, 'view', this.kv.view).catch(() => undefined);
+    }, 200);
     return this.chain;
-  }
-
-  private async save(): Promise<void> {
-    await this.store.put(KIND, 'config', this.cfg);
-    if (this.state) await this.store.put(KIND, 'state', this.state);
   }
 }
 
@@ -405,65 +469,21 @@ function chooseAdvertise(given?: string): string {
   throw new ApiError(400, `could not choose an IP address to advertise since this system has multiple addresses (${addrs.join(' and ')}) - specify one with --advertise-addr`);
 }
 
-const isId = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
-function strMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) out[k] = String(x);
-  return out;
-}
-
 function randomId(n: number): string {
   const abc = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return [...randomBytes(n)].map((b) => abc[b % abc.length]).join('');
 }
 
-function readBody(req: http.IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > 1 << 20) { reject(new ApiError(413, 'request too large')); req.destroy(); return; }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      try { resolve(chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {}); } catch { reject(new ApiError(400, 'invalid JSON')); }
-    });
-    req.on('error', reject);
-  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `f` again until it works, for up to `ms` (while `again` says the error may pass). */
+async function until<T>(f: () => Promise<T>, ms: number, again: (e: unknown) => boolean = () => true): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { return await f(); } catch (e) {
+      if (Date.now() > end || !again(e)) throw e;
+      await sleep(200);
+    }
+  }
 }
 
-interface Peer { addr: string; token: string; ca: string }
-
-/**
- * One request to the manager, over TLS with its certificate pinned (the name in it is not
- * checked: the pin is the check); its error message and status come back as an ApiError.
- */
-function call<T>(peer: Peer, method: string, url: string, body?: unknown,
-  opts: { signal?: AbortSignal; timeoutMs?: number; node?: string } = {}): Promise<T> {
-  const [host, port] = peer.addr.split(':');
-  const { signal, timeoutMs = 10_000, node = '' } = opts;
-  const token = peer.token, addr = peer.addr;
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = https.request({
-      host, port: Number(port || CLUSTER_PORT), method, path: url, signal, timeout: timeoutMs,
-      ca: peer.ca, checkServerIdentity: () => undefined,
-      headers: { 'x-berth-token': token, ...(node ? { 'x-berth-node': node } : {}), ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let v: any;
-        try { v = JSON.parse(Buffer.concat(chunks).toString() || '{}'); } catch { v = {}; }
-        if (res.statusCode === 200) resolve(v as T);
-        else reject(new ApiError(res.statusCode === 401 ? 400 : (res.statusCode ?? 500), v.message ?? `manager answered ${res.statusCode}`));
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`the manager at ${addr} did not answer`)));
-    req.on('error', (e) => reject(e instanceof ApiError ? e : new ApiError(503, `cannot reach the manager at ${addr}: ${e.message}`)));
-    if (data) req.write(data);
-    req.end();
-  });
-}

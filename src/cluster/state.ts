@@ -1,12 +1,15 @@
-// The cluster's shared state: its nodes, its overlay networks and every container endpoint on
-// them, on whichever node. The manager (the node that ran `swarm init`) owns it and is the
-// only one to change it; every node holds a copy and builds its overlay networks, and the
-// names its resolver answers, from that copy. Pure: changes are functions from state to state.
+// The cluster's shared state as one node sees it: its nodes, its overlay networks and every
+// container endpoint on them, on whichever node. etcd holds it (keys.ts); every node keeps
+// this view of it, built from the keys it reads and the changes its watch brings (fromKeys),
+// and builds its overlay networks and the names its resolver answers from it. A change is
+// decided here, on the view (a name, subnet, VNI or address that looks free), and made in etcd
+// by a transaction that fails if the view was stale. Pure: no I/O.
 import { Allocator } from '../ipam/allocator';
 import { validateIpamConfig, overlaps, tryParseSubnet, macFromIp, POOLS_EXHAUSTED } from '../ipam';
 import { activeEndpoints, badRequest, conflict, notFound } from '../util/errors';
+import * as K from './keys';
 
-export interface ClusterNode { id: string; addr: string; hostname: string }
+export interface ClusterNode { id: string; addr: string; hostname: string; role?: 'manager' | 'worker'; joined?: string }
 
 export interface OverlayNetwork {
   id: string;
@@ -36,10 +39,11 @@ export interface OverlayEndpoint {
 }
 
 export interface ClusterState {
-  version: number;
+  version: number;           // etcd's revision of this view
   clusterId: string;
-  managerNodeId: string;
+  managerNodeId: string;     // the manager shown as Leader
   nodes: ClusterNode[];
+  alive: string[];           // nodes whose lease holds (Ready)
   networks: OverlayNetwork[];
   endpoints: OverlayEndpoint[];
 }
@@ -48,20 +52,27 @@ export interface ClusterState {
 const OVERLAY_POOL_START = 1;
 const VNI_BASE = 4096;
 
-export function emptyState(clusterId: string, manager: ClusterNode): ClusterState {
-  return { version: 1, clusterId, managerNodeId: manager.id, nodes: [manager], networks: [], endpoints: [] };
-}
-
-/** A node joins, or joins again after a restart (same id: its endpoints stay, its containers run on). */
-export function addNode(s: ClusterState, n: ClusterNode): ClusterState {
-  const replaced = new Set(s.nodes.filter((x) => x.addr === n.addr && x.id !== n.id).map((x) => x.id));
-  const nodes = s.nodes.filter((x) => x.id !== n.id && !replaced.has(x.id));
-  return bump({ ...s, nodes: [...nodes, n], endpoints: s.endpoints.filter((e) => !replaced.has(e.nodeId)) });
-}
-
-/** A node leaves: it and every endpoint it had go. */
-export function removeNode(s: ClusterState, nodeId: string): ClusterState {
-  return bump({ ...s, nodes: s.nodes.filter((n) => n.id !== nodeId), endpoints: s.endpoints.filter((e) => e.nodeId !== nodeId) });
+/**
+ * The view of the keys under berth/cluster/ (key → value, at etcd revision `revision`); keys
+ * that do not parse, or values that are not JSON of the right shape, are left out.
+ */
+export function fromKeys(kvs: Map<string, string>, revision: number): ClusterState {
+  const s: ClusterState = { version: revision, clusterId: '', managerNodeId: '', nodes: [], alive: [], networks: [], endpoints: [] };
+  const json = (v: string): any => { try { return JSON.parse(v); } catch { return null; } };
+  for (const [k, v] of kvs) {
+    const p = K.parse(k);
+    if (!p) continue;
+    if (p.kind === 'info') s.clusterId = String(json(v)?.clusterId ?? '');
+    else if (p.kind === 'leader') s.managerNodeId = v;
+    else if (p.kind === 'alive') s.alive.push(p.id);
+    else if (p.kind === 'node') { const n = json(v); if (n?.id === p.id && typeof n.addr === 'string') s.nodes.push(n); }
+    else if (p.kind === 'network') { const n = json(v); if (n?.id === p.id && typeof n.subnet === 'string') s.networks.push(n); }
+    else if (p.kind === 'endpoint') { const e = json(v); if (e?.id === p.id && e.networkId === p.net && typeof e.ip === 'string') s.endpoints.push(e); }
+  }
+  s.nodes.sort((a, b) => (a.joined ?? '').localeCompare(b.joined ?? '') || a.id.localeCompare(b.id));
+  s.networks.sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
+  s.alive.sort();
+  return s;
 }
 
 export interface NetworkRequest {
@@ -69,15 +80,19 @@ export interface NetworkRequest {
   attachable: boolean; internal: boolean; labels: Record<string, string>; options: Record<string, string>;
 }
 
-/** A new overlay network; `used` are subnets in use on the node asking (its bridges and routes). */
-export function addNetwork(s: ClusterState, r: NetworkRequest, used: string[] = []): ClusterState {
+/**
+ * A new overlay network; `used` are subnets in use on the node asking (its bridges and routes);
+ * `takenVnis`: VNIs found taken in etcd that the view does not show yet.
+ */
+export function addNetwork(s: ClusterState, r: NetworkRequest, used: string[] = [], takenVnis: Iterable<number> = []): ClusterState {
   if (s.networks.some((n) => n.name === r.name)) throw conflict(`network with name ${r.name} already exists`);
   const taken = s.networks.map((n) => n.subnet);
+  const vnis = new Set([...s.networks.map((n) => n.vni), ...takenVnis]);
   const cfg = r.subnet
     ? validateIpamConfig({ Subnet: r.subnet, Gateway: r.gateway, IPRange: r.ipRange }, taken)
     : validateIpamConfig({ Subnet: chooseOverlaySubnet([...taken, ...used]) }, []);
   let vni = VNI_BASE + 1;
-  while (s.networks.some((n) => n.vni === vni)) vni++;
+  while (vnis.has(vni)) vni++;
   const net: OverlayNetwork = {
     id: r.id, name: r.name, created: r.created, subnet: cfg.Subnet, gateway: cfg.Gateway, vni,
     ...(cfg.IPRange ? { ipRange: cfg.IPRange } : {}), userSubnet: !!r.subnet,
@@ -95,19 +110,23 @@ export function removeNetwork(s: ClusterState, ref: string): ClusterState {
   return bump({ ...s, networks: s.networks.filter((x) => x.id !== n.id) });
 }
 
-export function findNetwork(s: ClusterState, ref: string): OverlayNetwork | undefined {
+function findNetwork(s: ClusterState, ref: string): OverlayNetwork | undefined {
   return s.networks.find((n) => n.id === ref) ?? s.networks.find((n) => n.name === ref) ??
     (ref.length >= 1 ? s.networks.find((n) => n.id.startsWith(ref)) : undefined);
 }
 
 export type EndpointRequest = Omit<OverlayEndpoint, 'ip'> & { ip?: string };
 
-/** An endpoint with its address: the one asked for (checked) or the next free one. */
-export function addEndpoint(s: ClusterState, r: EndpointRequest): { state: ClusterState; endpoint: OverlayEndpoint } {
+/**
+ * An endpoint with its address: the one asked for (checked) or the next free one; `taken`:
+ * addresses found taken in etcd that the view does not show yet.
+ */
+export function addEndpoint(s: ClusterState, r: EndpointRequest, taken: Iterable<string> = []): { state: ClusterState; endpoint: OverlayEndpoint } {
   const n = s.networks.find((x) => x.id === r.networkId);
   if (!n) throw notFound(`network ${r.networkId} not found`);
   const alloc = new Allocator({ Subnet: n.subnet, Gateway: n.gateway, IPRange: n.ipRange }, { name: n.name, id: n.id });
   for (const e of s.endpoints) if (e.networkId === n.id) alloc.reserve(e.ip);
+  for (const ip of taken) alloc.reserve(ip);
   if (r.ip) alloc.check(r.ip);
   const ip = alloc.allocate(r.ip);
   // Every host needs the MAC (its VXLAN forwarding entries are made from this state).
@@ -115,13 +134,8 @@ export function addEndpoint(s: ClusterState, r: EndpointRequest): { state: Clust
   return { state: bump({ ...s, endpoints: [...s.endpoints.filter((e) => e.id !== r.id), endpoint] }), endpoint };
 }
 
-export function removeEndpoint(s: ClusterState, id: string): ClusterState {
-  if (!s.endpoints.some((e) => e.id === id)) return s;
-  return bump({ ...s, endpoints: s.endpoints.filter((e) => e.id !== id) });
-}
-
 /** The first 10.0.N.0/24 (N ≥ 1) that no network or route of the asking node uses. */
-export function chooseOverlaySubnet(used: string[]): string {
+function chooseOverlaySubnet(used: string[]): string {
   const real = used.filter((u) => tryParseSubnet(u) !== null);
   for (let i = OVERLAY_POOL_START; i < 256 * 256; i++) {
     const p = `10.${Math.floor(i / 256)}.${i % 256}.0/24`;

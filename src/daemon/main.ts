@@ -12,6 +12,7 @@ import { parsePortsFrom } from '../engine/firewall/ruleset';
 import { checkTls, groupId, parseListener, type Listener } from './listen';
 import { log, setLogProgram } from '../util/log';
 import { DEFAULT_HOST } from '../util/defaults';
+import { parseClusterFlags, parseTtl, type ClusterFlags } from './clusterflags';
 
 const DEFAULT_GROUP = 'berth';
 
@@ -19,6 +20,7 @@ interface DaemonFlags {
   dataRoot: string; execRoot: string; hosts: string[]; group: string; groupGiven: boolean;
   tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
   portsFrom: string[];
+  cluster: ClusterFlags | null; clusterTtl?: number;
 }
 
 function parseDaemonFlags(argv: string[]): DaemonFlags {
@@ -40,13 +42,21 @@ function parseDaemonFlags(argv: string[]): DaemonFlags {
       (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ports-from <cidr>', 'only these sources (besides the host and its containers) reach published ports (repeatable)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--cluster-store <url>', 'etcd://HOST:PORT[,HOST:PORT…]: the etcd cluster behind overlay networks (instead of swarm init/join)')
+    .option('--cluster-advertise <addr>', 'this host\'s address for the other hosts of --cluster-store')
+    .option('--cluster-store-opt <k=v>', 'kv.cacertfile=FILE, kv.certfile=FILE, kv.keyfile=FILE: TLS to --cluster-store (repeatable)',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--cluster-ttl <seconds>', 'how long a host that stopped answering stays Ready (its etcd lease)')
     .version('0.1.0', '-v, --version')
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts();
   let portsFrom: string[];
+  let cluster: ClusterFlags | null, clusterTtl: number | undefined;
   try {
     portsFrom = parsePortsFrom(o.portsFrom ?? []);
+    cluster = parseClusterFlags(o.clusterStore, o.clusterAdvertise, o.clusterStoreOpt ?? []);
+    clusterTtl = parseTtl(o.clusterTtl);
   } catch (e) {
     log.error((e as Error).message);
     throw Object.assign(new Error((e as Error).message), { exitCode: 2 });
@@ -55,7 +65,7 @@ function parseDaemonFlags(argv: string[]): DaemonFlags {
     dataRoot: o.dataRoot, execRoot: o.execRoot, hosts: o.host.length ? o.host : [DEFAULT_HOST],
     group: o.group, groupGiven: program.getOptionValueSource('group') === 'cli',
     tlsverify: !!o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [],
-    portsFrom };
+    portsFrom, cluster, clusterTtl };
 }
 
 
@@ -88,7 +98,15 @@ async function main(): Promise<void> {
 
   const files = raiseOpenFileLimit();
   log.debug(`open files limit: ${files}`);
-  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom });
+  const cf = flags.cluster;
+  const store = cf ? {
+    hosts: cf.hosts, advertise: cf.advertise,
+    ca: cf.cacertfile ? await read('cluster-store-opt kv.cacertfile', cf.cacertfile) : undefined,
+    cert: cf.certfile ? await read('cluster-store-opt kv.certfile', cf.certfile) : undefined,
+    key: cf.keyfile ? await read('cluster-store-opt kv.keyfile', cf.keyfile) : undefined,
+  } : undefined;
+  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom,
+    cluster: { ttl: flags.clusterTtl, store } });
   await engine.init();
   const servers: Server[] = [];
   for (const l of listeners) {

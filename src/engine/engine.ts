@@ -10,6 +10,7 @@ import { sweepStaleLinks } from './drivers/sweep';
 import { NftFirewall } from './firewall/firewall';
 import { Networks, type NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
+import type { ClusterOptions } from '../cluster/cluster';
 import { DnsService } from './dns';
 import { Swarm } from './swarm';
 import { EventBus } from './events';
@@ -35,6 +36,8 @@ interface EngineOptions extends NetworkDefaults {
   insecureRegistries?: string[];
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** berthd --cluster-store and friends: the cluster behind overlay networks (cluster/cluster.ts). */
+  cluster?: ClusterOptions;
 }
 
 export class Engine implements EngineApi {
@@ -72,7 +75,7 @@ export class Engine implements EngineApi {
     this.records = new ContainerRecords(this.store, events, this.nets);
     // The embedded resolver answers from the containers as they are now, here and on the swarm's other hosts.
     const refreshNames = () => this.dns.sync(this.records.values(), this.swarm.remoteNames());
-    this.swarm = new Swarm(opts.dataRoot, this.nets, this.drivers, BERTH_VERSION, refreshNames, () => this.onSwarmNetwork());
+    this.swarm = new Swarm(opts.dataRoot, this.nets, this.drivers, BERTH_VERSION, refreshNames, () => this.onSwarmNetwork(), opts.cluster);
     sandboxes.overlay = this.swarm.hooks();
     const files = new ContainerFiles(this.records, this.nets, this.runtime, opts.dataRoot);
     this.lifecycle = new Lifecycle(this.records, files, this.nets, sandboxes, this.dns, this.runtime, this.imageStore,

@@ -3,7 +3,7 @@
 // Docker-shaped answers of /swarm, /nodes and /info's Swarm section.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Cluster } from '../cluster/cluster';
+import { Cluster, type ClusterOptions } from '../cluster/cluster';
 import type { ClusterState } from '../cluster/state';
 import type { DnsContainer } from '../dns/records';
 import type { OverlaySpec } from './drivers/overlay';
@@ -26,8 +26,8 @@ export class Swarm implements SwarmApi {
    */
   constructor(dataRoot: string, private readonly networks: Networks, private readonly drivers: Drivers,
               private readonly version: string, private readonly changed: () => Promise<void>,
-              private readonly attached: () => boolean) {
-    this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnets());
+              private readonly attached: () => boolean, opts: ClusterOptions = {}) {
+    this.cluster = new Cluster(path.join(dataRoot, 'cluster'), (s) => this.follow(s), () => networks.usedSubnets(), opts);
   }
 
   /** What the sandboxes need to put containers on overlay networks. */
@@ -44,7 +44,9 @@ export class Swarm implements SwarmApi {
     const vni = this.cluster.current?.networks.find((n) => n.id === id)?.vni;
     if (vni === undefined) throw new ApiError(404, `network ${id} not found in the swarm`);
     const self = this.cluster.config;
-    const nodes = this.cluster.current?.nodes ?? [];
+    // (hosts that are Down get no broadcasts; they are back in the list when their lease is)
+    const alive = new Set(this.cluster.current?.alive ?? []);
+    const nodes = (this.cluster.current?.nodes ?? []).filter((n) => alive.has(n.id) || n.id === self?.nodeId);
     const hosts = new Map(nodes.map((n) => [n.id, n.addr]));
     const remote = (this.cluster.current?.endpoints ?? [])
       .filter((e) => e.networkId === id && e.nodeId !== self?.nodeId && hosts.has(e.nodeId) && e.mac)
@@ -86,22 +88,22 @@ export class Swarm implements SwarmApi {
     if (!cfg) {
       return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
     }
-    const manager = s?.nodes.find((n) => n.id === s.managerNodeId);
+    const managers = (s?.nodes ?? []).filter((n) => n.role === 'manager');
     return {
-      NodeID: cfg.nodeId, NodeAddr: cfg.advertiseAddr, LocalNodeState: 'active', ControlAvailable: cfg.role === 'manager', Error: '',
-      RemoteManagers: [{ NodeID: s?.managerNodeId ?? '', Addr: manager ? `${manager.addr}:2377` : cfg.managerAddr }],
-      Nodes: s?.nodes.length ?? 0, Managers: 1,
-      ...(cfg.role === 'manager' ? { Cluster: this.json() } : {}),
+      NodeID: cfg.nodeId, NodeAddr: cfg.advertiseAddr, LocalNodeState: 'active', ControlAvailable: cfg.role !== 'worker', Error: '',
+      RemoteManagers: managers.length ? managers.map((m) => ({ NodeID: m.id, Addr: `${m.addr}:2377` })) : [{ NodeID: '', Addr: cfg.managerAddr }],
+      Nodes: s?.nodes.length ?? 0, Managers: managers.length,
+      ...(cfg.role !== 'worker' ? { Cluster: this.json() } : {}),
     };
   }
 
   /** GET /swarm (managers only, as in Docker). */
   json(): any {
     const cfg = this.cluster.config;
-    if (!cfg || cfg.role !== 'manager') throw new ApiError(503, NOT_IN_SWARM);
+    if (!cfg || cfg.role === 'worker') throw new ApiError(503, NOT_IN_SWARM);
     return {
-      ID: cfg.clusterId, Version: { Index: this.cluster.current?.version ?? 0 }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
-      Spec: { Name: 'default', Labels: {} }, JoinTokens: { Worker: cfg.token, Manager: cfg.token },
+      ID: cfg.clusterId || this.cluster.current?.clusterId || '', Version: { Index: this.cluster.current?.version ?? 0 }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
+      Spec: { Name: 'default', Labels: {} }, JoinTokens: { Worker: cfg.token, Manager: cfg.managerToken },
       DefaultAddrPool: ['10.0.0.0/8'], SubnetSize: 24, DataPathPort: VXLAN_PORT,
     };
   }
@@ -110,13 +112,15 @@ export class Swarm implements SwarmApi {
   nodes(): any[] {
     const cfg = this.cluster.config;
     const s = this.cluster.current;
-    if (!cfg || cfg.role !== 'manager' || !s) throw new ApiError(503, NOT_IN_SWARM);
+    if (!cfg || cfg.role === 'worker' || !s) throw new ApiError(503, NOT_IN_SWARM);
     return s.nodes.map((n) => ({
       ID: n.id, Version: { Index: s.version }, CreatedAt: cfg.createdAt, UpdatedAt: cfg.createdAt,
-      Spec: { Labels: {}, Role: n.id === s.managerNodeId ? 'manager' : 'worker', Availability: 'active' },
+      Spec: { Labels: {}, Role: n.role ?? 'worker', Availability: 'active' },
       Description: { Hostname: n.hostname, Platform: { Architecture: os.arch() === 'x64' ? 'x86_64' : os.arch(), OS: 'linux' }, Engine: { EngineVersion: this.version } },
       Status: { State: this.cluster.nodeReady(n.id) ? 'ready' : 'down', Addr: n.addr },
-      ...(n.id === s.managerNodeId ? { ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${n.addr}:2377` } } : {}),
+      ...(n.role === 'manager' ? {
+        ManagerStatus: { Leader: n.id === s.managerNodeId, Reachability: this.cluster.nodeReady(n.id) ? 'reachable' : 'unreachable', Addr: `${n.addr}:2377` },
+      } : {}),
     }));
   }
 

@@ -413,6 +413,22 @@ export class Sandbox {
     await b.sh(`ip addr add ${addrB}/24 dev ${ifname} && ip link set ${ifname} up`);
   }
 
+  /**
+   * A switch for several sandbox hosts (multi-host tests): a bridge `lab0` in the `lab`
+   * sandbox (one without berthd), a cable from each host (`ifname` there, addressed
+   * `addrs[i]`/24; `lab<i>` on the switch). `ip link set lab<i> down` in the lab cuts host i off.
+   */
+  static async lab(lab: Sandbox, hosts: Sandbox[], ifname: string, addrs: string[]): Promise<void> {
+    await lab.sh('ip link add lab0 type bridge && ip link set lab0 up');
+    for (const [i, h] of hosts.entries()) {
+      const r = await exec('ip', ['link', 'add', `lab${i + 1}`, 'netns', `/proc/${lab.holderPid}/ns/net`, 'type', 'veth',
+        'peer', 'name', ifname, 'netns', `/proc/${h.holderPid}/ns/net`]);
+      check(`ip link add lab${i + 1} (lab to sandbox)`, r, false);
+      await lab.sh(`ip link set lab${i + 1} master lab0 up`);
+      await h.sh(`ip addr add ${addrs[i]}/24 dev ${ifname} && ip link set ${ifname} up`);
+    }
+  }
+
   /** A shell command on the "outside" machine (10.99.0.2), across the veth from the host. */
   async outside(cmd: string, opts: RunOpts = {}): Promise<Result> {
     const argv = ['-t', String(this.holderPid), ...NS_FLAGS, '--',

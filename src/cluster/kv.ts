@@ -1,0 +1,284 @@
+// The cluster store: an etcd client (the etcd3 package) that keeps this node's view of
+// berth/cluster/ (state.ts) up to date with one watch from the revision it last read, and
+// makes every change as one transaction (keys.ts says which keys, and what each compares).
+import { noop } from 'cockatiel';
+import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, type Lease, type Watcher } from 'etcd3';
+import * as K from './keys';
+import * as S from './state';
+import { ApiError, notFound } from '../util/errors';
+import { log } from '../util/log';
+
+interface StoreOptions {
+  hosts: string[];                     // https://host:port or http://host:port
+  ca?: Buffer; cert?: Buffer; key?: Buffer;
+  auth?: { username: string; password: string };
+  timeoutMs?: number;                  // one call's deadline (then: "not reachable")
+}
+
+/** How many times a transaction is tried again after its compare failed (someone else won). */
+const RETRIES = 64;
+
+export const UNREACHABLE = 'the cluster store is not reachable';
+
+/** An error of the store's client as the API shows it: a wrong password, or the store out of reach. */
+export function storeError(e: unknown): Error {
+  if (e instanceof ApiError) return e;
+  if (e instanceof EtcdAuthenticationFailedError) return new ApiError(400, 'invalid join token');
+  if (e instanceof EtcdPermissionDeniedError) return new ApiError(403, `the cluster store refused: ${(e as Error).message}`);
+  return new ApiError(503, `${UNREACHABLE}: ${(e as Error)?.message ?? e}`);
+}
+
+export class ClusterStore {
+  readonly client: Etcd3;
+  private readonly kvs = new Map<string, string>();
+  private revision = 0;
+  private watcher: Watcher | null = null;
+  private closed = false;
+  /** The revision of this node's last change, and who waits for the view to reach a revision. */
+  private lastWrite = 0;
+  private readonly waiters: Array<{ rev: number; done: () => void }> = [];
+  view: S.ClusterState = S.fromKeys(new Map(), 0);
+
+  constructor(readonly opts: StoreOptions) {
+    const timeout = opts.timeoutMs ?? 5000;
+    this.client = new Etcd3({
+      hosts: opts.hosts,
+      ...(opts.ca ? { credentials: { rootCertificate: opts.ca, ...(opts.cert && opts.key ? { certChain: opts.cert, privateKey: opts.key } : {}) } } : {}),
+      ...(opts.auth ? { auth: { ...opts.auth, callOptions: () => ({ deadline: Date.now() + timeout }) } } : {}),
+      dialTimeout: timeout,
+      // With one host there is nowhere else to go: no circuit breaker that would refuse calls
+      // for seconds after etcd is back (with several, it steers calls away from a dead one).
+      ...(opts.hosts.length === 1 ? { faultHandling: { host: () => noop } } : {}),
+      // Streams (the watch, lease keep-alives) run for as long as they are needed.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    });
+  }
+
+  /** Calls `fn`, turning the client's errors into the API's. */
+  async call<T>(fn: (c: Etcd3) => Promise<T>): Promise<T> {
+    let r: T;
+    try { r = await fn(this.client); } catch (e) { throw storeError(e); }
+    const rev = Number((r as any)?.header?.revision ?? 0);
+    if ((r as any)?.succeeded && rev > this.lastWrite) this.lastWrite = rev;
+    return r;
+  }
+
+  /** Resolves when the view shows this node's last change (the watch brings it in a moment). */
+  caughtUp(timeoutMs = 5000): Promise<void> {
+    const rev = this.lastWrite;
+    if (this.revision >= rev) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, timeoutMs);
+      const w = { rev, done };
+      function done() { clearTimeout(t); resolve(); }
+      this.waiters.push(w);
+    });
+  }
+
+  private wake(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].rev <= this.revision) { this.waiters[i].done(); this.waiters.splice(i, 1); }
+    }
+  }
+
+  /**
+   * Read berth/cluster/ once, then follow it with a watch from the next revision; `changed`
+   * is called with each new view (and again after the watch had to start over).
+   */
+  async follow(changed: (v: S.ClusterState) => void): Promise<void> {
+    const res = await this.call((c) => c.getAll().prefix(K.CLUSTER).exec());
+    this.kvs.clear();
+    for (const kv of res.kvs) this.kvs.set(kv.key.toString(), kv.value.toString());
+    this.revision = Number(res.header.revision);
+    this.view = S.fromKeys(this.kvs, this.revision);
+    changed(this.view);
+    this.wake();
+    const w = await this.client.watch().prefix(K.CLUSTER).startRevision(String(this.revision + 1)).create();
+    if (this.closed) { await w.cancel(); return; }
+    this.watcher = w;
+    w.on('data', (r) => {
+      for (const ev of r.events) {
+        const key = ev.kv.key.toString();
+        if (ev.type === 'Delete') this.kvs.delete(key); else this.kvs.set(key, ev.kv.value.toString());
+        this.noteFreed(key, ev.type === 'Delete');
+      }
+      if (!r.events.length) return;
+      this.revision = Number(r.header.revision);
+      this.view = S.fromKeys(this.kvs, this.revision);
+      changed(this.view);
+      this.wake();
+    });
+    w.on('error', (e) => {
+      // (a compacted revision: read everything again and watch from there)
+      log.warn(`cluster store watch: ${e.message}; reading the cluster again`);
+      void w.cancel().catch(() => undefined).then(() => this.retryFollow(changed));
+    });
+  }
+
+  private async retryFollow(changed: (v: S.ClusterState) => void): Promise<void> {
+    while (!this.closed) {
+      try { await this.follow(changed); return; } catch { await new Promise((r) => setTimeout(r, 1000)); }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    void this.watcher?.cancel().catch(() => undefined);
+    this.client.close();
+  }
+
+  // ---------------------------------------------------------------- changes
+
+  /**
+   * Addresses freed while this node watched (a container removed, or a host's lease expired):
+   * given out again only when no other is free, so a host that comes back after its lease
+   * expired most likely finds its containers' addresses still free to register again.
+   */
+  private readonly freed = new Set<string>();
+
+  private noteFreed(key: string, deleted: boolean): void {
+    const p = K.parse(key);
+    if (p?.kind !== 'addr') return;
+    const k = `${p.net}/${p.id}`;
+    if (!deleted) { this.freed.delete(k); return; }
+    this.freed.add(k);
+    if (this.freed.size > 65536) this.freed.delete(this.freed.values().next().value as string);
+  }
+
+  /** A lease of `ttl` seconds, kept alive by the client. */
+  async lease(ttl: number): Promise<{ lease: Lease; id: string }> {
+    const lease = this.client.lease(ttl);
+    try {
+      return { lease, id: await lease.grant() };
+    } catch (e) {
+      lease.release();
+      throw storeError(e);
+    }
+  }
+
+  /** A node (re)registers: its record, its liveness (on its lease), and the leader key if free. */
+  async registerNode(n: S.ClusterNode, leaseId: string): Promise<void> {
+    await this.call((c) => c.if(K.alive(n.id), 'Create', '>', -1)
+      .then(c.put(K.node(n.id)).value(JSON.stringify(n)), c.put(K.alive(n.id)).value(leaseId).lease(leaseId)).commit());
+    if (n.role === 'manager') await this.claimLeader(n.id, leaseId);
+  }
+
+  /** The manager that shows as Leader: the first to claim the key; the next one when its lease goes. */
+  async claimLeader(nodeId: string, leaseId: string): Promise<void> {
+    await this.call((c) => c.if(K.LEADER, 'Create', '==', 0).then(c.put(K.LEADER).value(nodeId).lease(leaseId)).commit());
+  }
+
+  /** The cluster's identity, written once by the first node to come. */
+  async ensureInfo(clusterId: string): Promise<string> {
+    const info = JSON.stringify({ clusterId, createdAt: new Date().toISOString() });
+    const r = await this.call((c) => c.if(K.INFO, 'Create', '==', 0).then(c.put(K.INFO).value(info)).else(c.get(K.INFO)).commit());
+    if (r.succeeded) return clusterId;
+    const kv = r.responses[0]?.response_range?.kvs?.[0];
+    return String(JSON.parse(kv?.value.toString() ?? '{}').clusterId ?? clusterId);
+  }
+
+  /** A node leaves or is removed: its record, liveness, endpoints and addresses go, at once. */
+  async removeNode(nodeId: string): Promise<void> {
+    const eps = this.view.endpoints.filter((e) => e.nodeId === nodeId);
+    await this.call((c) => c.if(K.node(nodeId), 'Create', '>', -1).then(
+      c.delete().key(K.node(nodeId)), c.delete().key(K.alive(nodeId)),
+      ...eps.flatMap((e) => [c.delete().key(K.endpoint(e.networkId, e.id)), c.delete().key(K.addr(e.networkId, e.ip))]),
+    ).commit());
+  }
+
+  /** A new overlay network: its name, VNI and subnet taken in one transaction. */
+  async createNetwork(r: S.NetworkRequest, used: string[]): Promise<S.OverlayNetwork> {
+    const vnis = new Set<number>();
+    for (let i = 0; i < RETRIES; i++) {
+      const net = S.addNetwork(this.view, r, used, vnis).networks.find((n) => n.id === r.id)!;
+      const ok = await this.call((c) => c
+        .if(K.name(net.name), 'Create', '==', 0).and(K.vni(net.vni), 'Create', '==', 0).and(K.subnet(net.subnet), 'Create', '==', 0)
+        .then(c.put(K.network(net.id)).value(JSON.stringify(net)), c.put(K.name(net.name)).value(net.id),
+          c.put(K.vni(net.vni)).value(net.id), c.put(K.subnet(net.subnet)).value(net.id))
+        .commit());
+      if (ok.succeeded) return net;
+      // Someone else took one of them: learn which, and decide again.
+      const [name, vni, subnet] = await Promise.all([K.name(net.name), K.vni(net.vni), K.subnet(net.subnet)]
+        .map((k) => this.call((c) => c.get(k).exists())));
+      if (name) throw new ApiError(409, `network with name ${net.name} already exists`);
+      if (vni) vnis.add(net.vni);
+      if (subnet) {
+        if (r.subnet) throw new ApiError(403, `Pool overlaps with other one on this address space`);
+        used = [...used, net.subnet];
+      }
+    }
+    throw new ApiError(503, `${UNREACHABLE}: too many concurrent changes, try again`);
+  }
+
+  /** Remove a network with no endpoint anywhere (an endpoint made meanwhile makes it fail). */
+  async removeNetwork(id: string): Promise<void> {
+    for (let i = 0; i < RETRIES; i++) {
+      const net = this.view.networks.find((n) => n.id === id);
+      if (!net) throw notFound(`network ${id} not found`);
+      const [eps, use] = await Promise.all([
+        this.call((c) => c.getAll().prefix(K.endpointsOf(id)).keys()),
+        this.call((c) => c.get(K.inuse(id)).exec()),
+      ]);
+      if (eps.length) S.removeNetwork(this.view, id);   // throws Docker's "has active endpoints" if the view shows them
+      if (eps.length) throw new ApiError(403, `error while removing network: network ${net.name} has active endpoints`);
+      const modRev = use.kvs[0]?.mod_revision ?? '0';
+      const ok = await this.call((c) => c.if(K.inuse(id), 'Mod', '==', Number(modRev)).and(K.network(id), 'Create', '>', 0)
+        .then(c.delete().key(K.network(id)), c.delete().key(K.name(net.name)), c.delete().key(K.vni(net.vni)),
+          c.delete().key(K.subnet(net.subnet)), c.delete().key(K.inuse(id)))
+        .commit());
+      if (ok.succeeded) return;
+    }
+    throw new ApiError(503, `${UNREACHABLE}: too many concurrent changes, try again`);
+  }
+
+  /**
+   * An endpoint with an address no other endpoint has: the address key is created only if
+   * absent, in the same transaction as the endpoint (both on the node's lease), and only if the
+   * network still exists.
+   */
+  async addEndpoint(r: S.EndpointRequest, leaseId: string): Promise<S.OverlayEndpoint> {
+    const taken = new Set<string>();
+    for (let i = 0; i < RETRIES; i++) {
+      const recent = r.ip ? [] : [...this.freed].filter((k) => k.startsWith(`${r.networkId}/`)).map((k) => k.slice(r.networkId.length + 1));
+      let endpoint: S.OverlayEndpoint;
+      try {
+        endpoint = S.addEndpoint(this.view, r, [...taken, ...recent]).endpoint;
+      } catch {
+        endpoint = S.addEndpoint(this.view, r, taken).endpoint;
+      }
+      const ok = await this.put(endpoint, leaseId);
+      if (ok === 'ok') return endpoint;
+      if (ok === 'no network') throw notFound(`network ${r.networkId} not found`);
+      taken.add(endpoint.ip);
+    }
+    throw new ApiError(503, `${UNREACHABLE}: too many concurrent changes, try again`);
+  }
+
+  /** Put an endpoint whose address is chosen (also: re-register one after a new lease). */
+  async put(e: S.OverlayEndpoint, leaseId: string): Promise<'ok' | 'taken' | 'no network'> {
+    const r = await this.call((c) => c.if(K.addr(e.networkId, e.ip), 'Create', '==', 0).and(K.network(e.networkId), 'Create', '>', 0)
+      .then(c.put(K.addr(e.networkId, e.ip)).value(e.id).lease(leaseId), c.put(K.endpoint(e.networkId, e.id)).value(JSON.stringify(e)).lease(leaseId),
+        c.put(K.inuse(e.networkId)).value(e.id))
+      .else(c.get(K.addr(e.networkId, e.ip)), c.get(K.network(e.networkId)))
+      .commit());
+    if (r.succeeded) return 'ok';
+    const owner = r.responses[0]?.response_range?.kvs?.[0]?.value.toString();
+    if (!r.responses[1]?.response_range?.kvs?.length) return 'no network';
+    if (owner === e.id) {
+      // Ours already (a re-registration): move it to this lease.
+      await this.call((c) => c.if(K.addr(e.networkId, e.ip), 'Value', '==', e.id)
+        .then(c.put(K.addr(e.networkId, e.ip)).value(e.id).lease(leaseId), c.put(K.endpoint(e.networkId, e.id)).value(JSON.stringify(e)).lease(leaseId))
+        .commit());
+      return 'ok';
+    }
+    return 'taken';
+  }
+
+  /** Remove an endpoint and free its address (only if the address is still this endpoint's). */
+  async removeEndpoint(e: { id: string; networkId: string; ip: string }): Promise<void> {
+    await this.call((c) => c.if(K.addr(e.networkId, e.ip), 'Value', '==', e.id)
+      .then(c.delete().key(K.endpoint(e.networkId, e.id)), c.delete().key(K.addr(e.networkId, e.ip)))
+      .else(c.delete().key(K.endpoint(e.networkId, e.id)))
+      .commit());
+  }
+}
