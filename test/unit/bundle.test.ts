@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { commandLine, containerEnv, ociSpec, resolveUser, DEFAULT_PATH } from '../../src/runtime/spec';
-import { normalizeSignal, shq, runcMessage } from '../../src/runtime/runtime';
+import { normalizeSignal, shq, runtimeMessage } from '../../src/runtime/runtime';
 import { tailOffset } from '../../src/runtime/logs';
 
 const base = {
@@ -74,7 +74,7 @@ test('signals, shell quoting, runc messages, log tails', () => {
   assert.throws(() => normalizeSignal('FOO'), /Invalid signal: FOO/);
   assert.equal(shq("it's"), `'it'\\''s'`);
   assert.equal(shq('/a/b-c.d'), '/a/b-c.d');
-  assert.equal(runcMessage('time="2024" level=error msg="runc run failed: exec: \\"x\\": not found"\n'), 'runc run failed: exec: "x": not found');
+  assert.equal(runtimeMessage('time="2024" level=error msg="runc run failed: exec: \\"x\\": not found"\n'), 'runc run failed: exec: "x": not found');
   const buf = Buffer.from('a\nb\nc\n');
   assert.equal(buf.subarray(tailOffset(buf, 2)).toString(), 'b\nc\n');
   assert.equal(tailOffset(buf, 10), 0);

@@ -1,0 +1,57 @@
+// The OCI runtimes berthd may run containers with, by name, as dockerd's --default-runtime,
+// --add-runtime and `docker run --runtime` name them. Built in: crun (podman's default, in C:
+// a container starts in a third of runc's time) and runc. The default is crun where it can
+// place containers in this machine's cgroups, else runc: crun refuses a "hybrid" machine whose
+// cgroup v2 hierarchy has controllers of its own beside the v1 ones, where runc manages both.
+import { badRequest } from '../util/errors';
+import { cgroupLayout, findExecutable } from '../kernel/cgroups';
+
+export interface RuntimeChoice { name: string; path: string }
+
+export interface RuntimesOptions {
+  /** --add-runtime NAME=PATH (repeatable). */
+  add?: Record<string, string>;
+  /** --default-runtime NAME. */
+  default?: string;
+}
+
+export class Runtimes {
+  private readonly byName = new Map<string, string>();
+  readonly defaultName: string;
+
+  constructor(opts: RuntimesOptions = {}) {
+    this.byName.set('runc', 'runc');
+    this.byName.set('crun', 'crun');
+    for (const [name, p] of Object.entries(opts.add ?? {})) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new Error(`invalid runtime name: ${name}`);
+      this.byName.set(name, p);
+    }
+    if (opts.default !== undefined) {
+      if (!this.byName.has(opts.default)) throw new Error(`Unknown runtime specified ${opts.default}`);
+      this.defaultName = opts.default;
+    } else {
+      this.defaultName = crunFits() ? 'crun' : 'runc';
+    }
+  }
+
+  /** The runtime a container asks for ('' or absent: the default); Docker's 400 for an unknown name. */
+  resolve(name?: string | null): RuntimeChoice {
+    const n = name || this.defaultName;
+    const p = this.byName.get(n);
+    if (p === undefined) throw badRequest(`Unknown runtime specified ${n}`);
+    return { name: n, path: p };
+  }
+
+  /** As /info lists them. */
+  list(): Record<string, { path: string }> {
+    return Object.fromEntries([...this.byName].map(([n, p]) => [n, { path: p }]));
+  }
+
+  names(): string[] { return [...this.byName.keys()]; }
+}
+
+/** Is crun installed, and can it place containers in this machine's cgroups? */
+function crunFits(): boolean {
+  if (!findExecutable('crun')) return false;
+  return cgroupLayout() !== 'hybrid-with-v2-controllers';
+}
