@@ -18,6 +18,8 @@ export interface DaemonFlags {
   dataRoot: string; execRoot: string; hosts: string[]; group: string; groupGiven: boolean;
   tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
   portsFrom: string[];
+  /** --default-runtime and --add-runtime NAME=PATH (dockerd's flags). */
+  defaultRuntime?: string; addRuntimes: Record<string, string>;
 }
 
 export function parseDaemonFlags(argv: string[]): DaemonFlags {
@@ -39,13 +41,22 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
       (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ports-from <cidr>', 'only these sources (besides the host and its containers) reach published ports (repeatable)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--default-runtime <name>', 'OCI runtime of containers that name none (default: crun where it can run, else runc)')
+    .option('--add-runtime <name=path>', 'an OCI runtime containers may name with --runtime (repeatable)',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
     .version('0.1.0', '-v, --version')
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts();
   let portsFrom: string[];
+  const addRuntimes: Record<string, string> = {};
   try {
     portsFrom = parsePortsFrom(o.portsFrom ?? []);
+    for (const a of o.addRuntime ?? []) {
+      const eq = a.indexOf('=');
+      if (eq <= 0 || eq === a.length - 1) throw new Error(`--add-runtime ${a}: want NAME=PATH`);
+      addRuntimes[a.slice(0, eq)] = a.slice(eq + 1);
+    }
   } catch (e) {
     process.stderr.write(`berthd: ${(e as Error).message}\n`);
     throw Object.assign(new Error((e as Error).message), { exitCode: 2 });
@@ -54,7 +65,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
     dataRoot: o.dataRoot, execRoot: o.execRoot, hosts: o.host.length ? o.host : [DEFAULT_HOST],
     group: o.group, groupGiven: program.getOptionValueSource('group') === 'cli',
     tlsverify: !!o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [],
-    portsFrom };
+    portsFrom, defaultRuntime: o.defaultRuntime, addRuntimes };
 }
 
 
@@ -86,7 +97,8 @@ export async function main(): Promise<void> {
 
   const files = raiseOpenFileLimit();
   if (flags.debug) log(`open files limit: ${files}`);
-  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom });
+  const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom,
+    runtimes: { default: flags.defaultRuntime, add: flags.addRuntimes } });
   await engine.init();
   const servers: Server[] = [];
   for (const l of listeners) {

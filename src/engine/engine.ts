@@ -44,6 +44,8 @@ export interface EngineOptions extends NetworkDefaults {
   insecureRegistries?: string[];
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** berthd --default-runtime / --add-runtime. */
+  runtimes?: { default?: string; add?: Record<string, string> };
 }
 
 const KIND = 'containers';
@@ -95,7 +97,7 @@ export class Engine implements EngineApi {
     this.store = new Store(path.join(opts.dataRoot, 'state'));
     this.journal = new Journal(this.store);
     this.images = new ImageStore(opts.dataRoot);
-    this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
+    this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot, runtimes: opts.runtimes });
     this.networks = new Networks(this.store, this.bridge, opts);
     this.sandboxes = new Sandboxes(this.networks, this.bridge, this.publisher, opts.execRoot);
     this.dns = new DnsService(this.networks, (m) => log.warn(`${m}`), { execRoot: opts.execRoot, debug: opts.debug });
@@ -314,8 +316,8 @@ export class Engine implements EngineApi {
       Labels: [],
       ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
-      Runtimes: { runc: { path: 'runc' } },
-      DefaultRuntime: 'runc',
+      Runtimes: this.runtime.runtimes.list(),
+      DefaultRuntime: this.runtime.runtimes.defaultName,
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',
@@ -373,6 +375,8 @@ export class Engine implements EngineApi {
     // (the API checked it is json-file or nothing: berth serves logs as that driver does, and
     // says so, since clients such as docker-py read logs only from json-file or journald)
     hostConfig.LogConfig = { Type: 'json-file', Config: {} };
+    // The OCI runtime by name, the daemon's default if none (an unknown one is Docker's 400).
+    hostConfig.Runtime = this.runtime.runtimes.resolve(hostConfig.Runtime).name;
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     // Endpoint configs by network name; the docker CLI may key them "default" or by network id.
     const endpoints: Record<string, any> = {};
@@ -639,6 +643,7 @@ export class Engine implements EngineApi {
         shareHostUts: parseNetworkMode(c.HostConfig.NetworkMode).kind === 'host',
         etc,
         extras: processExtras(c.HostConfig, parseNetworkMode(c.HostConfig.NetworkMode)),
+        runtime: c.HostConfig.Runtime,
       });
       launched = true;
       c.State = {
@@ -961,7 +966,7 @@ export class Engine implements EngineApi {
 
   async containerLogs(ref: string, opts: LogOptions): Promise<{ tty: boolean; output: Readable }> {
     const c = this.container(ref);
-    return { tty: c.Config.Tty, output: this.runtime.logs(c.Id, { follow: opts.follow && c.State.Running, tail: opts.tail }) };
+    return { tty: c.Config.Tty, output: this.runtime.logs(c.Id, { follow: opts.follow && c.State.Running, tail: opts.tail, timestamps: opts.timestamps }) };
   }
 
   async resizeContainer(ref: string, h: number, w: number): Promise<void> {
@@ -1301,7 +1306,7 @@ function defaultHostConfig(): any {
     VolumeDriver: '', VolumesFrom: null, CapAdd: null, CapDrop: null, CgroupnsMode: 'private',
     Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null, IpcMode: 'private',
     Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
-    ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: 'runc',
+    ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: '',
   };
 }
 

@@ -12,16 +12,21 @@ import { Readable } from 'node:stream';
 import { ImageStore, Runtime, type ContainerRunSpec, type ImageRecord } from '../../src/runtime';
 import { buildBusyboxTar, BUSYBOX_CHANGES } from '../harness/busybox';
 import { createReadStream } from 'node:fs';
+import { cgroupLayout } from '../../src/kernel/cgroups';
 
 const INSIDE = process.env.BERTH_RUNTIME_E2E_NS === '1';
+/** The OCI runtime under conmon: each run of this file covers both (the machine's default first). */
+const OCI = process.env.BERTH_RUNTIME_E2E_OCI ?? '';
 const notRoot = process.getuid?.() !== 0 ? 'needs root (runc, overlayfs, namespaces)' : false;
 
 if (!INSIDE) {
-  test('runtime e2e, inside its own net+mount+pid namespaces', { skip: notRoot }, () => {
-    const r = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc',
-      process.execPath, '--test-reporter=spec', __filename], { env: { ...process.env, BERTH_RUNTIME_E2E_NS: '1' }, stdio: 'inherit' });
-    assert.equal(r.status, 0, 'the namespaced runtime tests failed (see above)');
-  });
+  for (const oci of ['', 'runc', 'crun']) {
+    test(`runtime e2e${oci ? ` with ${oci}` : ' with the default OCI runtime'}, inside its own net+mount+pid namespaces`, { skip: notRoot }, () => {
+      const r = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc',
+        process.execPath, '--test-reporter=spec', __filename], { env: { ...process.env, BERTH_RUNTIME_E2E_NS: '1', BERTH_RUNTIME_E2E_OCI: oci }, stdio: 'inherit' });
+      assert.equal(r.status, 0, 'the namespaced runtime tests failed (see above)');
+    });
+  }
 } else {
   inside();
 }
@@ -84,6 +89,9 @@ function inside(): void {
     execRoot = path.join(top, 'exec');
     await fs.mkdir(execRoot, { recursive: true });
     execFileSync('ip', ['link', 'set', 'lo', 'up']);
+    // crun refuses a hybrid cgroup layout whose v2 hierarchy has controllers (this test machine's):
+    // in this test's own mount namespace, the v2 hierarchy goes, and crun sees plain cgroup v1.
+    if (OCI === 'crun' && cgroupLayout() === 'hybrid-with-v2-controllers') execFileSync('umount', ['/sys/fs/cgroup/unified']);
     netns = path.join(top, 'netns');
     await fs.writeFile(netns, '');
     execFileSync('unshare', [`--net=${netns}`, 'true']);
@@ -93,7 +101,8 @@ function inside(): void {
     await buildBusyboxTar(tar);
     busybox = await images.importTar(createReadStream(tar), 'busybox', BUSYBOX_CHANGES);
     host = images.resolve('host')!;
-    rt = new Runtime({ execRoot, dataRoot });
+    rt = new Runtime({ execRoot, dataRoot, runtimes: OCI ? { default: OCI } : {} });
+    process.stdout.write(`# OCI runtime: ${rt.runtimes.defaultName} (under conmon)\n`);
   });
 
   test.after(async () => {
@@ -102,6 +111,8 @@ function inside(): void {
     // Nothing of ours is left: no runc state, no container process, no mount but the tmpfs.
     const runcList = execFileSync('runc', ['--root', path.join(execRoot, 'runc'), 'list', '-q'], { encoding: 'utf8' }).trim();
     assert.equal(runcList, '');
+    const crunList = execFileSync('crun', [`--root=${path.join(execRoot, 'runtime-crun')}`, 'list', '-q'], { encoding: 'utf8' }).trim();
+    assert.equal(crunList, '');
     const mounts = (await fs.readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(top + '/'));
     assert.deepEqual(mounts, [netns]);
     const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
@@ -241,14 +252,14 @@ function inside(): void {
   test('containers outlive the Runtime: a new one adopts them and sees exit codes, even of exits while nobody watched', async () => {
     const a = spec({ args: ['sh', '-c', 'read x; exit 5'], openStdin: true });
     const b = spec({ args: ['sh', '-c', 'echo up; while [ ! -f /tmp/go ]; do sleep 0.05; done; exit 9'] });
-    const first = new Runtime({ execRoot, dataRoot });
+    const first = new Runtime({ execRoot, dataRoot, runtimes: OCI ? { default: OCI } : {} });
     const pidA = await first.start(a);
     await first.start(b);
     await first.close();                 // berthd goes away; a loses its only stdin writer and ends
     // Adopt a only once it has ended: adopting a running -i container opens its stdin again (a
     // new writer), which is right for berthd but would keep a from ever seeing its EOF here.
     for (let i = 0; i < 600 && existsSync(`/proc/${pidA}`); i++) await new Promise((r) => setTimeout(r, 50));
-    const second = new Runtime({ execRoot, dataRoot });
+    const second = new Runtime({ execRoot, dataRoot, runtimes: OCI ? { default: OCI } : {} });
     const codeA = await new Promise<{ running: boolean; exitCode?: number }>(async (resolve) => {
       for (;;) { // its exit code may still be on its way from the shim: adopt until it has come
         const st = await second.adopt(a.id);
