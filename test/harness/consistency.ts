@@ -231,7 +231,7 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
     const m = bundleRe.exec(l);
     if (!m || !/ --bundle /.test(l)) continue;
     const id = m[1];
-    if (/^\d+ conmon /.test(l)) shims.set(id, (shims.get(id) ?? 0) + 1);
+    if (/^\d+ (\S*\/)?conmon /.test(l)) shims.set(id, (shims.get(id) ?? 0) + 1);
     if (!runningIds.has(id)) problems.push(`process for container ${recs.get(id)?.Name ?? short(id)} not recorded running: ${l.slice(0, 160)}`);
   }
   for (const c of running) {
