@@ -872,6 +872,8 @@ export function runtimeMessage(stderr: string): string {
     msgs.push(m[1].replace(/\\(.)/g, '$1'));
   }
   for (const m of stderr.matchAll(/^crun: (.*)$/gm)) msgs.push(crunAsRunc(m[1]));
+  // (crun's child reports a missing executable without its name in front)
+  for (const m of stderr.matchAll(/^(executable file `.*` not found in \$PATH: No such file or directory)$/gm)) msgs.push(crunAsRunc(m[1]));
   for (const m of stderr.matchAll(/"level":"error","msg":"((?:[^"\\]|\\.)*)"/g)) msgs.push(crunAsRunc(m[1].replace(/\\(.)/g, '$1')));
   return [...new Set(msgs)].join('; ');
 }
