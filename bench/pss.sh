@@ -31,7 +31,7 @@ trap cleanup EXIT
 ip link set lo up
 # crun cannot use a hybrid cgroup layout whose v2 hierarchy has controllers; in this private
 # mount namespace the v2 hierarchy can go, leaving plain cgroup v1 (nothing outside changes).
-if [[ $RUNTIME == crun && -s /sys/fs/cgroup/unified/cgroup.controllers ]]; then umount /sys/fs/cgroup/unified; fi
+if [[ $RUNTIME == crun && -n $(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null) ]]; then umount /sys/fs/cgroup/unified; fi
 
 B=$top/berth.sock
 node bin/berthd --data-root "$top/data" --exec-root "$top/exec" -H "unix://$B" ${RUNTIME:+--default-runtime "$RUNTIME"} 2>"$top/berthd.log" &

@@ -7,8 +7,7 @@ if [[ $(id -u) -ne 0 ]]; then echo "$0: run as root" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # conmon: the monitor that keeps each container's stdio, log and exit code (podman's);
-# crun: the default OCI runtime (runc where the machine's cgroups do not suit crun, and on
-# request); nftables, iproute2: berth's kernel tools; util-linux: unshare, nsenter,
+# crun: an OCI runtime containers may choose (--runtime crun; runc is the default); nftables, iproute2: berth's kernel tools; util-linux: unshare, nsenter,
 # script; busybox-static: the busybox image; curl, nginx-light, python3: programs the tests
 # and the walkthrough run from the host image; docker-registry: the registry the pull tests run
 # inside their namespace (Debian does not start it).

@@ -41,7 +41,7 @@ export function parseDaemonFlags(argv: string[]): DaemonFlags {
       (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ports-from <cidr>', 'only these sources (besides the host and its containers) reach published ports (repeatable)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--default-runtime <name>', 'OCI runtime of containers that name none (default: crun where it can run, else runc)')
+    .option('--default-runtime <name>', 'OCI runtime of containers that name none (default: runc)')
     .option('--add-runtime <name=path>', 'an OCI runtime containers may name with --runtime (repeatable)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
     .version('0.1.0', '-v, --version')
