@@ -567,7 +567,7 @@ export class Runtime {
   /** `delete --force` in every runtime's state (which one made it may not be recorded yet). */
   private async deleteFromRuntimes(id: string): Promise<void> {
     const mine = await this.runtimeOf(id);
-    const all = mine ? [mine] : this.runtimes.names().map((n) => this.runtimes.resolve(n));
+    const all = mine ? [mine] : this.runtimes.all();
     for (const rt of all) {
       if (!existsSync(path.join(this.rootOf(rt.name), id))) continue;
       await this.rtRun(rt, ['delete', '--force', id]);

@@ -51,6 +51,9 @@ export class Runtimes {
   }
 
   names(): string[] { return [...this.byName.keys()]; }
+
+  /** Every runtime as it is configured, usable here or not (for cleaning up after any of them). */
+  all(): RuntimeChoice[] { return [...this.byName].map(([name, p]) => ({ name, path: p })); }
 }
 
 /** Is crun installed, and can it place containers in this machine's cgroups? */
