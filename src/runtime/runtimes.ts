@@ -1,8 +1,9 @@
 // The OCI runtimes berthd may run containers with, by name, as dockerd's --default-runtime,
 // --add-runtime and `docker run --runtime` name them. Built in: runc (the default) and crun
 // (podman's default, in C: a container is created in a third of runc's time). crun is not the
-// default yet: under conmon, its exec has hung in the runtime e2e on this project's test
-// machine (whose cgroups are a hybrid crun refuses, so crun ran there with cgroup v1 only).
+// default yet: under conmon, after a `crun exec` of a missing executable conmon no longer
+// reaps the container (seen on this project's test machine, whose hybrid cgroups crun refuses,
+// so crun ran there with cgroup v1 only).
 import { badRequest } from '../util/errors';
 import { cgroupLayout, findExecutable } from '../kernel/cgroups';
 
