@@ -437,6 +437,7 @@ export class Runtime {
     let resolvePid!: (p: number) => void;
     const pid = new Promise<number>((r) => { resolvePid = r; });
     let child: ReturnType<typeof spawn> | null = null;
+    let finished = false;
     const failWith = (msg: string, code: number) => { output.end(`${msg}\n`); resolvePid(0); return code; };
     const pendingInput = new PassThrough();
 
@@ -502,14 +503,15 @@ export class Runtime {
       output.end();
       resolvePid(0);
       return code;
-    })();
+    })().finally(() => { finished = true; });
     // (input may come before the runtime is spawned: it waits here, then flows into its stdin)
     const input = opts.stdin ? pendingInput : null;
     const resize = async (h: number, w: number) => {
       if (!opts.tty) return;
-      // The client sizes the terminal right after starting: wait for it to exist.
+      // The client sizes the terminal right after starting: wait for it to exist (the runtime
+      // may not even be spawned yet).
       let pty = '';
-      for (let i = 0; i < 40 && !pty && child !== null; i++) {
+      for (let i = 0; i < 40 && !pty && !finished; i++) {
         pty = (await fs.readFile(ptyFile, 'utf8').catch(() => '')).trim();
         if (!pty) await new Promise((r) => setTimeout(r, 50));
       }
