@@ -6,12 +6,13 @@ cd "$(dirname "$0")/.."
 if [[ $(id -u) -ne 0 ]]; then echo "$0: run as root" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# runc: the OCI runtime; nftables, iproute2: berth's kernel tools; util-linux: unshare, nsenter,
+# conmon: the monitor that keeps each container's stdio, log and exit code (podman's);
+# crun: an OCI runtime containers may choose (--runtime crun; runc is the default); nftables, iproute2: berth's kernel tools; util-linux: unshare, nsenter,
 # script; busybox-static: the busybox image; curl, nginx-light, python3: programs the tests
 # and the walkthrough run from the host image; docker-registry: the registry the pull tests run
 # inside their namespace (Debian does not start it).
 apt-get install -y -qq --no-install-recommends \
-  runc nftables iproute2 util-linux busybox-static curl nginx-light python3 procps tar ca-certificates \
+  conmon crun runc nftables iproute2 util-linux busybox-static curl nginx-light python3 procps tar ca-certificates \
   docker-registry >/dev/null
 # The docker CLI, for the tests that drive berthd with it (Debian's docker.io; only its client is used).
 command -v docker >/dev/null || apt-get install -y -qq --no-install-recommends docker.io >/dev/null

@@ -117,6 +117,7 @@ function makeProgram(state: State): Command {
     .option('--cap-add <list>', 'Add Linux capabilities', collect)
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect)
     .option('--security-opt <list>', 'Security Options (seccomp=unconfined|FILE, no-new-privileges, apparmor=PROFILE)', collect)
+    .option('--runtime <string>', 'Runtime to use for this container')
     .option('-v, --volume <list>', 'Bind mount a host path (/host/path:/container/path[:ro])', collect)
     .option('--mount <mount>', 'Attach a filesystem mount to the container (type=bind|tmpfs)', collect)
     .option('--tmpfs <list>', 'Mount a tmpfs directory', collect)

@@ -11,7 +11,7 @@ export interface RunOptions {
   publishAll?: boolean; expose?: string[]; network?: string; net?: string; networkAlias?: string[]; ip?: string;
   ip6?: string; macAddress?: string; dns?: string[]; dnsSearch?: string[]; dnsOption?: string[]; addHost?: string[];
   link?: string[]; user?: string; label?: string[]; privileged?: boolean; domainname?: string; restart?: string;
-  capAdd?: string[]; capDrop?: string[]; securityOpt?: string[]; sysctl?: string[]; init?: boolean; stopSignal?: string; stopTimeout?: string;
+  capAdd?: string[]; capDrop?: string[]; securityOpt?: string[]; runtime?: string; sysctl?: string[]; init?: boolean; stopSignal?: string; stopTimeout?: string;
   attach?: string[]; readOnly?: boolean; workDir?: string;
   volume?: string[]; mount?: string[]; tmpfs?: string[]; groupAdd?: string[]; logDriver?: string; logOpt?: string[];
 }
@@ -113,6 +113,7 @@ export function buildCreate(opts: RunOptions, image: string, cmd: string[], envi
       CapAdd: opts.capAdd ?? null,
       CapDrop: opts.capDrop ?? null,
       ...(opts.securityOpt?.length ? { SecurityOpt: opts.securityOpt.map(securityOpt) } : {}),
+      ...(opts.runtime ? { Runtime: opts.runtime } : {}),
       Dns: opts.dns ?? [],
       DnsOptions: opts.dnsOption ?? [],
       DnsSearch: opts.dnsSearch ?? [],

@@ -21,6 +21,8 @@ interface DaemonFlags {
   tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
   portsFrom: string[];
   cluster: ClusterFlags | null; clusterTtl?: number;
+  /** --default-runtime and --add-runtime NAME=PATH (dockerd's flags). */
+  defaultRuntime?: string; addRuntimes: Record<string, string>;
 }
 
 function parseDaemonFlags(argv: string[]): DaemonFlags {
@@ -47,16 +49,25 @@ function parseDaemonFlags(argv: string[]): DaemonFlags {
     .option('--cluster-store-opt <k=v>', 'kv.cacertfile=FILE, kv.certfile=FILE, kv.keyfile=FILE: TLS to --cluster-store (repeatable)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--cluster-ttl <seconds>', 'how long a host that stopped answering stays Ready (its etcd lease)')
+    .option('--default-runtime <name>', 'OCI runtime of containers that name none (default: runc)')
+    .option('--add-runtime <name=path>', 'an OCI runtime containers may name with --runtime (repeatable)',
+      (v: string, prev: string[]) => [...prev, v], [] as string[])
     .version('0.1.0', '-v, --version')
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts();
   let portsFrom: string[];
   let cluster: ClusterFlags | null, clusterTtl: number | undefined;
+  const addRuntimes: Record<string, string> = {};
   try {
     portsFrom = parsePortsFrom(o.portsFrom ?? []);
     cluster = parseClusterFlags(o.clusterStore, o.clusterAdvertise, o.clusterStoreOpt ?? []);
     clusterTtl = parseTtl(o.clusterTtl);
+    for (const a of o.addRuntime ?? []) {
+      const eq = a.indexOf('=');
+      if (eq <= 0 || eq === a.length - 1) throw new Error(`--add-runtime ${a}: want NAME=PATH`);
+      addRuntimes[a.slice(0, eq)] = a.slice(eq + 1);
+    }
   } catch (e) {
     log.error((e as Error).message);
     throw Object.assign(new Error((e as Error).message), { exitCode: 2 });
@@ -65,7 +76,7 @@ function parseDaemonFlags(argv: string[]): DaemonFlags {
     dataRoot: o.dataRoot, execRoot: o.execRoot, hosts: o.host.length ? o.host : [DEFAULT_HOST],
     group: o.group, groupGiven: program.getOptionValueSource('group') === 'cli',
     tlsverify: !!o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [],
-    portsFrom, cluster, clusterTtl };
+    portsFrom, cluster, clusterTtl, defaultRuntime: o.defaultRuntime, addRuntimes };
 }
 
 
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
     key: cf.keyfile ? await read('cluster-store-opt kv.keyfile', cf.keyfile) : undefined,
   } : undefined;
   const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom,
-    cluster: { ttl: flags.clusterTtl, store } });
+    cluster: { ttl: flags.clusterTtl, store }, runtimes: { default: flags.defaultRuntime, add: flags.addRuntimes } });
   await engine.init();
   const servers: Server[] = [];
   for (const l of listeners) {

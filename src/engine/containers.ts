@@ -65,6 +65,8 @@ export class ContainerService implements ContainersApi {
     // (the API checked it is json-file or nothing: berth serves logs as that driver does, and
     // says so, since clients such as docker-py read logs only from json-file or journald)
     hostConfig.LogConfig = { Type: 'json-file', Config: {} };
+    // The OCI runtime by name, the daemon's default if none (an unknown one is Docker's 400).
+    hostConfig.Runtime = this.runtime.runtimes.resolve(hostConfig.Runtime).name;
     if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
     // Endpoint configs by network name; the docker CLI may key them "default" or by network id.
     const endpoints: Record<string, any> = {};
@@ -305,7 +307,7 @@ export class ContainerService implements ContainersApi {
 
   async containerLogs(ref: string, opts: LogOptions): Promise<{ tty: boolean; output: Readable }> {
     const c = this.records.get(ref);
-    return { tty: c.Config.Tty, output: this.runtime.logs(c.Id, { follow: opts.follow && c.State.Running, tail: opts.tail }) };
+    return { tty: c.Config.Tty, output: this.runtime.logs(c.Id, { follow: opts.follow && c.State.Running, tail: opts.tail, timestamps: opts.timestamps }) };
   }
 
   async resizeContainer(ref: string, h: number, w: number): Promise<void> {
@@ -338,6 +340,6 @@ function defaultHostConfig(): any {
     VolumeDriver: '', VolumesFrom: null, CapAdd: null, CapDrop: null, CgroupnsMode: 'private',
     Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null, IpcMode: 'private',
     Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false,
-    ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: 'runc',
+    ReadonlyRootfs: false, SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: '',
   };
 }

@@ -36,6 +36,8 @@ interface EngineOptions extends NetworkDefaults {
   insecureRegistries?: string[];
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** berthd --default-runtime / --add-runtime. */
+  runtimes?: { default?: string; add?: Record<string, string> };
   /** berthd --cluster-store and friends: the cluster behind overlay networks (cluster/cluster.ts). */
   cluster?: ClusterOptions;
 }
@@ -66,7 +68,7 @@ export class Engine implements EngineApi {
     // Write-ahead intents of multi-step changes, finished or undone at the next start.
     this.journal = new Journal(this.store);
     this.imageStore = new ImageStore(opts.dataRoot);
-    this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot });
+    this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot, runtimes: opts.runtimes });
     this.firewall = new NftFirewall({ portsFrom: opts.portsFrom ?? [] });
     this.drivers = new Drivers({ firewall: this.firewall, overlaySpec: (id) => this.swarm.spec(id) });
     this.nets = new Networks(this.store, this.drivers, opts);
@@ -87,7 +89,7 @@ export class Engine implements EngineApi {
     this.images = new ImageService(this.imageStore, this.records, events, opts.insecureRegistries ?? []);
     this.networks = new NetworkService(this.records, this.nets, sandboxes, files, this.dns, this.swarm, events, refreshNames);
     this.system = new SystemService(events, this.records, this.imageStore, this.swarm, this.containers, this.images,
-      { dataRoot: opts.dataRoot, debug: opts.debug });
+      { dataRoot: opts.dataRoot, debug: opts.debug, runtimes: this.runtime.runtimes });
   }
 
   /** Is a running container of this host on a swarm network (swarm leave refuses then)? */

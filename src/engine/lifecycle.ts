@@ -125,6 +125,7 @@ export class Lifecycle {
         shareHostUts: parseNetworkMode(c.HostConfig.NetworkMode).kind === 'host',
         etc,
         extras: processExtras(c.HostConfig, parseNetworkMode(c.HostConfig.NetworkMode)),
+        runtime: c.HostConfig.Runtime,
       });
       launched = true;
       c.State = {

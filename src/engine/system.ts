@@ -9,6 +9,7 @@ import { nowRfc3339 } from './time';
 import { apparmorEnabled } from '../kernel/lsm';
 import { osRelease } from '../kernel/hostfiles';
 import type { ImageStore } from '../runtime';
+import type { Runtimes } from '../runtime/runtimes';
 
 const API_VERSION = '1.45';
 /** The oldest API version berth serves (the API server's range starts here). */
@@ -18,7 +19,7 @@ export const BERTH_VERSION = '0.1.0';
 export class SystemService implements SystemApi {
   constructor(readonly events: EventBus, private readonly records: ContainerRecords, private readonly images: ImageStore,
               private readonly swarm: Swarm, private readonly containerApi: ContainersApi, private readonly imageApi: ImagesApi,
-              private readonly opts: { dataRoot: string; debug: boolean }) {}
+              private readonly opts: { dataRoot: string; debug: boolean; runtimes: Runtimes }) {}
 
   version(): any {
     return {
@@ -71,8 +72,8 @@ export class SystemService implements SystemApi {
       Labels: [],
       ExperimentalBuild: false,
       ServerVersion: BERTH_VERSION,
-      Runtimes: { runc: { path: 'runc' } },
-      DefaultRuntime: 'runc',
+      Runtimes: this.opts.runtimes.list(),
+      DefaultRuntime: this.opts.runtimes.defaultName,
       LiveRestoreEnabled: true,
       Isolation: '',
       InitBinary: '',

@@ -1,7 +1,8 @@
-// The few libc calls Node.js does not offer (setns, socket/bind on raw fds, setrlimit), through
+// The few libc calls Node.js does not offer (setns, socket/bind/connect on raw fds, setrlimit), through
 // koffi, loaded on first use so that code and tests not needing them never load it.
 
 export interface SockaddrIn { family: number; port: number[]; addr: number[]; zero: number[] }
+interface SockaddrUn { family: number; path: number[] }
 interface Rlimit { cur: bigint | number; max: bigint | number }
 
 export interface Libc {
@@ -13,6 +14,8 @@ export interface Libc {
   getrlimit(resource: number, out: Partial<Rlimit>): number;
   setrlimit(resource: number, limit: Rlimit): number;
   setpgid(pid: number, pgid: number): number;
+  connect(fd: number, addr: SockaddrUn, len: number): number;
+  close(fd: number): number;
   errno(): number;
 }
 
@@ -28,6 +31,7 @@ export function libc(): Libc {
     zero: koffi.array('uint8', 8, 'Array'),
   });
   koffi.struct('berth_rlimit', { cur: 'uint64', max: 'uint64' });
+  koffi.struct('berth_sockaddr_un', { family: 'uint16', path: koffi.array('uint8', 108, 'Array') });
   loaded = {
     setns: lib.func('int setns(int, int)'),
     socket: lib.func('int socket(int, int, int)'),
@@ -37,6 +41,8 @@ export function libc(): Libc {
     getrlimit: lib.func('int getrlimit(int, _Out_ berth_rlimit *)'),
     setrlimit: lib.func('int setrlimit(int, const berth_rlimit *)'),
     setpgid: lib.func('int setpgid(int, int)'),
+    connect: lib.func('int connect(int, const berth_sockaddr_un *, uint32)'),
+    close: lib.func('int close(int)'),
     errno: () => koffi.errno(),
   };
   return loaded;

@@ -1,23 +1,7 @@
-// Reading a container's log file: the last N lines, and following it from a position until
-// a promise says the writer is gone (then the rest is drained and the stream ends).
+// Following a container's log file from a position until a promise says the writer is gone
+// (then the rest is drained and the stream ends).
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { Readable } from 'node:stream';
-
-/** Byte offset where the last `n` lines of `buf` begin (a trailing partial line counts as one). */
-export function tailOffset(buf: Buffer, n: number): number {
-  if (n <= 0) return buf.length;
-  let end = buf.length;
-  if (end > 0 && buf[end - 1] === 0x0a) end--;
-  let lines = 0;
-  for (let i = end - 1; i >= 0; i--) {
-    if (buf[i] === 0x0a && ++lines === n) return i + 1;
-  }
-  return 0;
-}
-
-export async function fileSize(file: string): Promise<number> {
-  return fs.stat(file).then((s) => s.size, () => 0);
-}
 
 /**
  * A stream of `file`'s bytes from `start`. Without `until` it ends at the current end of the
@@ -82,26 +66,4 @@ export function followFile(file: string, start: number, until?: Promise<unknown>
     destroy(err, cb) { cleanup().then(() => cb(err), () => cb(err)); },
   });
   return stream;
-}
-
-/**
- * One object-mode stream of `{ stream, data }` chunks from a container's stdout and stderr
- * logs (what the API frames with Docker's multiplexing header); ends when both have ended,
- * and destroying it stops both followers.
- */
-export function mergeOutput(stdout: Readable, stderr: Readable): Readable {
-  let open = 2;
-  const out = new Readable({
-    objectMode: true,
-    read() { stdout.resume(); stderr.resume(); },
-    destroy(err, cb) { stdout.destroy(); stderr.destroy(); cb(err); },
-  });
-  const wire = (src: Readable, stream: 'stdout' | 'stderr') => {
-    src.on('data', (data: Buffer) => { if (!out.push({ stream, data })) src.pause(); });
-    src.on('end', () => { if (--open === 0) out.push(null); });
-    src.on('error', (e) => out.destroy(e));
-  };
-  wire(stdout, 'stdout');
-  wire(stderr, 'stderr');
-  return out;
 }

@@ -1,22 +1,27 @@
-// Container processes. Each running container has a detached shell "shim" (its own session)
-// that runs `runc run` in the foreground and writes runc's exit status to a file when it ends:
-//   setsid sh -c 'runc --root R run --bundle B --pid-file pid ID <stdin >>LOG 2>&1; echo $? >exit'
-// so containers keep running while berthd is stopped (like dockerd's live-restore), and no exit
-// code is ever lost: a restarted daemon adopts the container and still sees its `exit` file.
-// With -t the runc call is wrapped in util-linux `script`, so runc's own stdin is a pty that
-// berthd can resize (`stty -F <pty> rows H cols W` makes the kernel send runc SIGWINCH, and runc
-// copies the size to the container's console). Output: one log file, stdout and stderr together.
+// Container processes. Each running container has one monitor, conmon (podman's, in C), which
+// runs the OCI runtime (crun by default, or runc; runtimes.ts) to create the container, holds
+// its stdio, writes its output to the log and its exit code to the bundle's `exit` file, and
+// needs nothing from berthd to go on: containers keep running while berthd is stopped (like
+// dockerd's live-restore), and no exit code is ever lost: a restarted daemon adopts the
+// container and still sees its `exit` file. conmon's files, in the bundle directory:
+//   conmon.pid, pid (the container's), exit; attach (a SOCK_SEQPACKET socket: berthd writes the
+//   container's stdin there), ctl (a FIFO: "1 H W" sizes a -t container's terminal).
+// Output: one log in conmon's k8s-file format (k8slog.ts), stdout and stderr records in order.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants as fsc, existsSync, promises as fs, statSync, watch, type FSWatcher } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { run } from '../kernel/exec';
+import { SeqpacketWriter } from '../kernel/seqpacket';
+import { findExecutable } from '../kernel/cgroups';
 import { ApiError, badRequest, conflict, serverError } from '../util/errors';
 import type { ImageRecord } from './images';
-import { containerEnv, ociSpec, resolveGroups, resolveUser, type MountSpec, type ProcessExtras } from './spec';
-import { fileSize, followFile, mergeOutput, tailOffset } from './logs';
+import { containerEnv, ociSpec, replaceOrAppend, resolveGroups, resolveUser, type MountSpec, type ProcessExtras } from './spec';
+import { followFile } from './logs';
+import { decoder, parseAll, tailRecords, type LogRecord } from './k8slog';
+import { Runtimes, type RuntimeChoice, type RuntimesOptions } from './runtimes';
 import { longTimeout } from '../util/timers';
 import { log as logger } from '../util/log';
 
@@ -39,6 +44,8 @@ export interface ContainerRunSpec {
   etc: { hosts: string; resolvConf: string; hostname: string };
   /** Mounts, capabilities, extra groups and sysctls from HostConfig (checked at create). */
   extras?: ProcessExtras;
+  /** The OCI runtime by name (HostConfig.Runtime; default: the daemon's). */
+  runtime?: string;
 }
 
 export interface ExecOptions {
@@ -63,7 +70,7 @@ export interface AttachRequest {
   stream?: boolean;
 }
 
-interface Meta { tty: boolean; openStdin: boolean; stdinOnce: boolean }
+interface Meta { tty: boolean; openStdin: boolean; stdinOnce: boolean; runtime?: RuntimeChoice }
 
 /** The current run of one container, from launch until its exit has been handled. */
 interface Live {
@@ -72,37 +79,49 @@ interface Live {
   exited: Promise<number>;
   resolveExited: (code: number) => void;
   callbacks: Array<(code: number) => void>;
-  stdin: fs.FileHandle | null;
+  stdin: SeqpacketWriter | null;
   watcher: FSWatcher | null;
   timer: NodeJS.Timeout | null;
   handling: boolean;
 }
 
-const FILES = { exit: 'exit', pid: 'pid', shim: 'shim.pid', stdin: 'stdin', pty: 'pty', meta: 'meta.json', config: 'config.json' };
+const FILES = { exit: 'exit', pid: 'pid', conmon: 'conmon.pid', attach: 'attach', ctl: 'ctl', winsz: 'winsz', oom: 'oom', meta: 'meta.json', config: 'config.json', runtimeLog: 'runtime.log' };
 
 export class Runtime {
   private readonly execRoot: string;
   private readonly dataRoot: string;
-  private readonly runcRoot: string;
+  readonly runtimes: Runtimes;
   private readonly live = new Map<string, Live>();
   private readonly events = new EventEmitter();
   /** stdin of the next run, for input that arrives before the container starts (`run -i`). */
-  private readonly stdinGates = new Map<string, { promise: Promise<fs.FileHandle | null>; resolve: (h: fs.FileHandle | null) => void }>();
+  private readonly stdinGates = new Map<string, { promise: Promise<SeqpacketWriter | null>; resolve: (h: SeqpacketWriter | null) => void }>();
 
-  constructor(opts: { execRoot: string; dataRoot: string }) {
+  constructor(opts: { execRoot: string; dataRoot: string; runtimes?: RuntimesOptions }) {
     this.execRoot = opts.execRoot;
     this.dataRoot = opts.dataRoot;
-    this.runcRoot = path.join(opts.execRoot, 'runc');
+    this.runtimes = new Runtimes(opts.runtimes);
     this.events.setMaxListeners(0);
+  }
+
+  /** Each runtime keeps its containers' state under a root of its own (`<runtime> --root`). */
+  private rootOf(name: string): string { return path.join(this.execRoot, name === 'runc' ? 'runc' : `runtime-${name}`); }
+
+  /** `<runtime> --root R <args>` for a container (its runtime as recorded at create). */
+  private async rtRun(rt: RuntimeChoice, args: string[], allowFail = true) {
+    return run(rt.path, [`--root=${this.rootOf(rt.name)}`, ...args], { allowFail });
+  }
+
+  private async runtimeOf(id: string): Promise<RuntimeChoice | null> {
+    const meta = await fs.readFile(this.state(id, 'meta'), 'utf8').then((t) => JSON.parse(t) as Meta, () => null);
+    return meta ? meta.runtime ?? { name: 'runc', path: 'runc' } : null;
   }
 
   // ---------------------------------------------------------------- paths
 
   bundleDir(id: string): string { return path.join(this.execRoot, 'containers', id); }
   containerDir(id: string): string { return path.join(this.dataRoot, 'containers', id); }
+  /** conmon's log (k8s-file format): both streams, each record with its time. */
   logPath(id: string): string { return path.join(this.containerDir(id), 'container.log'); }
-  /** stderr of a container without a TTY (with one, everything goes through the terminal). */
-  errLogPath(id: string): string { return path.join(this.containerDir(id), 'container-stderr.log'); }
   private rootfsDir(id: string): string { return path.join(this.bundleDir(id), 'rootfs'); }
   private state(id: string, f: keyof typeof FILES): string { return path.join(this.bundleDir(id), FILES[f]); }
 
@@ -111,7 +130,7 @@ export class Runtime {
   /** The container's persistent directory and (empty) log; called when the container is created. */
   async prepare(id: string): Promise<void> {
     await fs.mkdir(this.containerDir(id), { recursive: true });
-    for (const f of [this.logPath(id), this.errLogPath(id)]) await (await fs.open(f, 'a')).close();
+    await (await fs.open(this.logPath(id), 'a')).close();
     // On disk before the record that names it (a power loss must not leave a record without it).
     await syncDir(path.dirname(this.containerDir(id)));
   }
@@ -162,7 +181,7 @@ export class Runtime {
         extras: spec.extras,
       });
       await fs.writeFile(path.join(bundle, FILES.config), JSON.stringify(config, null, 1));
-      const meta: Meta = { tty: spec.tty, openStdin: spec.openStdin, stdinOnce: spec.stdinOnce ?? true };
+      const meta: Meta = { tty: spec.tty, openStdin: spec.openStdin, stdinOnce: spec.stdinOnce ?? true, runtime: this.runtimes.resolve(spec.runtime) };
       await fs.writeFile(this.state(id, 'meta'), JSON.stringify(meta));
     } catch (e) {
       await this.unmountRootfs(id);
@@ -186,70 +205,74 @@ export class Runtime {
 
   /**
    * Start the container: with a spec, (re)create its bundle first; with an id, run the bundle
-   * create() made. Resolves with the container's pid once runc has started the process.
+   * create() made. Resolves with the container's pid once the runtime has started the process.
    */
   async start(specOrId: ContainerRunSpec | string): Promise<number> {
     const id = typeof specOrId === 'string' ? specOrId : specOrId.id;
     if (this.isRunning(id)) throw conflict(`container ${id} is already running`);
     if (typeof specOrId !== 'string') await this.create(specOrId);
     const meta: Meta = JSON.parse(await fs.readFile(this.state(id, 'meta'), 'utf8'));
+    const rt = meta.runtime ?? this.runtimes.resolve();
     const bundle = this.bundleDir(id);
-    for (const f of ['exit', 'pid', 'pty', 'stdin'] as const) await fs.rm(this.state(id, f), { force: true });
-    await fs.rm(`${this.state(id, 'exit')}.tmp`, { force: true });
-    const log = this.logPath(id);
-    const errLog = meta.tty ? log : this.errLogPath(id);
-    const errStart = await fileSize(errLog);
+    for (const f of ['exit', 'pid', 'conmon', 'oom', 'runtimeLog'] as const) await fs.rm(this.state(id, f), { force: true });
+    // conmon makes the terminal's socket in TMPDIR: a short path of berth's own (a socket's
+    // name holds 108 bytes), swept with the exec-root.
+    const consoleDir = path.join(this.execRoot, 'console');
+    await fs.mkdir(consoleDir, { recursive: true });
+    const args = [
+      '--api-version', '1', '--cid', id, '--cuuid', id, '--name', (typeof specOrId === 'string' ? id : specOrId.name) || id,
+      '--runtime', await executable(rt.path), '--bundle', bundle,
+      '--container-pidfile', this.state(id, 'pid'), '--conmon-pidfile', this.state(id, 'conmon'),
+      '--log-path', `k8s-file:${this.logPath(id)}`, '--persist-dir', bundle, '--full-attach',
+      '--runtime-arg', `--root=${this.rootOf(rt.name)}`, '--runtime-arg', `--log=${this.state(id, 'runtimeLog')}`,
+      '--log-level', 'error',
+      ...(meta.tty ? ['--terminal'] : []),
+      ...(meta.openStdin ? ['--stdin'] : []),
+      // stdin ends when the attached client's input ends (Docker's StdinOnce), else never.
+      ...(meta.openStdin && !meta.stdinOnce ? ['--leave-stdin-open'] : []),
+    ];
+    logger.debug(`conmon ${args.join(' ')}`);
+    // conmon reports on its sync pipe (fd 3) the container's pid, or the runtime's error.
+    const conmon = spawn('conmon', args, {
+      cwd: bundle, detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+      env: { ...process.env, _OCI_SYNCPIPE: '3', TMPDIR: consoleDir },
+    });
+    const forked = new Promise<void>((r) => { conmon.once('exit', () => r()); conmon.once('error', () => r()); });
+    const report = await readSync(conmon.stdio[3] as Readable);
+    await forked;
+    conmon.unref();
 
-    // stdin: /dev/null, or a FIFO. berthd holds it open read-write (so opening never blocks)
-    // and is the writer; the shim keeps a writer of its own when stdin must never reach EOF
-    // (a -t container without -i, or -i without stdin-once), even while berthd is down.
-    let stdinSrc = '/dev/null';
-    let keepOpen = false;
-    let stdin: fs.FileHandle | null = null;
-    if (meta.tty || meta.openStdin) {
-      stdinSrc = this.state(id, 'stdin');
-      await run('mkfifo', ['-m', '0600', stdinSrc]);
-      keepOpen = !meta.openStdin || !meta.stdinOnce;
-      if (meta.openStdin) stdin = await fs.open(stdinSrc, fsc.O_RDWR);
-    }
-    // runc's own messages (warnings about cgroups, its errors) go to a file of their own, not
-    // into the container's stderr log.
-    const runcLog = path.join(bundle, 'runc.log');
-    await fs.rm(runcLog, { force: true });
-    const runc = ['runc', '--root', this.runcRoot, '--log', runcLog, 'run', '--bundle', bundle, '--pid-file', this.state(id, 'pid'), id];
-    const inner = meta.tty
-      ? `script -qfec ${shq(`tty > ${shq(this.state(id, 'pty'))}; exec ${runc.map(shq).join(' ')}`)} /dev/null`
-      : runc.map(shq).join(' ');
-    const script = [
-      `cd ${shq(bundle)} || exit 1`,
-      keepOpen ? `exec 3<>${shq(stdinSrc)}` : ':',
-      `${inner} <${shq(stdinSrc)} >>${shq(log)} 2>>${shq(errLog)} 3>&-`,
-      `echo $? > ${shq(this.state(id, 'exit'))}.tmp`,
-      `mv ${shq(this.state(id, 'exit'))}.tmp ${shq(this.state(id, 'exit'))}`,
-    ].join('\n');
-    logger.debug(`shim: sh -c ${shq(script)}`);
-    const shim = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
-    shim.unref();
-    await fs.writeFile(this.state(id, 'shim'), String(shim.pid ?? 0));
-
-    const l = this.newLive(stdin);
+    const l = this.newLive(null);
     this.live.set(id, l);
-    const started = await this.waitStarted(id);
-    if (!started.ok) {
-      // runc failed before the process ran: its error went to the log; take it back out.
-      const text = (await fs.readFile(runcLog, 'utf8').catch(() => '')) + '\n' +
-        (await fs.readFile(errLog).catch(() => Buffer.alloc(0))).subarray(errStart).toString();
-      await fs.truncate(errLog, errStart).catch(() => undefined);
+    const failed = async (text: string, code: number): Promise<never> => {
       this.live.delete(id);
-      await stdin?.close().catch(() => undefined);
-      await this.cleanupRun(id);
-      throw startError(text, started.code);
+      await this.discard(id);
+      throw startError(text, code);
+    };
+    if (!report || !(report.data > 0)) {
+      const text = `${report?.message ?? ''}\n${await fs.readFile(this.state(id, 'runtimeLog'), 'utf8').catch(() => '')}`;
+      return failed(text, 1);
     }
-    l.pid = started.pid;
-    this.gateOpen(id, stdin);
+    const started = await this.rtRun(rt, ['start', id]);
+    if (started.code !== 0 && !(await this.readExit(id) !== null)) {
+      return failed(`${started.stderr}\n${await fs.readFile(this.state(id, 'runtimeLog'), 'utf8').catch(() => '')}`, started.code ?? 1);
+    }
+    l.pid = report.data;
+    if (meta.openStdin) l.stdin = await this.connectStdin(id);
+    this.gateOpen(id, l.stdin);
     this.watchExit(id, l);
     this.events.emit(`start:${id}`, l);
     return l.pid;
+  }
+
+  /** A writer into the container's stdin through conmon's attach socket (null if conmon is gone). */
+  private async connectStdin(id: string): Promise<SeqpacketWriter | null> {
+    try {
+      return SeqpacketWriter.connect(this.state(id, 'attach'));
+    } catch (e) {
+      logger.debug(`stdin of ${id}: ${(e as Error).message}`);
+      return null;
+    }
   }
 
   /** Rewrite /etc/hosts and /etc/resolv.conf of a container (in place: they are bind-mounted). */
@@ -282,26 +305,29 @@ export class Runtime {
     if (this.isRunning(id)) return { running: true };
     const code = await this.readExit(id);
     if (code !== null) { await this.cleanupRun(id); return { running: false, exitCode: code }; }
-    const shimPid = Number(await fs.readFile(this.state(id, 'shim'), 'utf8').catch(() => '0'));
-    const alive = shimPid > 0 && (await fs.readFile(`/proc/${shimPid}/cmdline`, 'utf8').catch(() => '')).includes(id);
-    if (!alive) {
-      // The shim may have finished between the two looks: its exit file is written before it ends.
+    if (!(await this.monitorAlive(id))) {
+      // conmon may have finished between the two looks: its exit file is written before it ends.
       const late = await this.readExit(id);
       if (late !== null) { await this.cleanupRun(id); return { running: false, exitCode: late }; }
-      // The shim is gone without a word (killed, or the machine restarted): nothing to adopt.
-      await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
-      await this.cleanupRun(id);
+      // conmon is gone without a word (killed, or the machine restarted): nothing to adopt.
+      await this.cleanupRun(id, true);
       await this.removeCgroups(id);
       return { running: false, exitCode: 255 };
     }
     const meta: Meta = JSON.parse(await fs.readFile(this.state(id, 'meta'), 'utf8'));
-    const stdin = meta.openStdin ? await fs.open(this.state(id, 'stdin'), fsc.O_RDWR).catch(() => null) : null;
-    const l = this.newLive(stdin);
+    const l = this.newLive(null);
     l.pid = Number(await fs.readFile(this.state(id, 'pid'), 'utf8').catch(() => '0'));
     this.live.set(id, l);
-    this.gateOpen(id, stdin);
+    if (meta.openStdin) l.stdin = await this.connectStdin(id);
+    this.gateOpen(id, l.stdin);
     this.watchExit(id, l);
     return { running: true };
+  }
+
+  /** Is this container's conmon running? (by its pid file, checked against what that pid runs) */
+  private async monitorAlive(id: string): Promise<boolean> {
+    const pid = Number(await fs.readFile(this.state(id, 'conmon'), 'utf8').catch(() => '0'));
+    return pid > 0 && (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes(id);
   }
 
   // ---------------------------------------------------------------- signals
@@ -309,9 +335,10 @@ export class Runtime {
   async kill(id: string, signal: string): Promise<void> {
     const sig = normalizeSignal(signal || 'KILL');
     if (!this.isRunning(id)) throw conflict(`Container ${id} is not running`);
-    const res = await run('runc', ['--root', this.runcRoot, 'kill', id, sig], { allowFail: true });
-    if (res.code !== 0 && this.isRunning(id) && !/not running|container does not exist/.test(res.stderr)) {
-      throw serverError(`Cannot kill container: ${id}: ${runcMessage(res.stderr) || res.stderr.trim()}`);
+    const rt = (await this.runtimeOf(id)) ?? this.runtimes.resolve();
+    const res = await this.rtRun(rt, ['kill', id, sig]);
+    if (res.code !== 0 && this.isRunning(id) && !/not running|does not exist|No such process|error opening file/.test(res.stderr)) {
+      throw serverError(`Cannot kill container: ${id}: ${runtimeMessage(res.stderr) || res.stderr.trim()}`);
     }
   }
 
@@ -342,91 +369,118 @@ export class Runtime {
    */
   attach(id: string, opts: AttachRequest): { output: Readable; input: Writable | null } {
     const fromStart = opts.fromStart ?? opts.logs ?? false;
-    const follow = (file: string) => {
-      const start = fromStart ? 0 : sizeNow(file);
-      if (opts.stream === false) return fromStart ? followFile(file, 0) : Readable.from([]);
+    const file = this.logPath(id);
+    let src: Readable;
+    if (opts.stream === false) {
+      src = fromStart ? followFile(file, 0) : Readable.from([]);
+    } else {
       const l = this.live.get(id);
       const until = l && l.code === null ? l.exited
         : new Promise<Live>((r) => this.events.once(`start:${id}`, r)).then((n) => n.exited);
-      return followFile(file, start, until);
-    };
-    const output = mergeOutput(follow(this.logPath(id)), follow(this.errLogPath(id)));
+      src = followFile(file, fromStart ? 0 : sizeNow(file), until);
+    }
     const input = opts.stdin ? this.stdinWriter(id) : null;
-    return { output, input };
+    return { output: outputOf(src, false), input };
   }
 
-  /** The log file, from its last `tail` lines; with follow, until the running process ends. */
-  logs(id: string, opts: { follow: boolean; tail: number | 'all' }): Readable {
+  /**
+   * The log: the last `tail` lines of each stream (all by default), then with follow what
+   * comes until the running process ends. With timestamps, each line starts with its time.
+   */
+  logs(id: string, opts: { follow: boolean; tail: number | 'all'; timestamps?: boolean }): Readable {
     const l = this.live.get(id);
     const until = opts.follow && l && l.code === null ? l.exited : undefined;
-    const one = (log: string): Readable => {
-      if (opts.tail === 'all' || opts.tail < 0) return followFile(log, 0, until);
-      const out = new PassThrough();
-      fs.readFile(log).then((buf) => {
-        const inner = followFile(log, tailOffset(buf, opts.tail as number), until);
-        inner.pipe(out);
-        out.on('close', () => inner.destroy()); // the reader went away: stop following
-      }, () => out.end());
-      return out;
-    };
-    return mergeOutput(one(this.logPath(id)), one(this.errLogPath(id)));
+    const out = new PassThrough({ objectMode: true });
+    const file = this.logPath(id);
+    fs.readFile(file).catch(() => Buffer.alloc(0)).then((buf) => {
+      const all = parseAll(buf);
+      const end = all.length ? all[all.length - 1].end : 0;
+      const recs = all.map((x) => x.rec);
+      const shown = opts.tail === 'all' || opts.tail < 0 ? recs : tailRecords(recs, opts.tail);
+      const stamp = stamper(!!opts.timestamps);
+      for (const r of shown) out.write(stamp(r));
+      if (!until) { out.end(); return; }
+      const more = outputOf(followFile(file, end, until), !!opts.timestamps, stamp);
+      more.pipe(out);
+      out.on('close', () => more.destroy()); // the reader went away: stop following
+    }, (e) => out.destroy(e));
+    return out;
   }
 
-  /** The pids of a running container's processes (runc ps). */
+  /** The pids of a running container's processes (`<runtime> ps`). */
   async pids(id: string): Promise<number[]> {
-    const r = await run('runc', ['--root', this.runcRoot, 'ps', '--format', 'json', id]);
+    const rt = (await this.runtimeOf(id)) ?? this.runtimes.resolve();
+    const r = await this.rtRun(rt, ['ps', '--format', 'json', id], false);
     return JSON.parse(r.stdout || '[]') as number[];
   }
 
   async resize(id: string, h: number, w: number): Promise<void> {
     if (!this.isRunning(id)) throw conflict(`Container ${id} is not running`);
-    const pty = (await fs.readFile(this.state(id, 'pty'), 'utf8').catch(() => '')).trim();
-    if (!pty) return; // not a tty container: nothing to size
-    await setPtySize(pty, h, w);
+    const meta: Meta | null = await fs.readFile(this.state(id, 'meta'), 'utf8').then(JSON.parse, () => null);
+    if (!meta?.tty) return; // not a tty container: nothing to size
+    await writeCtl(this.state(id, 'ctl'), `1 ${h} ${w}\n`);
   }
 
   /**
-   * `runc exec` of a process in the running container. Output is `{ stream, data }` chunks
+   * `<runtime> exec` of a process in the running container, described whole in a process.json
+   * made from the container's own (capabilities, seccomp's no-new-privileges, rlimits) with the
+   * exec's command, environment, user and directory. Output is `{ stream, data }` chunks
    * (stdout and stderr apart; with a TTY everything is the terminal's stdout).
    */
   exec(id: string, opts: ExecOptions): ExecProcess {
     if (!this.isRunning(id)) throw conflict(`Container ${id} is not running`);
     const output = new PassThrough({ objectMode: true });
-    const ptyFile = path.join(this.bundleDir(id), `exec-${Math.random().toString(16).slice(2)}.pty`);
-    const pidFile = ptyFile.replace(/\.pty$/, '.pid');
+    const base = path.join(this.bundleDir(id), `exec-${Math.random().toString(16).slice(2)}`);
+    const ptyFile = `${base}.pty`;
+    const pidFile = `${base}.pid`;
+    const processFile = `${base}.json`;
     let resolvePid!: (p: number) => void;
     const pid = new Promise<number>((r) => { resolvePid = r; });
     let child: ReturnType<typeof spawn> | null = null;
+    let finished = false;
     const failWith = (msg: string, code: number) => { output.end(`${msg}\n`); resolvePid(0); return code; };
+    const pendingInput = new PassThrough();
 
     const exitCode = (async (): Promise<number> => {
-      let userArgs: string[] = [];
+      const config = JSON.parse(await fs.readFile(this.state(id, 'config'), 'utf8'));
+      const proc = { ...config.process };
       if (opts.user) {
         const rootfs = this.rootfsDir(id);
         const read = (f: string) => fs.readFile(path.join(rootfs, f), 'utf8').catch(() => null);
         try {
-          const u = resolveUser(opts.user, await read('etc/passwd'), await read('etc/group'));
-          userArgs = ['--user', `${u.uid}:${u.gid}`, ...u.additionalGids.flatMap((g) => ['--additional-gids', String(g)])];
+          proc.user = resolveUser(opts.user, await read('etc/passwd'), await read('etc/group'));
         } catch (e) {
           return failWith((e as Error).message, 126);
         }
       }
       const env = opts.tty && !opts.env.some((e) => e.startsWith('TERM=')) ? [...opts.env, 'TERM=xterm'] : opts.env;
-      const runc = ['runc', '--root', this.runcRoot, 'exec', '--pid-file', pidFile, ...(opts.tty ? ['--tty'] : []),
-        ...(opts.cwd ? ['--cwd', opts.cwd] : []), ...userArgs, ...env.flatMap((e) => ['--env', e]), id, ...opts.cmd];
-      logger.debug(`exec: ${runc.join(' ')}`);
+      proc.args = opts.cmd;
+      proc.env = replaceOrAppend(proc.env ?? [], env);
+      proc.cwd = opts.cwd || proc.cwd || '/';
+      proc.terminal = opts.tty;
+      delete proc.consoleSize;
+      await fs.writeFile(processFile, JSON.stringify(proc));
+      const rt = (await this.runtimeOf(id)) ?? this.runtimes.resolve();
+      const argv = [rt.path, `--root=${this.rootOf(rt.name)}`, 'exec', '--pid-file', pidFile, '--process', processFile, id];
+      logger.debug(`exec: ${argv.join(' ')}`);
+      // With a TTY the runtime makes the terminal and copies it to its own stdio, which `script`
+      // makes a pty of ours, so that resize() can size it (SIGWINCH reaches the runtime).
       child = opts.tty
-        ? spawn('script', ['-qfec', `tty > ${shq(ptyFile)}; exec ${runc.map(shq).join(' ')}`, '/dev/null'], { stdio: 'pipe' })
-        : spawn(runc[0], runc.slice(1), { stdio: 'pipe' });
+        ? spawn('script', ['-qfec', `tty > ${shq(ptyFile)}; exec ${argv.map(shq).join(' ')}`, '/dev/null'], { stdio: 'pipe' })
+        : spawn(argv[0], argv.slice(1), { stdio: 'pipe' });
       const c = child;
       c.stdin!.on('error', () => undefined);
       // Without -i a process gets no input: EOF at once; a tty keeps its (silent) terminal open.
       if (!opts.stdin && !opts.tty) c.stdin!.end();
-      // Output ends after 'close' (both pipes drained), so runc's own error can come last.
-      c.stdout!.on('data', (data: Buffer) => output.write({ stream: 'stdout', data }));
+      if (opts.stdin) pendingInput.pipe(c.stdin!);
+      // Output ends after 'close' (both pipes drained), so the runtime's own error can come last.
+      c.stdout!.on('data', (data: Buffer) => {
+        const msg = opts.tty ? runtimeMessage(data.toString()) : '';
+        if (msg) errText += msg; else output.write({ stream: 'stdout', data });
+      });
       let errText = '';
       c.stderr!.on('data', (data: Buffer) => {
-        const msg = runcMessage(data.toString());
+        const msg = runtimeMessage(data.toString());
         if (msg) errText += msg; else output.write({ stream: opts.tty ? 'stdout' : 'stderr', data });
       });
       waitFile(pidFile, () => child === null).then((t) => resolvePid(Number(t) || 0), () => resolvePid(0));
@@ -435,11 +489,12 @@ export class Runtime {
         c.on('close', (codeN, sig) => resolve(codeN ?? 128 + (os.constants.signals[sig as NodeJS.Signals] ?? 0)));
       });
       child = null;
+      pendingInput.unpipe();
+      pendingInput.resume();
       c.stdin!.end();
-      await fs.rm(pidFile, { force: true });
-      await fs.rm(ptyFile, { force: true });
+      for (const f of [pidFile, ptyFile, processFile]) await fs.rm(f, { force: true });
       if (errText) {
-        // runc could not start the process: Docker's message and exit status 126.
+        // The runtime could not start the process: Docker's message and exit status 126.
         const rest = errText.replace(/^exec failed: /, '');
         output.end(`OCI runtime exec failed: exec failed: ${rest}: unknown\n`);
         resolvePid(0);
@@ -448,16 +503,15 @@ export class Runtime {
       output.end();
       resolvePid(0);
       return code;
-    })();
-    const input = opts.stdin ? new Writable({
-      write: (chunk, _enc, cb) => { const c = child; if (c?.stdin) c.stdin.write(chunk, cb); else cb(); },
-      final: (cb) => { child?.stdin?.end(); cb(); },
-    }) : null;
+    })().finally(() => { finished = true; });
+    // (input may come before the runtime is spawned: it waits here, then flows into its stdin)
+    const input = opts.stdin ? pendingInput : null;
     const resize = async (h: number, w: number) => {
       if (!opts.tty) return;
-      // The client sizes the terminal right after starting: wait for it to exist.
+      // The client sizes the terminal right after starting: wait for it to exist (the runtime
+      // may not even be spawned yet).
       let pty = '';
-      for (let i = 0; i < 40 && !pty && child !== null; i++) {
+      for (let i = 0; i < 40 && !pty && !finished; i++) {
         pty = (await fs.readFile(ptyFile, 'utf8').catch(() => '')).trim();
         if (!pty) await new Promise((r) => setTimeout(r, 50));
       }
@@ -468,7 +522,7 @@ export class Runtime {
 
   // ---------------------------------------------------------------- removal
 
-  /** Kill if running, unmount, delete runc state, bundle and data. Idempotent. */
+  /** Kill if running, unmount, delete the runtime's state, bundle and data. Idempotent. */
   async remove(id: string): Promise<void> {
     if (this.isRunning(id)) {
       await this.kill(id, 'KILL').catch(() => undefined);
@@ -479,7 +533,7 @@ export class Runtime {
     const gate = this.stdinGates.get(id);
     gate?.resolve(null);
     this.stdinGates.delete(id);
-    await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
+    await this.deleteFromRuntimes(id);
     await this.unmountRootfs(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
     await fs.rm(this.containerDir(id), { recursive: true, force: true });
@@ -487,29 +541,39 @@ export class Runtime {
   }
 
   /**
-   * Make sure nothing of a run is left: the shim (and a `runc run` it may still be starting),
-   * the runc container in whatever state, the rootfs mount, the run's files. For a start that
+   * Make sure nothing of a run is left: its conmon (and a runtime it may still be running), the
+   * runtime's container in whatever state, the rootfs mount, the run's files. For a start that
    * was not recorded (its record could not be written, or berthd died before it could). Idempotent.
    */
-  async discard(id: string, shims?: Map<string, number[]>): Promise<void> {
+  async discard(id: string, monitors?: Map<string, number[]>): Promise<void> {
     this.stopWatching(id);
     const l = this.live.get(id);
     this.live.delete(id);
-    await l?.stdin?.close().catch(() => undefined);
-    // Found by what they run, not by shim.pid: a daemon killed right after it spawned the shim
-    // never wrote that file, and the shim would go on to start the container.
-    // (`shims`: one look at /proc for many discards, by the start-up sweep)
-    const mine = shims ? shims.get(id) ?? [] : await this.shimsOf(id);
+    l?.stdin?.close();
+    // Found by what they run, not by conmon.pid: a daemon killed right after it spawned conmon
+    // never saw that file written. (`monitors`: one look at /proc for many discards, by the
+    // start-up sweep)
+    const mine = monitors ? monitors.get(id) ?? [] : await this.monitorsOf(id);
     for (const pid of mine) {
-      // The shim leads its own process group (setsid): the group takes `runc run` with it.
+      // conmon leads its own session (setsid): its group takes a runtime it is running along.
       try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
-    for (let i = 0; i < 100 && mine.length && (await this.shimsOf(id)).length; i++) await sleep(10);
-    await run('runc', ['--root', this.runcRoot, 'delete', '--force', id], { allowFail: true });
+    for (let i = 0; i < 100 && mine.length && (await this.monitorsOf(id)).length; i++) await sleep(10);
+    await this.deleteFromRuntimes(id);
     await this.cleanupRun(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
     await this.removeCgroups(id);
+  }
+
+  /** `delete --force` in every runtime's state (which one made it may not be recorded yet). */
+  private async deleteFromRuntimes(id: string): Promise<void> {
+    const mine = await this.runtimeOf(id);
+    const all = mine ? [mine] : this.runtimes.all();
+    for (const rt of all) {
+      if (!existsSync(path.join(this.rootOf(rt.name), id))) continue;
+      await this.rtRun(rt, ['delete', '--force', id]);
+    }
   }
 
   /**
@@ -522,21 +586,22 @@ export class Runtime {
     for (const d of await berthCgroupDirs()) await fs.rmdir(path.join(d, id)).catch(() => undefined);
   }
 
-  /** Pids of the shims (and `runc run`s) running this container's bundle. */
-  private async shimsOf(id: string): Promise<number[]> {
+  private async monitorsOf(id: string): Promise<number[]> {
     return (await this.shims()).get(id) ?? [];
   }
 
-  /** Every shim and `runc run` of a bundle under this exec-root, by container id (one look at /proc). */
+  /**
+   * Every process working on a bundle under this exec-root, by container id (one look at
+   * /proc): conmon, and a runtime's `create --bundle` it may be running, named by `--bundle`.
+   */
   async shims(): Promise<Map<string, number[]>> {
     const prefix = path.join(this.execRoot, 'containers') + '/';
     const out = new Map<string, number[]>();
     for (const d of await fs.readdir('/proc').catch(() => [] as string[])) {
       if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
       const argv = (await fs.readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '')).split('\0');
-      let bundle = '';
-      if (argv[0] === 'sh' && argv[1] === '-c' && argv[2]?.startsWith('cd ')) bundle = unshq(argv[2].slice(3).split('\n')[0].replace(/ \|\| exit 1$/, ''));
-      else if (argv.includes('run') && argv.includes('--bundle')) bundle = argv[argv.indexOf('--bundle') + 1] ?? '';
+      const at = argv.indexOf('--bundle');
+      const bundle = at >= 0 ? argv[at + 1] ?? '' : '';
       if (!bundle.startsWith(prefix)) continue;
       const id = bundle.slice(prefix.length);
       out.set(id, [...(out.get(id) ?? []), Number(d)]);
@@ -544,10 +609,12 @@ export class Runtime {
     return out;
   }
 
-  /** Ids runc knows (any state), and ids with a bundle directory: for the start-up sweep. */
+  /** Ids any runtime knows (any state), and ids with a bundle directory: for the start-up sweep. */
   async known(): Promise<string[]> {
-    const r = await run('runc', ['--root', this.runcRoot, 'list', '-q'], { allowFail: true });
-    const ids = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    const ids = new Set<string>();
+    for (const name of this.runtimes.names()) {
+      for (const d of await fs.readdir(this.rootOf(name)).catch(() => [] as string[])) ids.add(d);
+    }
     for (const d of await fs.readdir(path.join(this.execRoot, 'containers')).catch(() => [] as string[])) ids.add(d);
     return [...ids];
   }
@@ -557,11 +624,14 @@ export class Runtime {
     return fs.readdir(path.join(this.dataRoot, 'containers')).catch(() => [] as string[]);
   }
 
-  /** Stop watching (the daemon is shutting down); containers keep running. */
+  /**
+   * Stop watching (the daemon is shutting down); containers keep running. Their stdin
+   * connections close: a stdin-once container's stdin ends, as when its attached client goes.
+   */
   async close(): Promise<void> {
     for (const [id, l] of this.live) {
       this.stopWatching(id);
-      await l.stdin?.close().catch(() => undefined);
+      l.stdin?.close();
     }
     this.live.clear();
     await this.sweepCgroups();
@@ -574,26 +644,10 @@ export class Runtime {
 
   // ---------------------------------------------------------------- internals
 
-  private newLive(stdin: fs.FileHandle | null): Live {
+  private newLive(stdin: SeqpacketWriter | null): Live {
     let resolveExited!: (c: number) => void;
     const exited = new Promise<number>((r) => { resolveExited = r; });
     return { pid: 0, code: null, exited, resolveExited, callbacks: [], stdin, watcher: null, timer: null, handling: false };
-  }
-
-  /** Wait for runc to report the pid, or for the shim to report that runc already ended. */
-  private async waitStarted(id: string): Promise<{ ok: true; pid: number } | { ok: false; code: number }> {
-    for (let i = 0; ; i++) {
-      const pid = await fs.readFile(this.state(id, 'pid'), 'utf8').catch(() => '');
-      if (pid.trim()) return { ok: true, pid: Number(pid) };
-      const code = await this.readExit(id);
-      if (code !== null) {
-        // A process that ran and ended at once may still have written its pid file.
-        const again = await fs.readFile(this.state(id, 'pid'), 'utf8').catch(() => '');
-        if (again.trim()) return { ok: true, pid: Number(again) };
-        return { ok: false, code };
-      }
-      await sleep(i < 100 ? 5 : 50);
-    }
   }
 
   private async readExit(id: string): Promise<number | null> {
@@ -626,7 +680,7 @@ export class Runtime {
     l.handling = true;
     const code = (await this.readExit(id)) ?? 255;
     this.stopWatching(id);
-    await l.stdin?.close().catch(() => undefined);
+    l.stdin?.close();
     l.stdin = null;
     const gate = this.stdinGates.get(id);
     if (gate) { this.stdinGates.delete(id); gate.resolve(null); }
@@ -638,10 +692,16 @@ export class Runtime {
     }
   }
 
-  /** What a finished run leaves: the rootfs mount, the FIFO, pid files (the exit file stays). */
-  private async cleanupRun(id: string): Promise<void> {
+  /**
+   * What a finished run leaves: the runtime's record of the stopped container, the rootfs
+   * mount, conmon's pid files, socket and FIFOs (the exit file stays).
+   */
+  private async cleanupRun(id: string, kill = false): Promise<void> {
+    const rt = await this.runtimeOf(id);
+    // (stopped by now, unless conmon vanished and left it running: `kill`)
+    if (rt && existsSync(path.join(this.rootOf(rt.name), id))) await this.rtRun(rt, ['delete', ...(kill ? ['--force'] : []), id]);
     await this.unmountRootfs(id);
-    for (const f of ['pid', 'pty', 'stdin', 'shim'] as const) await fs.rm(this.state(id, f), { force: true });
+    for (const f of ['pid', 'conmon', 'attach', 'ctl', 'winsz', 'oom', 'runtimeLog'] as const) await fs.rm(this.state(id, f), { force: true });
   }
 
   private async mountRootfs(id: string, lower: string): Promise<void> {
@@ -660,18 +720,18 @@ export class Runtime {
   }
 
   /** Resolve the stdin of the current (or next) run for writers waiting on it. */
-  private gateOpen(id: string, h: fs.FileHandle | null): void {
+  private gateOpen(id: string, h: SeqpacketWriter | null): void {
     const g = this.stdinGates.get(id);
     if (g) { this.stdinGates.delete(id); g.resolve(h); }
   }
 
-  private stdinHandle(id: string): Promise<fs.FileHandle | null> {
+  private stdinHandle(id: string): Promise<SeqpacketWriter | null> {
     const l = this.live.get(id);
     if (l && l.code === null) return Promise.resolve(l.stdin);
     let g = this.stdinGates.get(id);
     if (!g) {
-      let resolve!: (h: fs.FileHandle | null) => void;
-      const promise = new Promise<fs.FileHandle | null>((r) => { resolve = r; });
+      let resolve!: (h: SeqpacketWriter | null) => void;
+      const promise = new Promise<SeqpacketWriter | null>((r) => { resolve = r; });
       g = { promise, resolve };
       this.stdinGates.set(id, g);
     }
@@ -683,7 +743,7 @@ export class Runtime {
     return new Writable({
       write: (chunk: Buffer, _enc, cb) => {
         this.stdinHandle(id).then(async (h) => {
-          if (h) await h.write(chunk).catch(() => undefined);
+          if (h && !h.closed) await h.write(chunk).catch(() => undefined);
           cb();
         }, () => cb());
       },
@@ -691,7 +751,8 @@ export class Runtime {
         this.stdinHandle(id).then(async (h) => {
           const meta: Meta | null = await fs.readFile(this.state(id, 'meta'), 'utf8').then(JSON.parse, () => null);
           const l = this.live.get(id);
-          if (h && meta?.stdinOnce && l && l.stdin === h) { l.stdin = null; await h.close().catch(() => undefined); }
+          // conmon closes a stdin-once container's stdin when this connection ends.
+          if (h && meta?.stdinOnce && l && l.stdin === h) { l.stdin = null; await h.end().catch(() => undefined); h.close(); }
           cb();
         }, () => cb());
       },
@@ -706,9 +767,59 @@ export function shq(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The word shq() quoted, back. */
-function unshq(s: string): string {
-  return s.startsWith("'") && s.endsWith("'") ? s.slice(1, -1).replace(/'\\''/g, "'") : s;
+/** conmon's one report on its sync pipe: `{"data": pid}`, or `{"data": -1, "message": …}` (null: it said nothing). */
+function readSync(pipe: Readable): Promise<{ data: number; message?: string } | null> {
+  return new Promise((resolve) => {
+    let acc = '';
+    const done = (v: { data: number; message?: string } | null) => { pipe.removeAllListeners('data'); pipe.destroy(); resolve(v); };
+    pipe.on('data', (b: Buffer) => {
+      acc += b.toString();
+      const nl = acc.indexOf('\n');
+      if (nl < 0) return;
+      try { done(JSON.parse(acc.slice(0, nl))); } catch { done({ data: -1, message: acc.slice(0, nl) }); }
+    });
+    pipe.on('end', () => done(null));
+    pipe.on('error', () => done(null));
+  });
+}
+
+/** conmon wants the runtime as a path: a bare name is looked up in PATH, as the shell would. */
+async function executable(cmd: string): Promise<string> {
+  const found = findExecutable(cmd);
+  if (!found) throw serverError(`OCI runtime ${cmd} not found: is it installed?`);
+  return found;
+}
+
+/** Log records (a followed log file's bytes) as the API's `{ stream, data }` output chunks. */
+function outputOf(src: Readable, timestamps: boolean, stamp = stamper(timestamps)): Readable {
+  const d = decoder();
+  const out = new Transform({
+    objectMode: true,
+    transform(rec: LogRecord, _enc, cb) { cb(null, stamp(rec)); },
+  });
+  src.on('error', (e) => out.destroy(e));
+  d.on('error', (e) => out.destroy(e));
+  src.pipe(d).pipe(out);
+  out.on('close', () => src.destroy());
+  return out;
+}
+
+/** A record as an output chunk; with timestamps, each line starts with its time, as Docker's `logs -t`. */
+function stamper(timestamps: boolean): (r: LogRecord) => { stream: string; data: Buffer } {
+  const atLineStart: Record<string, boolean> = { stdout: true, stderr: true };
+  return (r) => {
+    if (!timestamps) return { stream: r.stream, data: r.data };
+    const data = atLineStart[r.stream] ? Buffer.concat([Buffer.from(`${r.time} `), r.data]) : r.data;
+    atLineStart[r.stream] = !r.partial;
+    return { stream: r.stream, data };
+  };
+}
+
+/** A line to conmon's control FIFO; never blocks (ENXIO when conmon has gone: nothing to do). */
+async function writeCtl(fifo: string, line: string): Promise<void> {
+  const fh = await fs.open(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK).catch(() => null);
+  if (!fh) return;
+  try { await fh.write(line); } catch { /* conmon went away */ } finally { await fh.close().catch(() => undefined); }
 }
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
@@ -753,13 +864,29 @@ async function setPtySize(pty: string, h: number, w: number): Promise<void> {
   await run('stty', ['-F', pty, 'rows', String(h), 'cols', String(w)], { allowFail: true });
 }
 
-/** The message of runc's logrus error line(s): `time="…" level=error msg="…"`. */
-export function runcMessage(stderr: string): string {
+/**
+ * The error in a runtime's output: runc's logrus lines (`level=error msg="…"`), or crun's
+ * `crun: …` lines, worded as runc words them where Docker users know runc's words.
+ */
+export function runtimeMessage(stderr: string): string {
   const msgs: string[] = [];
   for (const m of stderr.matchAll(/level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/g)) {
     msgs.push(m[1].replace(/\\(.)/g, '$1'));
   }
-  return msgs.join('; ');
+  for (const m of stderr.matchAll(/^crun: (.*)$/gm)) msgs.push(crunAsRunc(m[1]));
+  // (crun's child reports a missing executable without its name in front)
+  for (const m of stderr.matchAll(/^(executable file `.*` not found in \$PATH: No such file or directory)$/gm)) msgs.push(crunAsRunc(m[1]));
+  for (const m of stderr.matchAll(/"level":"error","msg":"((?:[^"\\]|\\.)*)"/g)) msgs.push(crunAsRunc(m[1].replace(/\\(.)/g, '$1')));
+  return [...new Set(msgs)].join('; ');
+}
+
+/** crun's wording of a failed exec, in runc's (which Docker's messages carry). */
+function crunAsRunc(msg: string): string {
+  const notFound = /^executable file `(.*)` not found in \$PATH: No such file or directory/.exec(msg);
+  if (notFound) return `unable to start container process: exec: "${notFound[1]}": executable file not found in $PATH`;
+  const m = /^(?:exec|open) `?([^`]*)`?: (Permission denied|No such file or directory|Not a directory)$/.exec(msg);
+  if (m) return `unable to start container process: exec: "${m[1]}": ${m[2].toLowerCase()}`;
+  return msg;
 }
 
 /** A write that failed for want of space (or a broken disk), worded for the user; other errors as they are. */
@@ -769,9 +896,9 @@ function diskError(what: string, e: unknown): unknown {
   return code && why[code] ? new ApiError(500, `${what}: ${code}: ${why[code]}`) : e;
 }
 
-/** A failed `runc run`, worded as Docker words a failed start. */
+/** A failed create or start, worded as Docker words a failed start. */
 function startError(text: string, code: number): ApiError {
-  const msg = runcMessage(text) || text.trim().split('\n').pop() || `runc exited with status ${code}`;
+  const msg = runtimeMessage(text) || text.trim().split('\n').filter(Boolean).pop() || `the OCI runtime exited with status ${code}`;
   const rest = msg.replace(/^runc run failed: /, '').replace(/^runc create failed: /, '');
   const full = `failed to create shim task: OCI runtime create failed: runc create failed: ${rest}: unknown`;
   const userError = /executable file not found|permission denied|no such file or directory|not a directory/.test(rest);

@@ -150,7 +150,7 @@ export function containerEnv(env: string[], hostname: string, tty: boolean): str
   return replaceOrAppend(out, env);
 }
 
-function replaceOrAppend(base: string[], extra: string[]): string[] {
+export function replaceOrAppend(base: string[], extra: string[]): string[] {
   const out = [...base];
   for (const e of extra) {
     const key = e.split('=')[0];

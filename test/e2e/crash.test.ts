@@ -7,7 +7,7 @@
 // of every listed container must work.
 //
 // The seed is printed; BERTH_CRASH_SEED=N replays a run, BERTH_CRASH_ROUNDS=N changes its length.
-// Then the same at exact points (wrappers of ip/nft/runc/mount in berthd's PATH), and a power loss.
+// Then the same at exact points (wrappers of ip/nft/runc/crun/conmon/mount in berthd's PATH), and a power loss.
 import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -215,11 +215,11 @@ describe(`kill -9 berthd at random moments (seed ${SEED})`, { skip }, () => {
   });
 });
 
-// SIGKILL at exact points: wrappers first in berthd's PATH run the real ip / nft / runc /
+// SIGKILL at exact points: wrappers first in berthd's PATH run the real ip / nft / runc / crun / conmon /
 // umount and, when the command matches the armed pattern, kill berthd (before or after the
 // real command ran, or instead of it), so every window between a kernel step and the record
 // that accounts for it is hit on purpose, not by chance.
-const WRAPPED = ['ip', 'nft', 'runc', 'mount', 'umount', 'unshare'];
+const WRAPPED = ['ip', 'nft', 'runc', 'crun', 'conmon', 'mount', 'umount', 'unshare'];
 const WRAPPER = `#!/bin/sh
 # crash-point wrapper: run the real command; kill berthd when the armed pattern matches.
 name=\${0##*/}
@@ -305,34 +305,34 @@ describe('SIGKILL at each step of each change', { skip }, () => {
   const serves = async (port: number, name: string) =>
     assert.equal((await sb.waitFor(`curl -s --max-time 5 http://${HOST_ADDR}:${port}/hostname`, name)).stdout.trim(), await hostname(name));
 
-  it('start: after the netns, the veth, the rootfs mount, at runc run, after the ports; and the recovery itself cut short', async () => {
+  it('start: after the netns, the veth, the rootfs mount, at conmon, after the ports; and the recovery itself cut short', async () => {
     await sb.berth(['network', 'create', 'cp0']);
     await sb.berth(['create', '--name', 's1', '-p', '19101:80', ...WEB]);
     await crashIn('after', '^unshare --net=', () => api(sb, 'POST', '/containers/s1/start'));
     await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/containers/s1/start'));
     assert.notEqual(await state('s1'), 'running');
     await crashIn('after', '^mount -t overlay', () => api(sb, 'POST', '/containers/s1/start'));
-    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'));
+    await crashIn('before', '^conmon ', () => api(sb, 'POST', '/containers/s1/start'));
     assert.notEqual(await state('s1'), 'running', 'a process runc started before it was recorded is undone');
-    // Killed before it wrote shim.pid: the shim is found all the same.
+    // Killed before conmon wrote conmon.pid: conmon is found all the same.
     const s1 = await sb.inspect('s1', '{{.Id}}');
-    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'), undefined,
-      () => sb.sh(`rm ${sb.execRoot}/containers/${s1}/shim.pid`));
+    await crashIn('before', '^conmon ', () => api(sb, 'POST', '/containers/s1/start'), undefined,
+      () => sb.sh(`rm -f ${sb.execRoot}/containers/${s1}/conmon.pid`));
     assert.notEqual(await state('s1'), 'running');
     await crashIn('after', '^nft .*pub_port', () => api(sb, 'POST', '/containers/s1/start'));
     // The recovery itself cut short: while it undoes a start (runc delete, the rootfs unmount).
     await sb.berth(['start', 's1']);
     await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/networks/cp0/connect', { Container: 's1' }));
     await sb.berth(['stop', '-t', '1', 's1']);
-    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'), ['after', '^runc .* delete']);
-    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/s1/start'), ['instead', '^umount ']);
+    await crashIn('before', '^conmon ', () => api(sb, 'POST', '/containers/s1/start'), ['after', '^(runc|crun) .* delete']);
+    await crashIn('before', '^conmon ', () => api(sb, 'POST', '/containers/s1/start'), ['instead', '^umount ']);
     await crashIn('after', '^ip .*type veth', () => api(sb, 'POST', '/containers/s1/start'), ['after', '^nft -f']);
     await sb.berth(['start', 's1']);
     await serves(19101, 's1');
     await sb.berth(['network', 'rm', 'cp0']);
-    // With -t, runc runs under `script`, in a session of its own (not the shim's process group).
+    // With -t, the runtime hands the terminal to conmon over a socket.
     await sb.berth(['create', '-t', '--name', 'st', 'busybox', 'sleep', '424242']);
-    await crashIn('before', '^runc .* run ', () => api(sb, 'POST', '/containers/st/start'));
+    await crashIn('before', '^conmon ', () => api(sb, 'POST', '/containers/st/start'));
     assert.notEqual(await state('st'), 'running');
     await sb.berth(['start', 'st']);
     assert.equal(await state('st'), 'running');
@@ -375,7 +375,7 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await sb.berth(['start', 's2']);
     await serves(19102, 's2');
     await crashIn('instead', '^umount ', () => api(sb, 'DELETE', '/containers/s2?force=1'));
-    await crashIn('after', '^runc .* delete', () => api(sb, 'DELETE', '/containers/s1?force=1'));
+    await crashIn('after', '^(runc|crun) .* delete', () => api(sb, 'DELETE', '/containers/s1?force=1'));
     const ids = (await sb.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
     const left = (await sb.berth(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout;
     if (left.trim()) await sb.berth(['rm', '-f', ...left.trim().split('\n').map((l) => l.split(' ')[0])]);

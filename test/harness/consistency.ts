@@ -9,8 +9,8 @@
 // Where berth keeps things (src/runtime/runtime.ts, src/engine/sandbox.ts, src/store/):
 //   <data>/state/{containers,networks,intents}/<id>.json   records and write-ahead intents
 //   <data>/containers/<id>/                                  a container's logs, /etc files, upper dir
-//   <exec>/containers/<id>/ (rootfs mounted while running)   its OCI bundle and shim files
-//   <exec>/runc/                                             runc's own state (runc --root)
+//   <exec>/containers/<id>/ (rootfs mounted while running)   its OCI bundle and conmon's files
+//   <exec>/runc/, <exec>/runtime-crun/                       the OCI runtimes' own state (--root)
 //   <exec>/netns/<short id>                                  a running container's netns handle
 //   host links with alias "berth:<12 hex>"                   bridges (network id) and veths (container id)
 //   table ip berth                                           bridges/masq/... sets, pub_* maps
@@ -74,6 +74,9 @@ async function readJsonDir<T>(dir: string, problems: string[], what: string): Pr
 }
 
 const short = (id: string) => id.slice(0, 12);
+
+/** The OCI runtimes and their state roots under the exec-root (src/runtime/runtime.ts rootOf). */
+const RUNTIME_ROOTS: Array<[string, string]> = [['runc', 'runc'], ['crun', 'runtime-crun']];
 
 /** nft's JSON for an element (or a map key / value) as "a . b", ranges "a-b", prefixes "a/n". */
 function nftText(v: any): string {
@@ -194,10 +197,14 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
   const nets = [...netRecs.values()];
   const netById = new Map(nets.map((n) => [n.Id, n]));
 
-  // ---- the runtime: runc's containers, shims, processes
-  const runcList = await sb.sh(`runc --root ${sb.execRoot}/runc list --format json`, { allowFail: true });
-  const runc: Array<{ id: string; pid: number; status: string }> = runcList.code === 0 ? (JSON.parse(runcList.stdout || 'null') ?? []) : [];
-  if (runcList.code !== 0) problems.push(`runc list failed: ${runcList.stderr.trim()}`);
+  // ---- the runtime: the OCI runtimes' containers (runc's and crun's), conmon, processes
+  const runc: Array<{ id: string; pid: number; status: string }> = [];
+  for (const [bin, root] of RUNTIME_ROOTS) {
+    if (!(await fs.stat(path.join(exec, root)).catch(() => null))) continue;
+    const list = await sb.sh(`${bin} --root=${sb.execRoot}/${root} list --format json`, { allowFail: true });
+    if (list.code !== 0) problems.push(`${bin} list failed: ${list.stderr.trim()}`);
+    else runc.push(...(JSON.parse(list.stdout || 'null') ?? []));
+  }
   const runcById = new Map(runc.map((r) => [r.id, r]));
   for (const r of runc) {
     const c = recs.get(r.id);
@@ -222,9 +229,9 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
   const shims = new Map<string, number>();
   for (const l of procLines) {
     const m = bundleRe.exec(l);
-    if (!m || !/ run --bundle /.test(l) && !/^\d+ sh -c /.test(l)) continue;
+    if (!m || !/ --bundle /.test(l)) continue;
     const id = m[1];
-    if (/^\d+ sh -c /.test(l)) shims.set(id, (shims.get(id) ?? 0) + 1);
+    if (/^\d+ (\S*\/)?conmon /.test(l)) shims.set(id, (shims.get(id) ?? 0) + 1);
     if (!runningIds.has(id)) problems.push(`process for container ${recs.get(id)?.Name ?? short(id)} not recorded running: ${l.slice(0, 160)}`);
   }
   for (const c of running) {
@@ -253,7 +260,7 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
       if (!runningIds.has(rel[1])) problems.push(`rootfs of ${recs.get(rel[1])?.Name ?? short(rel[1])} is mounted but it is not recorded running`);
     } else if (rel[0] === 'netns' && rel.length === 2) {
       netnsMounted.add(mp);
-    } else if (rel[0] !== 'runc') {
+    } else if (!RUNTIME_ROOTS.some(([, root]) => rel[0] === root)) {
       problems.push(`unexpected mount under the exec-root: ${mp}`);
     }
   }
@@ -282,8 +289,10 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
   for (const c of recs.values()) {
     if (!(await fs.stat(path.join(data, 'containers', c.Id)).catch(() => null))) problems.push(`container ${c.Name} has no data directory`);
   }
-  for (const d of await fs.readdir(path.join(exec, 'runc')).catch(() => [] as string[])) {
-    if (!runcById.has(d)) problems.push(`runc state directory runc/${short(d)} that runc does not list`);
+  for (const [bin, root] of RUNTIME_ROOTS) {
+    for (const d of await fs.readdir(path.join(exec, root)).catch(() => [] as string[])) {
+      if (!runcById.has(d)) problems.push(`${bin} state directory ${root}/${short(d)} that ${bin} does not list`);
+    }
   }
   for (const d of await fs.readdir(path.join(data, 'images')).catch(() => [] as string[])) {
     if (d === 'tmp') {
@@ -295,7 +304,6 @@ export async function checkConsistency(sb: Sandbox): Promise<string[]> {
   }
   const tmp = await sb.sh(`find ${sb.dataRoot} ${sb.execRoot} -name '*.tmp' 2>/dev/null; true`);
   for (const f of tmp.stdout.split('\n').filter(Boolean)) {
-    // A finished run's exit file is written as exit.tmp then renamed by the shim itself.
     problems.push(`temporary file left: ${f}`);
   }
 

@@ -157,8 +157,8 @@ export class Sandbox {
   /** Why e2e tests cannot run here, or false when they can. */
   static skipReason(): string | false {
     if (process.getuid?.() !== 0) return 'needs root (namespaces, runc, nftables)';
-    for (const cmd of ['runc', 'nft', 'ip', 'unshare', 'nsenter']) {
-      if (!which(cmd)) return `needs ${cmd} (apt-get install runc nftables iproute2 util-linux)`;
+    for (const cmd of ['runc', 'conmon', 'nft', 'ip', 'unshare', 'nsenter']) {
+      if (!which(cmd)) return `needs ${cmd} (apt-get install runc conmon crun nftables iproute2 util-linux)`;
     }
     if (!existsSync('/bin/busybox')) return 'needs /bin/busybox (apt-get install busybox-static)';
     return false;
