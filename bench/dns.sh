@@ -42,6 +42,9 @@ trap cleanup EXIT
 ip link set lo up
 sysctl -qw net.ipv4.ip_forward=1
 record() { echo "$2" >"$OUT/dns_$1.txt"; }
+# Between systems: nothing of one stays for the next to walk through (nft tables, iptables
+# chains, bridges), in this private namespace only.
+scrub() { local l; nft flush ruleset; for l in $(ip -o link show type bridge | awk -F': ' '{print $2}'); do ip link del "$l"; done; }
 
 # The upstream, in this namespace: a veth whose near end holds 10.250.0.1.
 ip link add upl type veth peer name upr
@@ -81,7 +84,7 @@ measure() { # $1: nsenter target args (quoted string), $2: server, $3: query fil
     nsenter $1 dnsperf -s "$2" -d "$3" -l "$PDUR" -v >"$top/perf.out" 2>&1 || true
     ps+=("$(awk '/^> /{print $NF}' "$top/perf.out" | sort -g | awk '{l[NR]=$1} END{i=int(NR*0.99); if (i<1) i=1; printf "%.3f", l[i]*1000}')")
   done
-  codes=$(awk '/^> /{n++; c[$2]++} END{for (k in c) printf "%s %.0f%%;", k, 100*c[k]/n}' "$top/perf.out" | tr ';' '\n' | sort -k2 -rn | paste -sd, | sed 's/,$//; s/,/, /g')
+  codes=$(awk '/^> /{n++; c[$2 == "T" ? "timeout" : $2]++} END{for (k in c) printf "%s %.0f%%;", k, 100*c[k]/n}' "$top/perf.out" | tr ';' '\n' | sort -k2 -rn | paste -sd, | sed 's/,$//; s/,/, /g')
   local mid=$(( (RUNS + 1) / 2 ))
   echo "$(printf '%s\n' "${qs[@]}" | sort -n | sed -n "${mid}p") $(printf '%s\n' "${ps[@]}" | sort -g | sed -n "${mid}p") ${codes:-none}"
 }
@@ -99,6 +102,7 @@ measure_all() {
 mkdir -p "$top/berth"
 export BERTH_HOST=unix://$top/berth.sock
 node bin/berthd --data-root "$top/berth/data" --exec-root "$top/berth/exec" -H "$BERTH_HOST" 2>"$top/berthd.log" &
+BPID=$!
 for _ in $(seq 100); do node bin/berth version >/dev/null 2>&1 && break; sleep 0.1; done
 berth() { node "$ROOT/bin/berth" "$@"; }
 berth import "$top/busybox.tar" busybox --change 'ENV PATH=/bin:/usr/bin:/sbin' >/dev/null
@@ -107,7 +111,12 @@ for ((i = 1; i <= N; i++)); do berth run -d --name "c$i" --network bench --netwo
 cid=$(berth run -d --name client --network bench --dns $UPSTREAM busybox sleep 100000)
 for ((i = 1; i <= N; i++)); do echo "c$i $(berth inspect --format '{{.NetworkSettings.Networks.bench.IPAddress}}' "c$i")"; done | mixfile bench >"$top/mix.txt"
 measure_all berth "--net=$top/berth/exec/netns/${cid:0:12}" 127.0.0.11
-berth rm -f $(berth ps -aq) >/dev/null
+# Nothing of berth's stays for Docker's turn: Docker's network reuses the subnet (the same PTR
+# names), and replies must not find berth's bridge. berth-dns outlives berthd: it is ours to end.
+berth rm -f $(berth ps -aq) >/dev/null; berth network rm bench >/dev/null
+kill $BPID; wait $BPID 2>/dev/null || true
+pkill -P $$ -f berth-dns || true
+scrub
 
 # ---- Docker
 dockerd --data-root "$top/docker/data" --exec-root "$top/docker/exec" -H "unix://$top/docker.sock" \
@@ -121,7 +130,8 @@ docker run -d --name client --network bench --dns $UPSTREAM busybox sleep 100000
 for ((i = 1; i <= N; i++)); do echo "c$i $(docker inspect --format '{{.NetworkSettings.Networks.bench.IPAddress}}' "c$i")"; done | mixfile bench >"$top/mix.txt"
 measure_all docker "--net=/proc/$(docker inspect -f '{{.State.Pid}}' client)/ns/net" 127.0.0.11
 docker rm -f $(docker ps -aq) >/dev/null
-kill "$(cat "$top/docker.pid")"
+kill "$(cat "$top/docker.pid")"; for _ in $(seq 40); do [[ -d /proc/$(cat "$top/docker.pid" 2>/dev/null || echo 0) ]] || break; sleep 0.25; done
+scrub
 
 # ---- aardvark-dns (as netavark sets it up: listening on the bridge gateway), the same names
 ip link add aard0 type bridge; ip addr add 10.89.0.1/16 dev aard0; ip link set aard0 up

@@ -64,7 +64,8 @@ const round = (v) => (Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 100) /
 const cell = (k, unit = '') => {
   const v = vals(k); if (!v.length) return 'n/a';
   const md = `${round(median(v))}${unit}`;
-  return v.length > 1 ? `${md} (${round(Math.min(...v))}–${round(Math.max(...v))})` : md;
+  const lo = round(Math.min(...v)); const hi = round(Math.max(...v));
+  return v.length > 1 && lo !== hi ? `${md} (${lo}–${hi})` : md;
 };
 const note = (k) => latest.notes[k] || '';
 const adv = (peer, berth, lowerIsBetter = true) => { // berth's advantage: above 1× berth is ahead
@@ -86,8 +87,8 @@ row('1. attach + detach, no ports (ms)',
   '≤ 1/4 of Docker, below netavark and CNI',
   has('berth_attach_detach', 'docker_attach_detach') ? m('berth_attach_detach') * 4 <= m('docker_attach_detach') &&
     m('berth_attach_detach') < (m('netavark_attach_detach') ?? Infinity) && m('berth_attach_detach') < (m('cni_attach_detach') ?? Infinity) : null);
-for (const [k, what] of [['up_noport', 'without ports'], ['up_port', 'with one published port'], ['port_added', 'added by the port']]) {
-  row(`1b. bring up ${what} (ms)`,
+for (const [k, what] of [['up_noport', 'bring up, no ports'], ['up_port', 'bring up, one published port'], ['port_added', 'what the port adds']]) {
+  row(`1b. ${what} (ms)`,
     k === 'up_noport' ? 'berth, Docker: create + start of a busybox `sleep` (Engine API), removal untimed; netavark: setup of the second network as in 1, teardown untimed; CNI: bridge + host-local ADD, DEL untimed'
       : k === 'up_port' ? 'the same with one TCP port: berth, Docker `-p P:80`; netavark a port_mapping; CNI the portmap plugin after the bridge'
         : 'the difference of the two rows above',
@@ -104,7 +105,7 @@ row('3. `run -d -p` until the port answers (ms), docker CLI', 'the docker CLI dr
 row('3. the same, berth through its own CLI (ms)', 'berth: `berth run -d -p …`; Docker: the docker CLI as above',
   { berth: cell('berth_start_first_packet'), Docker: cell('docker_start_first_packet') + adv('docker_start_first_packet', 'berth_start_first_packet') },
   'faster than Docker', has('berth_start_first_packet', 'docker_start_first_packet') ? m('berth_start_first_packet') < m('docker_start_first_packet') : null);
-row(`4a. n-th start, last 5 / first 5 of ${note('berth_loaded_n') || '?'}`, '`run -d --network snet busybox sleep` n times on one bridge (the CLI of each)',
+row(`4a. n-th start, last 5 / first 5 of ${latest.figures.berth_loaded_n ?? '?'}`, '`run -d --network snet busybox sleep` n times on one bridge (the CLI of each)',
   { berth: cell('berth_scale_ratio', '×'), Docker: cell('docker_scale_ratio', '×') },
   'last within 1.5× of first', has('berth_scale_ratio') ? m('berth_scale_ratio') <= 1.5 : null);
 row(`4b. HTTP connections/s via 127.0.0.1 with ${latest.figures.nports ?? '?'} other ports published`, 'berth only: one container publishes that many single ports beside the measured one (Docker would start two docker-proxy processes per port)',
@@ -113,7 +114,7 @@ row(`4b. HTTP connections/s via 127.0.0.1 with ${latest.figures.nports ?? '?'} o
 for (const [k, label, unit] of [['connrate_1', 'HTTP connections/s via 127.0.0.1', ''], ['connrate_hostip', "HTTP connections/s via the host's address", ''],
   ['gbps_lo', 'iperf3 Gbit/s via 127.0.0.1', ''], ['gbps_hostip', "iperf3 Gbit/s via the host's address", '']]) {
   const direct = k.startsWith('gbps');
-  row(`5. ${label}`, `a published port of a busybox httpd / an iperf3 server; each rate the median of ${latest.figures.fig5_reps ?? '?'} measurements (HTTP: of three 1 s samples each); Docker with docker-proxy and with --userland-proxy=false, its better one compared`,
+  row(`5. ${label}`, k === 'connrate_1' ? `a published port of a busybox httpd (HTTP/1.0, a connection per request) or an iperf3 server, from the host; each rate the median of ${latest.figures.fig5_reps ?? '?'} measurements (HTTP: each the median of three 1 s samples); Docker with docker-proxy and with --userland-proxy=false, the better compared` : 'as above',
     { berth: cell(`berth_${k}`, unit) + (direct ? ` (direct ${cell('berth_gbps_direct')})` : ''),
       Docker: `${cell(`docker_${k}`)} proxy / ${cell(`docker_np_${k}`)} no proxy${adv(`berth_${k}`, `docker_best_${k}`)}` },
     "≥ Docker's best" + (direct ? ', within 10% of direct' : ''),
@@ -126,7 +127,7 @@ row('6. the same: memory added (KiB, PSS of every process of the system)', `coun
 row('8. memory idle (KiB, PSS)', `every process in the daemon's cgroup, no containers: berth ${note('berth_procs_idle')}; Docker ${note('docker_procs_idle')}`,
   { berth: cell('berth_pss_idle_kb'), Docker: cell('docker_pss_idle_kb') + adv('docker_pss_idle_kb', 'berth_pss_idle_kb') },
   'below Docker', has('berth_pss_idle_kb', 'docker_pss_idle_kb') ? m('berth_pss_idle_kb') < m('docker_pss_idle_kb') : null);
-row(`8. memory per container (KiB, PSS slope over ${note('berth_loaded_n') || latest.figures.berth_loaded_n || '?'} containers)`,
+row(`8. memory per container (KiB, PSS slope over ${latest.figures.berth_loaded_n ?? '?'} containers)`,
   `least-squares slope of the PSS sum as containers start; at the end: berth ${note('berth_procs_loaded')}; Docker ${note('docker_procs_loaded')}`,
   { berth: cell('berth_pss_slope_kb'), Docker: cell('docker_pss_slope_kb') + adv('docker_pss_slope_kb', 'berth_pss_slope_kb') },
   "≤ 1/4 of Docker's", has('berth_pss_slope_kb', 'docker_pss_slope_kb') ? m('berth_pss_slope_kb') * 4 <= m('docker_pss_slope_kb') : null);
@@ -151,6 +152,7 @@ let md = '# berth benchmarks\n\n';
 md += current.mode === 'full'
   ? `The last ${runs.length} full run(s) from bench/history.jsonl: each cell is the median over the runs, (min–max) when there are several; each run's own figures are medians of repeated measurements. "· N×" is berth's advantage (the peer's time or memory ÷ berth's, berth's rate ÷ the peer's): above 1× berth is ahead. Goals are judged on the medians.\n\n`
   : `**A quick run** (\`bench/run.sh --quick\`: fewer repetitions, smaller scales), not recorded in the history: not for publishing. "· N×" is berth's advantage (above 1× berth is ahead).\n\n`;
+if (current.mode === 'full' && runs.length < 3) md += `**Only ${runs.length} full run(s) so far**: the goals want the median of at least three.\n\n`;
 md += `${machines}\n\n| figure | work done (each system) | berth | Docker | netavark | CNI | goal | met? |\n|---|---|---|---|---|---|---|---|\n`;
 for (const r of rows) {
   md += `| ${r.fig} | ${r.work} | ${['berth', 'Docker', 'netavark', 'CNI'].map((s) => r.cells[s] ?? '').join(' | ')} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |\n`;

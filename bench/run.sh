@@ -111,6 +111,14 @@ sys_procs() {
   done | sort | uniq -c | sort -rn | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}'
 }
 
+# Between systems: nothing of one stays in the namespace for the next to walk through (berth's
+# nft table, Docker's iptables chains, their bridges). Only this private namespace is touched.
+scrub() {
+  local l
+  nft flush ruleset
+  for l in $(ip -o link show type bridge | awk -F': ' '{print $2}'); do ip link del "$l"; done
+}
+
 # 5. throughput (Gbit/s) host → container with iperf3: $1 address, $2 port
 gbps() { iperf3 -c "$1" -p "$2" -t "$((QUICK ? 2 : 4))" -J 2>/dev/null | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' || echo 0; }
 waittcp() { for _ in $(seq 200); do python3 -c "import socket; socket.create_connection(('$1', $2), timeout=1)" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
@@ -232,7 +240,7 @@ api() { curl -sf --unix-socket "$B" -X "$1" -H 'Content-Type: application/json' 
 CLI=berth PB=10000 IPERF_IMAGE=(host)
 engine_figures berth "$RANGE_END"
 kill $BPID; wait $BPID 2>/dev/null || true
-cg_gone "$SYSCG"
+cg_gone "$SYSCG"; scrub
 
 # ------------------------------------------------------------------ Docker
 export DOCKER_HOST=unix://$top/docker.sock
@@ -244,7 +252,7 @@ api() { curl -sf --unix-socket "$top/docker.sock" -X "$1" -H 'Content-Type: appl
 CLI=docker PB=20000 IPERF_IMAGE=(-v /usr/bin/iperf3:/usr/bin/iperf3:ro -v /usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:ro busybox)
 engine_figures docker "$DRANGE_END"
 kill "$DPID"; for _ in $(seq 40); do [[ -d /proc/$DPID ]] || break; sleep 0.25; done
-cg_gone "$SYSCG"
+cg_gone "$SYSCG"; scrub
 # 5 again with Docker's other data path: no userland proxy (kernel NAT, 127.0.0.1 included)
 sys_start docker-np dockerd --data-root "$top/dd" --exec-root "$top/de" -H "$DOCKER_HOST" --pidfile "$top/docker.pid" \
   --userland-proxy=false >"$top/dockerd-np.log" 2>&1
@@ -255,7 +263,7 @@ docker run -d --name ip3np -p 20301:5201 "${IPERF_IMAGE[@]}" iperf3 -s -p 5201 >
 fig5 docker_np 20390 20301
 docker rm -f ip3np ppnp >/dev/null
 kill "$DPID"; for _ in $(seq 40); do [[ -d /proc/$DPID ]] || break; sleep 0.25; done
-cg_gone "$SYSCG"
+cg_gone "$SYSCG"; scrub
 
 # ------------------------------------------------------------------ netavark
 # The same job as berth's and Docker's figure 1: a namespace that already has a network (eth0 on
