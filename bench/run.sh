@@ -50,12 +50,9 @@ mount -t tmpfs tmpfs "$top"
 OUT=$ROOT/bench/out; mkdir -p "$OUT"; rm -f "$OUT"/*.txt "$OUT"/*.dat "$OUT"/*.json
 # The cgroup each system's daemon starts in (one per system, below the bench's own): cgroup v2
 # when the machine has it, else v1's pids hierarchy (every process is in exactly one cgroup of it).
-if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
-  CGBASE=/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
-else
-  CGBASE=/sys/fs/cgroup/pids$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)
-fi
-CGBASE=${CGBASE%/}
+if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then CGFIELD=; CGROOT=/sys/fs/cgroup; else CGFIELD=pids; CGROOT=/sys/fs/cgroup/pids; fi
+CGREL=$(awk -F: -v k="$CGFIELD" '$2 == k {print $3; exit}' /proc/self/cgroup)
+CGBASE=$CGROOT${CGREL%/}
 cg_gone() { # kill what is left in a system's cgroup, then remove it
   local p; [[ -d $1 ]] || return 0
   for _ in 1 2 3 4 5; do
@@ -94,22 +91,42 @@ median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 median_of() { local i; for ((i = 0; i < REPS; i++)); do "$@"; done | median; }
 waitport() { for _ in $(seq 300); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.02; done; return 1; }
 
-# Memory: every process a system keeps for its containers, found by cgroup, not by name. The
-# daemon starts in a cgroup of its own and everything it starts inherits it (berth: berth-dns,
-# the per-container monitors and runtimes; Docker: containerd, the shims, docker-proxy), while
-# the container processes themselves go to the runtime's cgroups (/berth/<id>, /docker/<id>).
-# Each process is listed once in cgroup.procs; PSS shares every shared page among its users.
+# Memory: every process a system keeps for its containers, by cgroup and PID namespace, not by
+# name. The daemon starts in a cgroup of its own, which everything it starts inherits (berth:
+# berth-dns, the per-container monitors and runtimes; Docker: containerd, the shims,
+# docker-proxy), wherever it is reparented; the bench's own processes stay in the bench's
+# cgroup, and container processes live in PID namespaces of their own. Counted: every process
+# of this PID namespace outside the bench's cgroup, so a monitor that moves itself to another
+# cgroup is still counted. Each process once; PSS shares every shared page among its users.
 sys_start() { # system command... : start the daemon in background inside $SYSCG
   SYSCG=$CGBASE/berth-bench-$$-$1; mkdir "$SYSCG"; shift
   ( echo "$BASHPID" >"$SYSCG/cgroup.procs"; exec "$@" ) &
 }
-pss_kb() { local t=0 p v; for p in $(cat "$SYSCG/cgroup.procs"); do v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true); t=$((t + ${v:-0})); done; echo $t; }
-# What was counted, by program: "12 runc" lines (node programs by their script's name).
-sys_procs() {
-  local p; for p in $(cat "$SYSCG/cgroup.procs"); do
-    tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | awk 'NR == 1 {n = $0; sub(/.*\//, "", n); if (n != "node") {print n; exit}} NR == 2 {sub(/.*\//, ""); print; exit}'
-  done | sort | uniq -c | sort -rn | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}'
+sys_mem() { # pss: the PSS sum in KiB; procs: "30 runc, 1 berthd" (node programs by their script)
+  python3 - "$CGFIELD" "$CGREL" "$1" <<'PY'
+import collections, os, sys
+field, own, what = sys.argv[1:4]
+mine = os.readlink('/proc/self/ns/pid')
+total, names = 0, collections.Counter()
+for p in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        if os.readlink(f'/proc/{p}/ns/pid') != mine:
+            continue
+        cg = next((l.rstrip('\n').split(':', 2)[2] for l in open(f'/proc/{p}/cgroup') if l.split(':', 2)[1] == field), None)
+        if cg is None or cg == own:
+            continue
+        pss = next((int(l.split()[1]) for l in open(f'/proc/{p}/smaps_rollup') if l.startswith('Pss:')), 0)
+        argv = open(f'/proc/{p}/cmdline', 'rb').read().decode(errors='replace').split('\0')
+    except (FileNotFoundError, ProcessLookupError):
+        continue  # ended meanwhile
+    name = os.path.basename(argv[1] if os.path.basename(argv[0]) == 'node' and len(argv) > 1 else argv[0])
+    total += pss
+    names[name] += 1
+print(total if what == 'pss' else ', '.join(f'{n} {k}' for k, n in names.most_common()))
+PY
 }
+pss_kb() { sys_mem pss; }
+sys_procs() { sys_mem procs; }
 
 # Between systems: nothing of one stays in the namespace for the next to walk through (berth's
 # nft table, Docker's iptables chains, their bridges). Only this private namespace is touched.
