@@ -42,7 +42,7 @@ REPS=3                             # figure 5: each rate measured three times, t
 RANGE_END=$((QUICK ? 6000 : 10000))
 # Docker starts two docker-proxy processes per port (IPv4 and IPv6): 10002 for the full range
 # would take most of this machine's memory, so Docker gets at most 2001 ports.
-DRANGE_END=$((QUICK ? 6000 : 7000))
+DRANGE_END=$((QUICK ? 5500 : 7000))
 
 mount -t proc proc /proc
 top=$(mktemp -d /tmp/berth-bench-XXXXXX)
