@@ -30,7 +30,7 @@ if [[ ${1:-} != --inside ]]; then
   exec unshare --net --mount --pid --fork --propagation private "$0" --inside "$@"
 fi
 shift
-DUR=5; PDUR=3; RUNS=3; N=200
+DUR=4; PDUR=2; RUNS=3; N=200
 [[ ${1:-} == --quick ]] && { DUR=3; PDUR=2; RUNS=1; N=30; }
 
 mount -t proc proc /proc

@@ -124,7 +124,7 @@ row(`6. \`-p 5000-${latest.figures.range_end ?? '?'}/udp\`: time to start (ms)`,
   { berth: cell('berth_range_start'), Docker: cell('docker_range_start') + adv('docker_range_start', 'berth_range_start') }, '—', null);
 row('6. the same: memory added (KiB, PSS of every process of the system)', `counted: berth ${note('berth_range_procs')}; Docker ${note('docker_range_procs').replace(/(\d+ docker-proxy).*/, '$1 …')}`,
   { berth: cell('berth_range_mem_kb'), Docker: cell('docker_range_mem_kb') }, '—', null);
-row('8. memory idle (KiB, PSS)', `every process in the daemon's cgroup, no containers: berth ${note('berth_procs_idle')}; Docker ${note('docker_procs_idle')}`,
+row('8. memory idle (KiB, PSS)', `every process of the system (by cgroup and PID namespace: see bench/run.sh), no containers: berth ${note('berth_procs_idle')}; Docker ${note('docker_procs_idle')}`,
   { berth: cell('berth_pss_idle_kb'), Docker: cell('docker_pss_idle_kb') + adv('docker_pss_idle_kb', 'berth_pss_idle_kb') },
   'below Docker', has('berth_pss_idle_kb', 'docker_pss_idle_kb') ? m('berth_pss_idle_kb') < m('docker_pss_idle_kb') : null);
 row(`8. memory per container (KiB, PSS slope over ${latest.figures.berth_loaded_n ?? '?'} containers)`,
@@ -142,7 +142,7 @@ const dnsFiles = [['one', 'one container name (best case: every answer cached)']
   ['mix', `the mix, ${latest.figures.dns_containers ?? '?'} containers (names 33%, aliases 11%, <name>.<network> 11%, PTR 11%, AAAA 11%, forwarded 22%)`]];
 for (const [f, label] of dnsFiles) {
   const q = (s) => `dns_${s}_${f}_qps`; const p = (s) => `dns_${s}_${f}_p99`;
-  dnsRows.push(`| ${label}: queries/s | ${cell(q('berth'))} | ${cell(q('docker'))}${adv(q('berth'), q('docker'), false)} | ${cell(q('aardvark'))}${adv(q('berth'), q('aardvark'), false)} | ≥ 1.5× Docker | ${has(q('berth'), q('docker')) ? (m(q('berth')) >= 1.5 * m(q('docker')) ? 'yes' : '**no**') : '—'} |`);
+  dnsRows.push(`| ${label}: queries/s | ${cell(q('berth'))} | ${cell(q('docker'))}${adv(q('docker'), q('berth'), false)} | ${cell(q('aardvark'))}${adv(q('aardvark'), q('berth'), false)} | ≥ 1.5× Docker | ${has(q('berth'), q('docker')) ? (m(q('berth')) >= 1.5 * m(q('docker')) ? 'yes' : '**no**') : '—'} |`);
   dnsRows.push(`| ${label}: p99 latency (ms) | ${cell(p('berth'))} | ${cell(p('docker'))}${adv(p('docker'), p('berth'))} | ${cell(p('aardvark'))}${adv(p('aardvark'), p('berth'))} | below Docker | ${has(p('berth'), p('docker')) ? (m(p('berth')) < m(p('docker')) ? 'yes' : '**no**') : '—'} |`);
   dnsRows.push(`| ${label}: answers | ${note(`dns_berth_${f}_rcodes`)} | ${note(`dns_docker_${f}_rcodes`)} | ${note(`dns_aardvark_${f}_rcodes`)} | | |`);
 }

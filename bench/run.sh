@@ -137,7 +137,7 @@ scrub() {
 }
 
 # 5. throughput (Gbit/s) host → container with iperf3: $1 address, $2 port
-gbps() { iperf3 -c "$1" -p "$2" -t "$((QUICK ? 2 : 4))" -J 2>/dev/null | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' || echo 0; }
+gbps() { iperf3 -c "$1" -p "$2" -t "$((QUICK ? 2 : 3))" -J 2>/dev/null | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' || echo 0; }
 waittcp() { for _ in $(seq 200); do python3 -c "import socket; socket.create_connection(('$1', $2), timeout=1)" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 # HTTP connections per second through a published port (median of three 1 s samples)
