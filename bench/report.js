@@ -152,6 +152,8 @@ let md = '# berth benchmarks\n\n';
 md += current.mode === 'full'
   ? `The last ${runs.length} full run(s) from bench/history.jsonl: each cell is the median over the runs, (min–max) when there are several; each run's own figures are medians of repeated measurements. "· N×" is berth's advantage (the peer's time or memory ÷ berth's, berth's rate ÷ the peer's): above 1× berth is ahead. Goals are judged on the medians.\n\n`
   : `**A quick run** (\`bench/run.sh --quick\`: fewer repetitions, smaller scales), not recorded in the history: not for publishing. "· N×" is berth's advantage (above 1× berth is ahead).\n\n`;
+const loaded = runs.filter((r) => parseFloat(r.machine.loadavg) > (r.machine.cores || 1));
+if (loaded.length) md += `**The machine was loaded** during ${loaded.length} of these run(s) (1-minute load above its core count at the end): their figures measure the competition as much as the systems.\n\n`;
 if (current.mode === 'full' && runs.length < 3) md += `**Only ${runs.length} full run(s) so far**: the goals want the median of at least three.\n\n`;
 md += `${machines}\n\n| figure | work done (each system) | berth | Docker | netavark | CNI | goal | met? |\n|---|---|---|---|---|---|---|---|\n`;
 for (const r of rows) {
