@@ -1,78 +1,171 @@
-// Turns bench/out (written by bench/run.sh) and bench/dns-results.md into bench/RESULTS.md
-// and bench/chart.svg. Plain Node, no dependencies.
+// Turns bench/out (written by bench/run.sh and bench/dns.sh) into bench/RESULTS.md and
+// bench/chart.svg. With --record, a full run is first appended to bench/history.jsonl (its
+// machine, versions and figures), and RESULTS.md shows the spread (min, median, max) of the
+// last full runs in the history; a quick run is never recorded and is rendered alone, marked
+// as such. Plain Node, no dependencies.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const OUT = path.join(__dirname, 'out');
-const get = (k) => { try { return fs.readFileSync(path.join(OUT, `${k}.txt`), 'utf8').trim(); } catch { return ''; } };
-const num = (k) => { const v = parseFloat(get(k)); return Number.isFinite(v) ? v : null; };
-const dat = (k) => { try { return fs.readFileSync(path.join(OUT, `${k}.dat`), 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number)); } catch { return []; } };
-const fmt = (v, unit = '') => (v === null ? 'n/a' : `${Math.round(v * 100) / 100}${unit}`);
-const ratio = (peer, berth) => (peer === null || berth === null || berth === 0 ? 'n/a' : `${(peer / berth).toFixed(2)}×`);
-const med = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
+const HISTORY = path.join(__dirname, 'history.jsonl');
+const LAST = 5; // full runs shown in the spread
+
+const read = (f) => { try { return fs.readFileSync(path.join(OUT, f), 'utf8').trim(); } catch { return ''; } };
+const dat = (k) => read(`${k}.dat`).split('\n').filter(Boolean).map((l) => l.split(' ').map(Number));
+const median = (a) => { const s = a.filter((x) => x !== null && Number.isFinite(x)).sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
+
+/** Least-squares slope of y over x. */
+function slope(points) {
+  if (points.length < 2) return null;
+  const n = points.length; const mx = points.reduce((s, p) => s + p[0], 0) / n; const my = points.reduce((s, p) => s + p[1], 0) / n;
+  const sxx = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  return sxx ? points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / sxx : null;
+}
+
+/** This run's figures: every number in bench/out, strings kept apart, derived figures added. */
+function collect() {
+  const figures = {}; const notes = {};
+  for (const f of fs.readdirSync(OUT).filter((x) => x.endsWith('.txt'))) {
+    const k = f.slice(0, -4); const v = read(f);
+    if (/^-?\d+(\.\d+)?$/.test(v)) figures[k] = Number(v); else notes[k] = v;
+  }
+  for (const sys of ['berth', 'docker']) {
+    const pss = dat(`${sys}_pss_scale`);
+    if (pss.length >= 2) figures[`${sys}_pss_slope_kb`] = Math.round(slope(pss));
+    if (pss.length) figures[`${sys}_pss_loaded_kb`] = pss.at(-1)[1];
+    const s = dat(`${sys}_scale_attach`);
+    if (s.length >= 10) figures[`${sys}_scale_ratio`] = +(median(s.slice(-5).map((x) => x[1])) / median(s.slice(0, 5).map((x) => x[1]))).toFixed(2);
+  }
+  for (const sys of ['berth', 'docker', 'netavark', 'cni']) {
+    if (figures[`${sys}_up_port`] !== undefined && figures[`${sys}_up_noport`] !== undefined) {
+      figures[`${sys}_port_added`] = +(figures[`${sys}_up_port`] - figures[`${sys}_up_noport`]).toFixed(2);
+    }
+  }
+  // Docker's best path for each figure-5 rate: docker-proxy or --userland-proxy=false
+  for (const k of ['connrate_1', 'connrate_hostip', 'gbps_lo', 'gbps_hostip']) {
+    const v = [figures[`docker_${k}`], figures[`docker_np_${k}`]].filter((x) => x !== undefined);
+    if (v.length) figures[`docker_best_${k}`] = Math.max(...v);
+  }
+  let machine = {}; try { machine = JSON.parse(read('machine.json')); } catch { /* none */ }
+  return { date: new Date().toISOString(), mode: notes.mode || 'unknown', machine, figures, notes };
+}
+
+const current = collect();
+if (process.argv.includes('--record') && current.mode === 'full') fs.appendFileSync(HISTORY, JSON.stringify(current) + '\n');
+const history = (() => { try { return fs.readFileSync(HISTORY, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)); } catch { return []; } })();
+const runs = current.mode === 'full' ? history.filter((r) => r.mode === 'full').slice(-LAST) : [current];
+const latest = runs.at(-1) || current;
+
+const vals = (k) => runs.map((r) => r.figures[k]).filter((v) => v !== undefined && v !== null);
+const m = (k) => median(vals(k));
+const round = (v) => (Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 100) / 100);
+/** "median (min–max)" over the runs, or the one value. */
+const cell = (k, unit = '') => {
+  const v = vals(k); if (!v.length) return 'n/a';
+  const md = `${round(median(v))}${unit}`;
+  const lo = round(Math.min(...v)); const hi = round(Math.max(...v));
+  return v.length > 1 && lo !== hi ? `${md} (${lo}–${hi})` : md;
+};
+const note = (k) => latest.notes[k] || '';
+const adv = (peer, berth, lowerIsBetter = true) => { // berth's advantage: above 1× berth is ahead
+  const p = m(peer); const b = m(berth);
+  if (p === null || b === null || !p || !b) return '';
+  return ` · ${(lowerIsBetter ? p / b : b / p).toFixed(2)}×`;
+};
+const has = (...ks) => ks.every((k) => m(k) !== null);
 
 const rows = [];
-const row = (fig, berth, peers, goal, met) => rows.push({ fig, berth, peers, goal, met });
+/** fig, work, cells {berth, Docker, netavark, CNI}, goal, met (true/false/null) */
+const row = (fig, work, cells, goal, met) => rows.push({ fig, work, cells, goal, met });
 
-const b = (k) => num(`berth_${k}`);
-const d = (k) => num(`docker_${k}`);
-row('1. attach + detach, one published port (ms)', fmt(b('attach_detach')),
-  { Docker: [fmt(d('attach_detach')), ratio(d('attach_detach'), b('attach_detach'))],
-    netavark: [fmt(num('netavark_attach_detach')), ratio(num('netavark_attach_detach'), b('attach_detach'))],
-    CNI: [fmt(num('cni_attach_detach')), ratio(num('cni_attach_detach'), b('attach_detach'))] },
+row('1. attach + detach, no ports (ms)',
+  'a running container (a namespace with one network) joins a second, existing network whose bridge is made, and leaves it. berth, Docker: connect + disconnect (Engine API); netavark: setup + teardown of the second network; CNI: bridge + host-local ADD + DEL on eth1',
+  { berth: cell('berth_attach_detach'), Docker: cell('docker_attach_detach') + adv('docker_attach_detach', 'berth_attach_detach'),
+    netavark: cell('netavark_attach_detach') + adv('netavark_attach_detach', 'berth_attach_detach'),
+    CNI: cell('cni_attach_detach') + adv('cni_attach_detach', 'berth_attach_detach') },
   '≤ 1/4 of Docker, below netavark and CNI',
-  b('attach_detach') !== null && d('attach_detach') !== null && b('attach_detach') * 4 <= d('attach_detach') &&
-  b('attach_detach') < (num('netavark_attach_detach') ?? Infinity) && b('attach_detach') < (num('cni_attach_detach') ?? Infinity));
-row('2. network create + remove (ms)', fmt(b('net_create_rm')),
-  { Docker: [fmt(d('net_create_rm')), ratio(d('net_create_rm'), b('net_create_rm'))] },
-  '≤ 1/4 of Docker', b('net_create_rm') !== null && d('net_create_rm') !== null && b('net_create_rm') * 4 <= d('net_create_rm'));
-row('3. run -d -p until the port answers (ms)', fmt(b('start_first_packet')),
-  { Docker: [fmt(d('start_first_packet')), ratio(d('start_first_packet'), b('start_first_packet'))] },
-  'faster than Docker', (b('start_first_packet') ?? Infinity) < (d('start_first_packet') ?? 0));
-const sb = dat('berth_scale_attach'); const sd = dat('docker_scale_attach');
-const firstLast = (s) => (s.length >= 10 ? [med(s.slice(0, 5).map((x) => x[1])), med(s.slice(-5).map((x) => x[1]))] : [null, null]);
-const [bf, bl] = firstLast(sb); const [df, dl] = firstLast(sd);
-row(`4a. n-th attach (run -d), last 5 / first 5 of ${sb.length}`, bf ? `${(bl / bf).toFixed(2)}×` : 'n/a',
-  { Docker: [df ? `${(dl / df).toFixed(2)}×` : 'n/a', ''] }, 'last within 1.5× of first', bf !== null && bl / bf <= 1.5);
-const c1 = b('connrate_1'); const cn = b('connrate_n');
-row(`4b. connections/s through a published port, 1 vs ${get('nports')} ports published`, `${fmt(c1)} → ${fmt(cn)}`,
-  { Docker: [`${fmt(d('connrate_1'))} (1 port)`, ratio(c1, d('connrate_1')).replace('×', '× (berth/Docker)')] },
-  'within 10% at 2000 ports', c1 !== null && cn !== null && cn >= 0.9 * c1);
-// Docker's best of its two data paths: docker-proxy (default) and --userland-proxy=false.
-const best = (k) => Math.max(d(k) ?? 0, num(`docker_np_${k}`) ?? 0) || null;
-for (const [k, label] of [['lo', '127.0.0.1'], ['hostip', "the host's address"]]) {
-  row(`5. iperf3 throughput through ${label} (Gbit/s)`, fmt(b(`gbps_${k}`)),
-    { Docker: [`${fmt(d(`gbps_${k}`))} proxy / ${fmt(num(`docker_np_gbps_${k}`))} no proxy`, ratio(b(`gbps_${k}`), best(`gbps_${k}`)).replace('×', '× (berth/best)')] },
-    `≥ Docker's best, within 10% of direct (${fmt(b('gbps_direct'))})`,
-    b(`gbps_${k}`) !== null && b(`gbps_${k}`) >= (best(`gbps_${k}`) ?? 0) && b(`gbps_${k}`) >= 0.9 * (b('gbps_direct') ?? Infinity));
+  has('berth_attach_detach', 'docker_attach_detach') ? m('berth_attach_detach') * 4 <= m('docker_attach_detach') &&
+    m('berth_attach_detach') < (m('netavark_attach_detach') ?? Infinity) && m('berth_attach_detach') < (m('cni_attach_detach') ?? Infinity) : null);
+for (const [k, what] of [['up_noport', 'bring up, no ports'], ['up_port', 'bring up, one published port'], ['port_added', 'what the port adds']]) {
+  row(`1b. ${what} (ms)`,
+    k === 'up_noport' ? 'berth, Docker: create + start of a busybox `sleep` (Engine API), removal untimed; netavark: setup of the second network as in 1, teardown untimed; CNI: bridge + host-local ADD, DEL untimed'
+      : k === 'up_port' ? 'the same with one TCP port: berth, Docker `-p P:80`; netavark a port_mapping; CNI the portmap plugin after the bridge'
+        : 'the difference of the two rows above',
+    { berth: cell(`berth_${k}`), Docker: cell(`docker_${k}`) + adv(`docker_${k}`, `berth_${k}`),
+      netavark: cell(`netavark_${k}`) + adv(`netavark_${k}`, `berth_${k}`), CNI: cell(`cni_${k}`) + adv(`cni_${k}`, `berth_${k}`) },
+    '—', null);
 }
-row("5. HTTP connections/s through the host's address", fmt(b('connrate_hostip')),
-  { Docker: [`${fmt(d('connrate_hostip'))} proxy / ${fmt(num('docker_np_connrate_hostip'))} no proxy`, ratio(b('connrate_hostip'), best('connrate_hostip')).replace('×', '× (berth/best)')] },
-  "≥ Docker's best", (b('connrate_hostip') ?? 0) >= (best('connrate_hostip') ?? Infinity));
-row(`6. -p 5000-${get('range_end')}/udp: time to start (ms)`, fmt(b('range_start')),
-  { Docker: [`${fmt(d('range_start'))} (5000-${get('drange_end')}: ${get('docker_range_procs') || '?'} docker-proxy)`, ratio(d('range_start'), b('range_start'))] },
-  'as quick as one port', null);
-row(`6. same: memory added, daemon + proxies (KiB, sum of RSS)`, fmt(b('range_mem_kb')),
-  { Docker: [fmt(d('range_mem_kb')), ratio(d('range_mem_kb'), Math.max(1, b('range_mem_kb') ?? 1))] }, 'as small as one port', null);
-row('8. daemon RSS idle (KiB)', fmt(b('rss_idle_kb')), { Docker: [`${fmt(d('rss_idle_kb'))} (dockerd+containerd)`, ratio(d('rss_idle_kb'), b('rss_idle_kb'))] },
-  'below dockerd', (b('rss_idle_kb') ?? Infinity) < (d('rss_idle_kb') ?? 0));
-row(`8. daemon RSS with ${get('berth_loaded_n')} containers (KiB)`, fmt(b('rss_loaded_kb')),
-  { Docker: [`${fmt(d('rss_loaded_kb'))} (with shims)`, ratio(d('rss_loaded_kb'), b('rss_loaded_kb'))] },
-  'below dockerd', (b('rss_loaded_kb') ?? Infinity) < (d('rss_loaded_kb') ?? 0));
-row('8. CLI start: `version` (ms)', fmt(b('cli_version')), { Docker: [fmt(d('cli_version')), ratio(d('cli_version'), b('cli_version'))] }, '—', null);
+row('2. network create + remove (ms)', 'Engine API, a bridge network with a subnet of the default pool',
+  { berth: cell('berth_net_create_rm'), Docker: cell('docker_net_create_rm') + adv('docker_net_create_rm', 'berth_net_create_rm') },
+  '≤ 1/4 of Docker', has('berth_net_create_rm', 'docker_net_create_rm') ? m('berth_net_create_rm') * 4 <= m('docker_net_create_rm') : null);
+row('3. `run -d -p` until the port answers (ms), docker CLI', 'the docker CLI drives both daemons: `docker run -d -p P:80 busybox httpd`, then HTTP until it answers',
+  { berth: cell('berth_start_first_packet_dockercli'), Docker: cell('docker_start_first_packet') + adv('docker_start_first_packet', 'berth_start_first_packet_dockercli') },
+  '≥ 1.5× faster than Docker', has('berth_start_first_packet_dockercli', 'docker_start_first_packet') ? m('berth_start_first_packet_dockercli') * 1.5 <= m('docker_start_first_packet') : null);
+row('3. the same, berth through its own CLI (ms)', 'berth: `berth run -d -p …`; Docker: the docker CLI as above',
+  { berth: cell('berth_start_first_packet'), Docker: cell('docker_start_first_packet') + adv('docker_start_first_packet', 'berth_start_first_packet') },
+  'faster than Docker', has('berth_start_first_packet', 'docker_start_first_packet') ? m('berth_start_first_packet') < m('docker_start_first_packet') : null);
+row(`4a. n-th start, last 5 / first 5 of ${latest.figures.berth_loaded_n ?? '?'}`, '`run -d --network snet busybox sleep` n times on one bridge (the CLI of each)',
+  { berth: cell('berth_scale_ratio', '×'), Docker: cell('docker_scale_ratio', '×') },
+  'last within 1.5× of first', has('berth_scale_ratio') ? m('berth_scale_ratio') <= 1.5 : null);
+row(`4b. HTTP connections/s via 127.0.0.1 with ${latest.figures.nports ?? '?'} other ports published`, 'berth only: one container publishes that many single ports beside the measured one (Docker would start two docker-proxy processes per port)',
+  { berth: `${cell('berth_connrate_n')} against ${cell('berth_connrate_1')} with one` },
+  'within 10% of one port', has('berth_connrate_n', 'berth_connrate_1') ? m('berth_connrate_n') >= 0.9 * m('berth_connrate_1') : null);
+for (const [k, label, unit] of [['connrate_1', 'HTTP connections/s via 127.0.0.1', ''], ['connrate_hostip', "HTTP connections/s via the host's address", ''],
+  ['gbps_lo', 'iperf3 Gbit/s via 127.0.0.1', ''], ['gbps_hostip', "iperf3 Gbit/s via the host's address", '']]) {
+  const direct = k.startsWith('gbps');
+  row(`5. ${label}`, k === 'connrate_1' ? `a published port of a busybox httpd (HTTP/1.0, a connection per request) or an iperf3 server, from the host; each rate the median of ${latest.figures.fig5_reps ?? '?'} measurements (HTTP: each the median of three 1 s samples); Docker with docker-proxy and with --userland-proxy=false, the better compared` : 'as above',
+    { berth: cell(`berth_${k}`, unit) + (direct ? ` (direct ${cell('berth_gbps_direct')})` : ''),
+      Docker: `${cell(`docker_${k}`)} proxy / ${cell(`docker_np_${k}`)} no proxy${adv(`berth_${k}`, `docker_best_${k}`)}` },
+    "≥ Docker's best" + (direct ? ', within 10% of direct' : ''),
+    has(`berth_${k}`, `docker_best_${k}`) ? m(`berth_${k}`) >= m(`docker_best_${k}`) && (!direct || m(`berth_${k}`) >= 0.9 * (m('berth_gbps_direct') ?? Infinity)) : null);
+}
+row(`6. \`-p 5000-${latest.figures.range_end ?? '?'}/udp\`: time to start (ms)`, `Docker gets 5000-${latest.figures.drange_end ?? '?'} (two docker-proxy processes per port; the full range would fill this machine's memory)`,
+  { berth: cell('berth_range_start'), Docker: cell('docker_range_start') + adv('docker_range_start', 'berth_range_start') }, '—', null);
+row('6. the same: memory added (KiB, PSS of every process of the system)', `counted: berth ${note('berth_range_procs')}; Docker ${note('docker_range_procs').replace(/(\d+ docker-proxy).*/, '$1 …')}`,
+  { berth: cell('berth_range_mem_kb'), Docker: cell('docker_range_mem_kb') }, '—', null);
+row('8. memory idle (KiB, PSS)', `every process of the system (by cgroup and PID namespace: see bench/run.sh), no containers: berth ${note('berth_procs_idle')}; Docker ${note('docker_procs_idle')}`,
+  { berth: cell('berth_pss_idle_kb'), Docker: cell('docker_pss_idle_kb') + adv('docker_pss_idle_kb', 'berth_pss_idle_kb') },
+  'below Docker', has('berth_pss_idle_kb', 'docker_pss_idle_kb') ? m('berth_pss_idle_kb') < m('docker_pss_idle_kb') : null);
+row(`8. memory per container (KiB, PSS slope over ${latest.figures.berth_loaded_n ?? '?'} containers)`,
+  `least-squares slope of the PSS sum as containers start; at the end: berth ${note('berth_procs_loaded')}; Docker ${note('docker_procs_loaded')}`,
+  { berth: cell('berth_pss_slope_kb'), Docker: cell('docker_pss_slope_kb') + adv('docker_pss_slope_kb', 'berth_pss_slope_kb') },
+  "≤ 1/4 of Docker's", has('berth_pss_slope_kb', 'docker_pss_slope_kb') ? m('berth_pss_slope_kb') * 4 <= m('docker_pss_slope_kb') : null);
+row(`8. memory with ${latest.figures.berth_loaded_n ?? '?'} containers (KiB, PSS)`, 'the last point of the slope above',
+  { berth: cell('berth_pss_loaded_kb'), Docker: cell('docker_pss_loaded_kb') + adv('docker_pss_loaded_kb', 'berth_pss_loaded_kb') }, '—', null);
+row('CLI start: `version` (ms)', 'berth: `berth version` (Node.js); Docker: `docker version` (Go)',
+  { berth: cell('berth_cli_version'), Docker: cell('docker_cli_version') + adv('docker_cli_version', 'berth_cli_version') }, '—', null);
 
-const peers = ['Docker', 'netavark', 'CNI'];
-let md = `# berth benchmarks\n\n${get('machine')}. Medians; "ratio" is peer ÷ berth for times and memory (above 1×: berth is ahead).\n\n`;
-md += `| figure | berth | ${peers.map((p) => `${p} | ratio`).join(' | ')} | goal | met? |\n|${'---|'.repeat(3 + peers.length * 2)}\n`;
-for (const r of rows) {
-  md += `| ${r.fig} | ${r.berth} | ${peers.map((p) => (r.peers[p] ? `${r.peers[p][0]} | ${r.peers[p][1]}` : ' | ')).join(' | ')} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |\n`;
+// 7. DNS
+const dnsRows = [];
+const dnsFiles = [['one', 'one container name (best case: every answer cached)'], ['fwd', 'one forwarded name'],
+  ['mix', `the mix, ${latest.figures.dns_containers ?? '?'} containers (names 33%, aliases 11%, <name>.<network> 11%, PTR 11%, AAAA 11%, forwarded 22%)`]];
+for (const [f, label] of dnsFiles) {
+  const q = (s) => `dns_${s}_${f}_qps`; const p = (s) => `dns_${s}_${f}_p99`;
+  dnsRows.push(`| ${label}: queries/s | ${cell(q('berth'))} | ${cell(q('docker'))}${adv(q('docker'), q('berth'), false)} | ${cell(q('aardvark'))}${adv(q('aardvark'), q('berth'), false)} | ≥ 1.5× Docker | ${has(q('berth'), q('docker')) ? (m(q('berth')) >= 1.5 * m(q('docker')) ? 'yes' : '**no**') : '—'} |`);
+  dnsRows.push(`| ${label}: p99 latency (ms) | ${cell(p('berth'))} | ${cell(p('docker'))}${adv(p('docker'), p('berth'))} | ${cell(p('aardvark'))}${adv(p('aardvark'), p('berth'))} | below Docker | ${has(p('berth'), p('docker')) ? (m(p('berth')) < m(p('docker')) ? 'yes' : '**no**') : '—'} |`);
+  dnsRows.push(`| ${label}: answers | ${note(`dns_berth_${f}_rcodes`)} | ${note(`dns_docker_${f}_rcodes`)} | ${note(`dns_aardvark_${f}_rcodes`)} | | |`);
 }
-const dns = (() => { try { return fs.readFileSync(path.join(__dirname, 'dns-results.md'), 'utf8'); } catch { return ''; } })();
-md += `\n## 7. DNS\n\n${dns || 'not measured'}\n\n![scaling](chart.svg)\n`;
+
+const machines = runs.map((r) => `- ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.mode} run: ${r.machine.cores ?? '?'} cores (${r.machine.cpu ?? '?'}), kernel ${r.machine.kernel ?? '?'}, load ${r.machine.loadavg ?? '?'} at the end, berth ${r.machine.berth ?? '?'}, ${Object.entries(r.machine.packages || {}).map(([k, v]) => `${k} ${v}`).join(', ')}; ${r.machine.seconds ?? '?'} s`).join('\n');
+let md = '# berth benchmarks\n\n';
+md += current.mode === 'full'
+  ? `The last ${runs.length} full run(s) from bench/history.jsonl: each cell is the median over the runs, (min–max) when there are several; each run's own figures are medians of repeated measurements. "· N×" is berth's advantage (the peer's time or memory ÷ berth's, berth's rate ÷ the peer's): above 1× berth is ahead. Goals are judged on the medians.\n\n`
+  : `**A quick run** (\`bench/run.sh --quick\`: fewer repetitions, smaller scales), not recorded in the history: not for publishing. "· N×" is berth's advantage (above 1× berth is ahead).\n\n`;
+const loaded = runs.filter((r) => parseFloat(r.machine.loadavg) > (r.machine.cores || 1));
+if (loaded.length) md += `**The machine was loaded** during ${loaded.length} of these run(s) (1-minute load above its core count at the end): their figures measure the competition as much as the systems.\n\n`;
+if (current.mode === 'full' && runs.length < 3) md += `**Only ${runs.length} full run(s) so far**: the goals want the median of at least three.\n\n`;
+md += `${machines}\n\n| figure | work done (each system) | berth | Docker | netavark | CNI | goal | met? |\n|---|---|---|---|---|---|---|---|\n`;
+for (const r of rows) {
+  md += `| ${r.fig} | ${r.work} | ${['berth', 'Docker', 'netavark', 'CNI'].map((s) => r.cells[s] ?? '').join(' | ')} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |\n`;
+}
+md += `\n## 7. DNS\n\ndnsperf from inside a container against each resolver (berth's and Docker's at 127.0.0.11, aardvark-dns on the bridge's gateway); ${latest.figures.dns_dur ?? '?'} s per run, median of ${latest.figures.dns_runs ?? '?'}; p99 and answers from separate runs that log every query. Every system forwards to the same upstream, one resolver in the bench's namespace.\n\n`;
+md += `| figure | berth | Docker ${note('dns_docker_version')} | aardvark-dns ${note('dns_aardvark_version')} | goal | met? |\n|---|---|---|---|---|---|\n${dnsRows.join('\n')}\n`;
+md += '\n![the n-th container start on one bridge](chart.svg)\n';
 fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
 
-// chart: the n-th attach's time for berth and Docker
+// chart: the n-th start's time for berth and Docker (this run)
+const sb = dat('berth_scale_attach'); const sd = dat('docker_scale_attach');
 const W = 640, H = 320, P = 50;
 const all = [...sb, ...sd];
 const maxX = Math.max(1, ...all.map((x) => x[0])); const maxY = Math.max(1, ...all.map((x) => x[1] / 1000));
