@@ -31,7 +31,8 @@ describe('berthd --debug', { skip }, () => {
     says(/^\[debug\] exec: unshare --net=\S+ ip link set lo up$/m, 'the network namespace made');
     says(/^\[debug\]   link add \S+ .*type veth peer name /m, 'the veth pair made');
     says(/^\[debug\] exec: nft -f -\n(\[debug\]   .*\n)*\[debug\]   add element ip berth \S+ \{[^}]*8080/m, 'the published port added to berth\'s nft map');
-    says(/^\[debug\] shim: sh -c .*\n(\[debug\]   .*\n)*\[debug\]   runc .* run --bundle /m, 'the container process started through runc');
+    says(/^\[debug\] conmon .*--runtime \S*\/runc .*--bundle \S+/m, 'the container\'s monitor (conmon) started with runc and the bundle');
+    says(/^\[debug\] exec: runc .* start [0-9a-f]{64}$/m, 'the container process started through runc');
 
     from = sb.daemonLog().length;
     await sb.berth(['rm', '-f', 'web']);
