@@ -4,7 +4,7 @@
 // sockets; one container's flood of malformed packets, or its 300 held TCP connections, do
 // not stop another container's lookups. Everything is judged by outcomes (every lookup
 // answered), never by how long anything took.
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { OUTSIDE_ADDR, Sandbox, poll, shq } from '../harness/sandbox';
@@ -86,6 +86,8 @@ describe('embedded DNS under trouble', { skip }, () => {
     await sb.berth(['run', '-d', '--name', 'target', '--network', 'rn', 'busybox', 'sleep', '100000']);
   });
   after(async () => { await sb?.cleanup(); });
+  // (a test that fails between killing berthd and starting it again must not fail the next ones)
+  beforeEach(async () => { await sb?.ensureDaemon(); });
 
   it('keeps answering through a SIGKILL and restart of berthd, and a normal stop and start', async () => {
     const want = `rcode=0 tc=0 ${await ipOf('target', 'rn')}`;
@@ -162,12 +164,14 @@ describe('embedded DNS under trouble', { skip }, () => {
     await sb.killDaemon();
     const [current] = await resolverPids();
     const old = path.join(sb.top, 'oldbuild');
-    await sb.sh(`mkdir -p ${old}/src && cp -r ${shq(ROOT)}/dist/src/dns ${shq(ROOT)}/dist/src/kernel ${shq(ROOT)}/dist/src/util ${old}/src/ && echo '// older' >> ${old}/src/dns/main.js`);
+    await sb.sh(`mkdir -p ${old} && cp -r ${shq(ROOT)}/dist/src ${old}/ && echo '// older' >> ${old}/src/dns/main.js`);
     const started = await sb.sh(`NODE_PATH=${shq(path.join(ROOT, 'node_modules'))} ${shq(process.execPath)} ${old}/src/dns/main.js --dir ${sb.execRoot}/dns </dev/null >>${sb.execRoot}/dns/resolver.log 2>&1 & echo $!`);
     const olderPid = started.stdout.trim();
-    await poll(() => sb.sh(`grep -c 'pid ${olderPid} build' ${sb.execRoot}/dns/resolver.log || true`), (r) => r.stdout.trim() === '1', 300);
+    const resolverLog = async () => (await sb.sh(`tail -n 30 ${sb.execRoot}/dns/resolver.log`)).stdout;
+    const serving = await poll(() => sb.sh(`grep -c 'pid ${olderPid} build' ${sb.execRoot}/dns/resolver.log || true`), (r) => r.stdout.trim() === '1', 300);
+    assert.equal(serving.stdout.trim(), '1', `the older build started; resolver.log:\n${await resolverLog()}`);
     await sb.sh(`kill ${current}`);
-    assert.deepEqual(await poll(resolverPids, (p) => p.length === 1, 100), [olderPid], 'the older build serves alone');
+    assert.deepEqual(await poll(resolverPids, (p) => p.length === 1, 100), [olderPid], `the older build serves alone; resolver.log:\n${await resolverLog()}`);
     assert.equal(await nsq(netns, 'target'), want, 'the older build answers');
     await sb.startDaemon();
     const now = await poll(resolverPids, (p) => p.length === 1 && p[0] !== olderPid, 300);

@@ -300,6 +300,11 @@ export class Sandbox {
     this.daemonExit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
+  /** Start berthd if it is not running: a test that failed between a kill and a start leaves it down. */
+  async ensureDaemon(): Promise<void> {
+    if (!this.daemon) await this.startDaemon();
+  }
+
   /** Wait until the berthd spawnDaemon() started answers on its socket. */
   async daemonListening(): Promise<void> {
     if (!this.daemon || !this.daemonExit) throw new Error('berthd is not started');
