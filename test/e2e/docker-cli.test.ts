@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { HOST_ADDR, Sandbox, shq } from '../harness/sandbox';
 
 const haveDocker = (() => { try { execFileSync('docker', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
@@ -91,10 +92,15 @@ describe('the docker CLI against berthd', { skip }, () => {
   });
 
   it('run -it and exec -it in a terminal: a shell, its prompt, the terminal\'s size', async () => {
-    // `script` gives the docker CLI a terminal; the input arrives after the shell is up.
-    const inTty = (cmd: string, lines: string[]) => sb.sh(
-      `(sleep 1; ${lines.map((l) => `printf '%s\\n' ${shq(l)}; sleep 0.3`).join('; ')}) | ` +
-      `script -qec ${shq(`stty cols 101 rows 31; DOCKER_HOST=unix://${sb.socket} ${cmd}`)} /dev/null`, { allowFail: true });
+    // `script` gives the docker CLI a terminal; the input arrives after the shell is up. The
+    // input stays open until the CLI is done: at the end of its input the docker CLI gives the
+    // terminal its cooked mode back, and output still to come would then get a second \r.
+    const inTty = (cmd: string, lines: string[]) => {
+      const done = path.join(sb.top, `tty-done-${Math.random().toString(36).slice(2)}`);
+      return sb.sh(
+        `(sleep 1; ${lines.map((l) => `printf '%s\\n' ${shq(l)}; sleep 0.3`).join('; ')}; while [ ! -e ${done} ]; do sleep 0.1; done) | ` +
+        `script -qec ${shq(`stty cols 101 rows 31; DOCKER_HOST=unix://${sb.socket} ${cmd}; touch ${done}`)} /dev/null`, { allowFail: true });
+    };
     const run = await inTty('docker run -it --rm busybox sh', ['echo in-tty $((6*7))', 'stty size; exit 5']);
     assert.match(run.stdout, /in-tty 42\r\n/);
     assert.match(run.stdout, /31 101\r\n/);
