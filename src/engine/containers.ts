@@ -19,6 +19,7 @@ import { matchContainerFilters, validateFilters } from './filters';
 import { traitsOf } from './drivers/registry';
 import { mergeEnv } from './env';
 import { normalizeSignal, ps, type ImageStore, type Runtime } from '../runtime';
+import { commandLine } from '../runtime/spec';
 import { badRequest, conflict, noSuchContainer, noSuchImage, EMPTY_CREATE_CONFIG, HOSTNAME_NETWORK_CONFLICT } from '../util/errors';
 import { newId } from '../util/ids';
 import { randomName, validateContainerName } from '../util/names';
@@ -86,10 +87,10 @@ export class ContainerService implements ContainersApi {
 
     const id = newId();
     const imgCfg = image.Config ?? {};
-    const entrypoint = body.Entrypoint !== undefined && body.Entrypoint !== null ? toArgv(body.Entrypoint) : (imgCfg.Entrypoint ?? null);
-    // An explicit entrypoint resets the image's Cmd (Docker's rule).
-    const cmd = body.Cmd !== undefined && body.Cmd !== null ? toArgv(body.Cmd)
-      : (body.Entrypoint !== undefined && body.Entrypoint !== null ? null : (imgCfg.Cmd ?? null));
+    const { entrypoint, cmd } = commandLine(imgCfg, {
+      entrypoint: body.Entrypoint != null ? toArgv(body.Entrypoint) : null,
+      cmd: body.Cmd != null ? toArgv(body.Cmd) : null,
+    });
     if ((!entrypoint || entrypoint.length === 0) && (!cmd || cmd.length === 0)) throw badRequest('No command specified');
 
     const exposed: Record<string, {}> = { ...(imgCfg.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) };

@@ -48,11 +48,11 @@ export interface ContainerRunSpec {
   runtime?: string;
 }
 
-export interface ExecOptions {
+interface ExecOptions {
   cmd: string[]; env: string[]; tty: boolean; cwd?: string; user?: string; stdin: boolean;
 }
 
-export interface ExecProcess {
+interface ExecProcess {
   output: Readable;
   input: Writable | null;
   exitCode: Promise<number>;
@@ -61,7 +61,7 @@ export interface ExecProcess {
   resize(h: number, w: number): Promise<void>;
 }
 
-export interface AttachRequest {
+interface AttachRequest {
   stdin: boolean;
   /** Replay the log from its start first (Docker's `logs=1`); alias: logs. */
   fromStart?: boolean;

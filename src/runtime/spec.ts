@@ -161,14 +161,17 @@ export function replaceOrAppend(base: string[], extra: string[]): string[] {
 }
 
 /**
- * Docker's rule for the command: the run's --entrypoint replaces the image's and drops the
- * image's Cmd; the run's command replaces the image's Cmd.
+ * Docker's rule for the command, as a create records it (Config.Entrypoint, Config.Cmd): the
+ * run's entrypoint replaces the image's and drops the image's Cmd; the run's command replaces
+ * the image's Cmd; an entrypoint of one empty string (`--entrypoint ""`) means none. null and
+ * undefined in `run` mean "not given". The process runs entrypoint + cmd.
  */
 export function commandLine(image: { Entrypoint?: string[] | null; Cmd?: string[] | null },
-  run: { entrypoint?: string[] | null; cmd?: string[] | null }): string[] {
-  const entrypoint = run.entrypoint != null ? run.entrypoint : (image.Entrypoint ?? []);
-  const cmd = run.cmd != null && run.cmd.length ? run.cmd : (run.entrypoint != null ? [] : (image.Cmd ?? []));
-  return [...entrypoint.filter((s, i) => !(i === 0 && s === '' && entrypoint.length === 1)), ...cmd];
+  run: { entrypoint?: string[] | null; cmd?: string[] | null }): { entrypoint: string[] | null; cmd: string[] | null } {
+  let entrypoint = run.entrypoint != null ? run.entrypoint : (image.Entrypoint ?? null);
+  if (entrypoint && entrypoint.length === 1 && entrypoint[0] === '') entrypoint = null;
+  const cmd = run.cmd != null ? run.cmd : (run.entrypoint != null ? null : (image.Cmd ?? null));
+  return { entrypoint, cmd };
 }
 
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }

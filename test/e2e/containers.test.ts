@@ -40,6 +40,11 @@ describe('containers', { skip }, () => {
     assert.equal(r.stdout, 'bar\n/tmp\n');
     const e = await sb.berth(['run', '--rm', '--entrypoint', '/bin/echo', 'busybox', 'hi', 'there']);
     assert.equal(e.stdout, 'hi there\n');
+    // `--entrypoint ""` clears it: the command runs alone, and inspect shows no entrypoint (as Docker)
+    const none = await sb.berth(['run', '--name', 'noep', '--entrypoint', '', 'busybox', 'echo', 'hi']);
+    assert.equal(none.stdout, 'hi\n');
+    assert.equal(await sb.inspect('noep', '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Path}}'), 'null ["echo","hi"] "echo"');
+    await sb.berth(['rm', 'noep']);
   });
 
   it('-i passes stdin; without -i the container gets none', async () => {

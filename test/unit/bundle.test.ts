@@ -42,14 +42,16 @@ test('environment: PATH default, HOSTNAME, TERM with a tty, then the container\'
     ['PATH=/bin:/usr/bin:/sbin', 'HOSTNAME=h1', 'TERM=xterm', 'FOO=bar']);
 });
 
-test('entrypoint and cmd: Docker\'s combination rules', () => {
+test('entrypoint and cmd: Docker\'s combination rules, as a create records them', () => {
   const img = { Entrypoint: ['/ep'], Cmd: ['default'] };
-  assert.deepEqual(commandLine(img, {}), ['/ep', 'default']);
-  assert.deepEqual(commandLine(img, { cmd: ['x', 'y'] }), ['/ep', 'x', 'y']);
-  assert.deepEqual(commandLine(img, { entrypoint: ['/other'] }), ['/other'], '--entrypoint drops the image Cmd');
-  assert.deepEqual(commandLine(img, { entrypoint: ['/other'], cmd: ['a'] }), ['/other', 'a']);
-  assert.deepEqual(commandLine(img, { entrypoint: [''], cmd: ['ls'] }), ['ls'], '--entrypoint "" clears it');
-  assert.deepEqual(commandLine({ Cmd: ['/bin/sh'] }, {}), ['/bin/sh']);
+  const argv = (r: { entrypoint: string[] | null; cmd: string[] | null }) => [...(r.entrypoint ?? []), ...(r.cmd ?? [])];
+  assert.deepEqual(commandLine(img, {}), { entrypoint: ['/ep'], cmd: ['default'] });
+  assert.deepEqual(argv(commandLine(img, { cmd: ['x', 'y'] })), ['/ep', 'x', 'y']);
+  assert.deepEqual(commandLine(img, { entrypoint: ['/other'] }), { entrypoint: ['/other'], cmd: null }, '--entrypoint drops the image Cmd');
+  assert.deepEqual(argv(commandLine(img, { entrypoint: ['/other'], cmd: ['a'] })), ['/other', 'a']);
+  // as the reference Docker records `run --entrypoint "" busybox echo hi`: Entrypoint null
+  assert.deepEqual(commandLine(img, { entrypoint: [''], cmd: ['echo', 'hi'] }), { entrypoint: null, cmd: ['echo', 'hi'] });
+  assert.deepEqual(commandLine({ Cmd: ['/bin/sh'] }, {}), { entrypoint: null, cmd: ['/bin/sh'] });
 });
 
 test('users: names and ids from the container\'s passwd and group files', () => {
