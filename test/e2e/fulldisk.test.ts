@@ -119,7 +119,7 @@ describe('a full data root', { skip }, () => {
     assert.equal(await sb.inspect('up3', '{{.State.Status}}'), 'exited');
     // (zombies do not count: the sandbox's pid 1 never reaps the orphans it inherits)
     assert.equal((await sb.sh('ps -e -o stat=,comm= | grep -v "^Z" | grep -c " httpd$" || true')).stdout.trim(), '2', 'up3\'s process is gone');
-    await sb.sh("pkill -KILL -f 'sleep 55555[5]'");
+    await sb.pkill('sleep 55555[5]');
     const st = await poll(() => sb.inspect('short', '{{.State.Status}} {{.State.ExitCode}}'), (s) => s === 'exited 137');
     assert.equal(st, 'exited 137');
     assert.deepEqual(await checkConsistency(sb), []);

@@ -45,7 +45,7 @@ describe('berthd restart', { skip }, () => {
     assert.equal((await sb.outside(`${CURL} http://${HOST_ADDR}:8080/`)).stdout, 'r1\n');
     await sb.sh(`busybox ping -c1 -W2 ${before1.r2}`);
     // A container dies while berthd is away.
-    await sb.sh("pkill -KILL -f 'sleep 43434[3]'");
+    await sb.pkill('sleep 43434[3]');
   });
 
   it('a restarted berthd finds everything as it was', async () => {

@@ -406,6 +406,15 @@ export class Sandbox {
   }
 
   /**
+   * SIGKILL the processes whose command line matches `pattern` (pkill -f), waiting until one
+   * does: a container's process replaces the runtime's init a moment after `run -d` returns.
+   */
+  async pkill(pattern: string): Promise<void> {
+    const r = await poll(() => this.sh(`pkill -KILL -f ${shq(pattern)}`, { allowFail: true }), (x) => x.code === 0, 100);
+    check(`pkill -KILL -f ${shq(pattern)}`, r, false);
+  }
+
+  /**
    * A cable between two sandbox hosts (for multi-host tests): a veth pair, one end named
    * `ifname` in each, addressed `addrA`/`addrB` (/24) and up. Made straight inside the two
    * sandboxes' network namespaces: it never exists in the machine's own.
