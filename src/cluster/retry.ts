@@ -18,8 +18,11 @@ import { GRPCDeadlineExceededError, GRPCUnavailableError } from 'etcd3';
 /** One try's deadline: longer than a healthy write takes on a loaded host, short enough that a write lost with a dead leader is tried again soon. */
 export const ATTEMPT_MS = 2000;
 
-/** What etcd says while it has no leader, or lost a request with the old one (whatever the gRPC code). */
-const ELECTION = /etcdserver: (no leader|leader changed|request timed out|raft proposal dropped|server stopped|too many requests)/;
+/**
+ * What etcd says while it has no leader, or lost a request with the old one, whatever the gRPC
+ * code (a member whose own wait for the leader ran out answers UNKNOWN "context deadline exceeded").
+ */
+const ELECTION = /etcdserver: (no leader|leader changed|request timed out|raft proposal dropped|server stopped|too many requests)|^\d+ UNKNOWN: context deadline exceeded$/;
 
 /** Whether a failed call may pass if tried again: the member or the leader was out of reach. */
 export function transient(e: unknown): boolean {

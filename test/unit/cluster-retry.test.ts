@@ -9,8 +9,10 @@ import {
 } from 'etcd3';
 import { backoff, nextTry, transient } from '../../src/cluster/retry';
 
-/** The error the etcd3 client makes of a gRPC status (code, details), as it does for a real call. */
-const grpc = (code: number, details: string) => castGrpcError(Object.assign(new Error(`${code} ${details}`), { code, details }));
+const STATUS: Record<number, string> = { 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 14: 'UNAVAILABLE' };
+/** The error the etcd3 client makes of a gRPC status, as it does for a real call (grpc-js's message shape). */
+const grpc = (code: number, details: string) =>
+  castGrpcError(Object.assign(new Error(`${code} ${STATUS[code]}: ${details}`), { code, details }));
 
 test('a member out of reach or a leader being elected: tried again', () => {
   assert.ok(transient(grpc(14, 'No connection established. Last error: connect ECONNREFUSED 10.78.0.1:2377')));
@@ -18,6 +20,7 @@ test('a member out of reach or a leader being elected: tried again', () => {
   assert.ok(transient(grpc(14, 'etcdserver: no leader')));
   assert.ok(transient(grpc(14, 'etcdserver: leader changed')));
   assert.ok(transient(grpc(14, 'etcdserver: request timed out, possibly due to previous leader failure')));
+  assert.ok(transient(grpc(2, 'context deadline exceeded')), 'a member whose wait for the leader ran out');
   // (etcd's wording counts whatever code and class it came with)
   assert.ok(transient(new EtcdError('etcdserver: raft proposal dropped')));
   assert.ok(transient(new GRPCUnavailableError('x')));
@@ -30,6 +33,7 @@ test('an answer from the store that a repeat would not change: given up at once'
   assert.equal(transient(new EtcdPermissionDeniedError('etcdserver: permission denied')), false);
   assert.equal(transient(new GRPCInvalidArgumentError('etcdserver: duplicate key given in txn request')), false);
   assert.equal(transient(new Error('network with name x already exists')), false);
+  assert.equal(transient(grpc(2, 'some other failure')), false);
   assert.equal(transient(undefined), false);
   assert.equal(nextTry(new EtcdPermissionDeniedError('etcdserver: permission denied'), 1, 0, 10_000, 0.5), null);
 });
