@@ -433,9 +433,10 @@ export class Cluster {
   }
 
   /**
-   * Keep the etcd members' client addresses as this node's list for its next start: the host
-   * that made the cluster knew only its own member, one that joined only those before it, and
-   * with its own member down a host can reach the store only through the others it knows.
+   * Keep the etcd members' client addresses as this node's list for its next start (learned
+   * when it registers, and when the managers in the view change): the host that made the
+   * cluster knew only its own member, one that joined only those before it, and with its own
+   * member down a host reaches the store only through the others it knows.
    */
   private async learnMembers(kv: ClusterStore): Promise<void> {
     const cfg = this.cfg;
@@ -463,6 +464,11 @@ export class Cluster {
   private changed(v: S.ClusterState): Promise<void> {
     // The Leader key goes with its manager's lease: another manager claims it.
     if (!v.managerNodeId && this.cfg?.role === 'manager' && this.leaseId) void this.kv?.claimLeader(this.cfg.nodeId, this.leaseId).catch(() => undefined);
+    // A manager joined (or left) since this node last learned where the etcd members are.
+    const managers = v.nodes.filter((n) => n.role === 'manager').length;
+    if (this.cfg && this.cfg.role !== 'external' && this.kv && this.leaseId && managers !== this.cfg.hosts.length) {
+      void this.learnMembers(this.kv).catch((e) => log.warn(`cluster: the etcd members' addresses: ${(e as Error).message}`));
+    }
     this.chain = this.chain.then(() => this.onChange(v)).catch((e) => {
       log.warn(`cluster: ${(e as Error).message}`);
     });
