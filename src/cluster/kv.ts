@@ -219,11 +219,12 @@ export class ClusterStore {
         .if(K.name(net.name), 'Create', '==', 0).and(K.vni(net.vni), 'Create', '==', 0).and(K.subnet(net.subnet), 'Create', '==', 0)
         .then(c.put(K.network(net.id)).value(JSON.stringify(net)), c.put(K.name(net.name)).value(net.id),
           c.put(K.vni(net.vni)).value(net.id), c.put(K.subnet(net.subnet)).value(net.id))
-        .else(c.get(K.name(net.name)))
+        .else(c.get(K.name(net.name)), c.get(K.network(net.id)))
         .commit());
       if (ok.succeeded) return net;
       // The name is this network's already: an earlier try was applied and only its answer lost.
-      if (ok.responses[0]?.response_range?.kvs?.[0]?.value.toString() === net.id) return net;
+      const mine = ok.responses[1]?.response_range?.kvs?.[0]?.value.toString();
+      if (mine && ok.responses[0]?.response_range?.kvs?.[0]?.value.toString() === net.id) return JSON.parse(mine) as S.OverlayNetwork;
       // Someone else took one of them: learn which, and decide again.
       const [name, vni, subnet] = await Promise.all([K.name(net.name), K.vni(net.vni), K.subnet(net.subnet)]
         .map((k) => this.call((c) => c.get(k).exists())));
