@@ -423,32 +423,12 @@ export class Cluster {
         this.lease = lease;
         this.leaseId = id;
         this.registered?.();
-        void this.learnMembers(kv).catch((e) => log.warn(`cluster: the etcd members' addresses: ${(e as Error).message}`));
         return;
       } catch (e) {
         log.warn(`cluster: cannot register with the cluster store: ${(e as Error).message}`);
         await sleep(1000);
       }
     }
-  }
-
-  /**
-   * Keep the etcd members' client addresses as this node's list for its next start (learned
-   * when it registers, and when the managers in the view change): the host that made the
-   * cluster knew only its own member, one that joined only those before it, and with its own
-   * member down a host reaches the store only through the others it knows.
-   */
-  private async learnMembers(kv: ClusterStore): Promise<void> {
-    const cfg = this.cfg;
-    if (!cfg || cfg.role === 'external') return;
-    const members = (await kv.call((c) => c.cluster.memberList({}))).members ?? [];
-    const urls = [...new Set(members.flatMap((m) => m.clientURLs ?? []))].sort();
-    if (!urls.length || urls.join() === [...cfg.hosts].sort().join()) return;
-    // (not after a leave meanwhile: that removed the config, which must stay removed)
-    if (this.cfg !== cfg || this.kv !== kv || this.stopped) return;
-    cfg.hosts = urls;
-    await this.store.put(KIND, 'config', cfg);
-    log.info(`cluster: the etcd members are at ${urls.join(', ')} (used from berthd's next start)`);
   }
 
   /** Wait until this node is registered and follows the cluster (after init or join). */
@@ -464,11 +444,6 @@ export class Cluster {
   private changed(v: S.ClusterState): Promise<void> {
     // The Leader key goes with its manager's lease: another manager claims it.
     if (!v.managerNodeId && this.cfg?.role === 'manager' && this.leaseId) void this.kv?.claimLeader(this.cfg.nodeId, this.leaseId).catch(() => undefined);
-    // A manager joined (or left) since this node last learned where the etcd members are.
-    const managers = v.nodes.filter((n) => n.role === 'manager').length;
-    if (this.cfg && this.cfg.role !== 'external' && this.kv && this.leaseId && managers !== this.cfg.hosts.length) {
-      void this.learnMembers(this.kv).catch((e) => log.warn(`cluster: the etcd members' addresses: ${(e as Error).message}`));
-    }
     this.chain = this.chain.then(() => this.onChange(v)).catch((e) => {
       log.warn(`cluster: ${(e as Error).message}`);
     });
