@@ -156,7 +156,7 @@ export class Cluster {
       // (a new client per try: a client's circuit breaker stays open a while after failures)
       await until(async () => {
         setup?.close();
-        setup = new ClusterStore({ hosts: [host], ca: Buffer.from(ca.cert) });
+        setup = new ClusterStore({ hosts: [host], ca: Buffer.from(ca.cert), ...DIRECT });
         return setup.client.get(K.INFO).string();
       }, 15_000).catch(async (e) => {
         throw new Error(`etcd did not start: ${(e as Error).message}\n${await memberLogTail(this.memberDir)}`);
@@ -208,7 +208,7 @@ export class Cluster {
     // The token's secret is the password of the worker user or of the manager user.
     let probe: ClusterStore | null = null, user = '';
     for (const u of ['worker', 'manager']) {
-      const s = new ClusterStore({ hosts: [`https://${managerAddr}`], ca: Buffer.from(ca), auth: { username: u, password: token.secret } });
+      const s = new ClusterStore({ hosts: [`https://${managerAddr}`], ca: Buffer.from(ca), auth: { username: u, password: token.secret }, ...DIRECT });
       try {
         await s.call((c) => c.get(K.INFO).string());
         probe = s; user = u;
@@ -473,6 +473,13 @@ function randomId(n: number): string {
   const abc = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return [...randomBytes(n)].map((b) => abc[b % abc.length]).join('');
 }
+
+/**
+ * For init's and join's clients, which also make calls that are not safe to repeat (a user or
+ * role created, a member added) directly, outside ClusterStore.call's retries: one try each, as
+ * long as a call on a busy single member may take.
+ */
+const DIRECT = { attemptMs: 5000 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,6 +5,7 @@ import { noop } from 'cockatiel';
 import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, type Lease, type Watcher } from 'etcd3';
 import * as K from './keys';
 import * as S from './state';
+import { ATTEMPT_MS, nextTry } from './retry';
 import { ApiError, notFound } from '../util/errors';
 import { log } from '../util/log';
 
@@ -12,7 +13,8 @@ interface StoreOptions {
   hosts: string[];                     // https://host:port or http://host:port
   ca?: Buffer; cert?: Buffer; key?: Buffer;
   auth?: { username: string; password: string };
-  timeoutMs?: number;                  // one call's deadline (then: "not reachable")
+  timeoutMs?: number;                  // one call's budget, tries included (then: "not reachable")
+  attemptMs?: number;                  // one try's deadline (retry.ts's ATTEMPT_MS unless given)
 }
 
 /** How many times a transaction is tried again after its compare failed (someone else won). */
@@ -39,25 +41,47 @@ export class ClusterStore {
   private readonly waiters: Array<{ rev: number; done: () => void }> = [];
   view: S.ClusterState = S.fromKeys(new Map(), 0);
 
+  /** How long a call may try (retry.ts: long enough for an election after the leader's loss). */
+  private readonly budget: number;
+
   constructor(readonly opts: StoreOptions) {
-    const timeout = opts.timeoutMs ?? 5000;
+    this.budget = opts.timeoutMs ?? 10_000;
+    const attempt = Math.min(opts.attemptMs ?? ATTEMPT_MS, this.budget);
     this.client = new Etcd3({
       hosts: opts.hosts,
       ...(opts.ca ? { credentials: { rootCertificate: opts.ca, ...(opts.cert && opts.key ? { certChain: opts.cert, privateKey: opts.key } : {}) } } : {}),
-      ...(opts.auth ? { auth: { ...opts.auth, callOptions: () => ({ deadline: Date.now() + timeout }) } } : {}),
-      dialTimeout: timeout,
-      // With one host there is nowhere else to go: no circuit breaker that would refuse calls
-      // for seconds after etcd is back (with several, it steers calls away from a dead one).
-      ...(opts.hosts.length === 1 ? { faultHandling: { host: () => noop } } : {}),
+      ...(opts.auth ? { auth: { ...opts.auth, callOptions: () => ({ deadline: Date.now() + attempt }) } } : {}),
+      // One try on one member per call: call() decides about the next (retry.ts), with a budget
+      // for the whole call. (The client's own policies would try 4 times without a pause and
+      // trip a circuit breaker per member that concurrent calls share: while a new leader is
+      // elected, failures of the calls in flight opened the breaker of every member, the
+      // live ones too, and the next calls failed at once, unsent.)
+      faultHandling: { host: () => noop, global: noop },
       // Streams (the watch, lease keep-alives) run for as long as they are needed.
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + attempt }),
     });
   }
 
-  /** Calls `fn`, turning the client's errors into the API's. */
+  /**
+   * Calls `fn`, again while it fails in a way that passes (a member down, a leader being
+   * elected; retry.ts) and the budget lasts; turns the client's errors into the API's. Each try
+   * goes to a member the client picks at random, so a dead one is left after one refused try.
+   * Every `fn` given here must be safe to repeat (retry.ts says why the ones in this file are).
+   */
   async call<T>(fn: (c: Etcd3) => Promise<T>): Promise<T> {
+    const end = Date.now() + this.budget;
     let r: T;
-    try { r = await fn(this.client); } catch (e) { throw storeError(e); }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        r = await fn(this.client);
+        break;
+      } catch (e) {
+        const wait = this.closed ? null : nextTry(e, attempt, Date.now(), end, Math.random());
+        if (wait === null) throw storeError(e);
+        log.debug(`cluster store: ${(e as Error).message}; trying again in ${wait} ms`);
+        await new Promise((res) => setTimeout(res, wait));
+      }
+    }
     const rev = Number((r as any)?.header?.revision ?? 0);
     if ((r as any)?.succeeded && rev > this.lastWrite) this.lastWrite = rev;
     return r;
@@ -195,8 +219,12 @@ export class ClusterStore {
         .if(K.name(net.name), 'Create', '==', 0).and(K.vni(net.vni), 'Create', '==', 0).and(K.subnet(net.subnet), 'Create', '==', 0)
         .then(c.put(K.network(net.id)).value(JSON.stringify(net)), c.put(K.name(net.name)).value(net.id),
           c.put(K.vni(net.vni)).value(net.id), c.put(K.subnet(net.subnet)).value(net.id))
+        .else(c.get(K.name(net.name)), c.get(K.network(net.id)))
         .commit());
       if (ok.succeeded) return net;
+      // The name is this network's already: an earlier try was applied and only its answer lost.
+      const mine = ok.responses[1]?.response_range?.kvs?.[0]?.value.toString();
+      if (mine && ok.responses[0]?.response_range?.kvs?.[0]?.value.toString() === net.id) return JSON.parse(mine) as S.OverlayNetwork;
       // Someone else took one of them: learn which, and decide again.
       const [name, vni, subnet] = await Promise.all([K.name(net.name), K.vni(net.vni), K.subnet(net.subnet)]
         .map((k) => this.call((c) => c.get(k).exists())));
@@ -225,8 +253,12 @@ export class ClusterStore {
       const ok = await this.call((c) => c.if(K.inuse(id), 'Mod', '==', Number(modRev)).and(K.network(id), 'Create', '>', 0)
         .then(c.delete().key(K.network(id)), c.delete().key(K.name(net.name)), c.delete().key(K.vni(net.vni)),
           c.delete().key(K.subnet(net.subnet)), c.delete().key(K.inuse(id)))
+        .else(c.get(K.network(id)))
         .commit());
       if (ok.succeeded) return;
+      // Gone already: an earlier try was applied and only its answer lost (or another client
+      // removed it at the same moment; either way it is gone, as asked).
+      if (!ok.responses[0]?.response_range?.kvs?.length) return;
     }
     throw new ApiError(503, `${UNREACHABLE}: too many concurrent changes, try again`);
   }
@@ -265,7 +297,8 @@ export class ClusterStore {
     const owner = r.responses[0]?.response_range?.kvs?.[0]?.value.toString();
     if (!r.responses[1]?.response_range?.kvs?.length) return 'no network';
     if (owner === e.id) {
-      // Ours already (a re-registration): move it to this lease.
+      // Ours already (a re-registration, or an earlier try of this put was applied and only its
+      // answer lost): move it to this lease (a no-op if it is on it).
       await this.call((c) => c.if(K.addr(e.networkId, e.ip), 'Value', '==', e.id)
         .then(c.put(K.addr(e.networkId, e.ip)).value(e.id).lease(leaseId), c.put(K.endpoint(e.networkId, e.id)).value(JSON.stringify(e)).lease(leaseId))
         .commit());

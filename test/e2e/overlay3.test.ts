@@ -75,25 +75,33 @@ describe('overlay networks on etcd, three hosts', { skip }, () => {
     const alive = [0, 1, 2].filter((i) => i !== dead);
     await h[dead].killDaemon();
     await h[dead].sh(`kill -9 $(cat ${h[dead].dataRoot}/cluster/etcd/etcd.pid)`);
-    // The two others create containers right away, in parallel, while a new leader is elected.
+    // (if this test fails midway, the host is started again all the same: the next tests then
+    // report their own result, not "Cannot connect to the berth daemon")
+    let restarted = false;
     const names = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'];
-    const runs = await Promise.all(names.map((n, i) => h[alive[i % 2]].berth(['run', '-d', '--name', n, '--network', 'ov3', 'busybox', 'sleep', '1000'], { allowFail: true })));
-    assert.deepEqual(runs.map((r) => r.code), names.map(() => 0), runs.map((r) => r.stderr).join(''));
-    const ips = await Promise.all(names.map((n, i) => ipOf(h[alive[i % 2]], n)));
-    const before = await Promise.all(alive.map((i) => ipOf(h[i], `x${i}`)));
-    assert.equal(new Set([...ips, ...before]).size, ips.length + before.length, `no address twice: ${ips.join(' ')} ${before.join(' ')}`);
-    // Names keep resolving across the two.
-    await until(async () => (await h[alive[0]].berth(['exec', `x${alive[0]}`, 'ping', '-c1', '-W1', 'k2'], { allowFail: true })).code, (c) => c === 0, 'k2 by name');
-    // The dead host's endpoint leaves the others' forwarding tables when its lease expires.
-    const vx = (await h[alive[0]].sh('ip -o link show type vxlan | grep -o "vx-[0-9a-f]*" | head -1')).stdout.trim();
-    // (its address may already be another container's: a freed address is given out again)
-    const toDead = new RegExp(`^(?!00:00:00:00:00:00)\\S+ dst ${ADDR[dead].replace(/\./g, '\\.')} `, 'm');
-    await until(async () => toDead.test((await h[alive[0]].sh(`bridge fdb show dev ${vx}`)).stdout), (has) => !has, 'no forwarding entry to the dead host');
-    assert.match((await h[alive[1]].berth(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).stdout, /Down/);
-    // Back: berthd starts its etcd member again, registers again, x<dead> is found again.
-    await h[dead].startDaemon();
-    await until(async () => (await h[alive[0]].berth(['exec', `x${alive[0]}`, 'ping', '-c1', '-W1', `x${dead}`], { allowFail: true })).code,
-      (c) => c === 0, 'the restarted host\'s container by name', 60_000);
+    try {
+      // The two others create containers right away, in parallel, while a new leader is elected.
+      const runs = await Promise.all(names.map((n, i) => h[alive[i % 2]].berth(['run', '-d', '--name', n, '--network', 'ov3', 'busybox', 'sleep', '1000'], { allowFail: true })));
+      assert.deepEqual(runs.map((r) => r.code), names.map(() => 0), runs.map((r) => r.stderr).join(''));
+      const ips = await Promise.all(names.map((n, i) => ipOf(h[alive[i % 2]], n)));
+      const before = await Promise.all(alive.map((i) => ipOf(h[i], `x${i}`)));
+      assert.equal(new Set([...ips, ...before]).size, ips.length + before.length, `no address twice: ${ips.join(' ')} ${before.join(' ')}`);
+      // Names keep resolving across the two.
+      await until(async () => (await h[alive[0]].berth(['exec', `x${alive[0]}`, 'ping', '-c1', '-W1', 'k2'], { allowFail: true })).code, (c) => c === 0, 'k2 by name');
+      // The dead host's endpoint leaves the others' forwarding tables when its lease expires.
+      const vx = (await h[alive[0]].sh('ip -o link show type vxlan | grep -o "vx-[0-9a-f]*" | head -1')).stdout.trim();
+      // (its address may already be another container's: a freed address is given out again)
+      const toDead = new RegExp(`^(?!00:00:00:00:00:00)\\S+ dst ${ADDR[dead].replace(/\./g, '\\.')} `, 'm');
+      await until(async () => toDead.test((await h[alive[0]].sh(`bridge fdb show dev ${vx}`)).stdout), (has) => !has, 'no forwarding entry to the dead host');
+      assert.match((await h[alive[1]].berth(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).stdout, /Down/);
+      // Back: berthd starts its etcd member again, registers again, x<dead> is found again.
+      await h[dead].startDaemon();
+      restarted = true;
+      await until(async () => (await h[alive[0]].berth(['exec', `x${alive[0]}`, 'ping', '-c1', '-W1', `x${dead}`], { allowFail: true })).code,
+        (c) => c === 0, 'the restarted host\'s container by name', 60_000);
+    } finally {
+      if (!restarted) await h[dead].ensureDaemon();
+    }
     await Promise.all(names.map((n, i) => h[alive[i % 2]].berth(['rm', '-f', n])));
   });
 

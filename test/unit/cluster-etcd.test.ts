@@ -72,6 +72,20 @@ if (!INNER) {
     assert.equal(a.view.networks.length, 7, 'the watch brought them all');
   });
 
+  test('a change made again whose first answer was lost (a try again after a leader\'s loss): its own success, not a conflict', async () => {
+    const [a] = views;
+    // A client that has not seen the network yet makes it again: the one made, no 409.
+    const late = store();
+    const again = await late.createNetwork(net('nc', hex('c')), []);
+    assert.deepEqual(again, a.view.networks.find((n) => n.id === hex('c')));
+    // A client whose view still shows a network that was removed meanwhile: removed, as asked.
+    late.view = a.view;
+    await a.removeNetwork(hex('h'));
+    await late.removeNetwork(hex('h'));
+    assert.equal(await a.client.get(K.name('nh')).string(), null);
+    late.close();
+  });
+
   test('endpoints: parallel hosts never get the same address; a removed network keeps none; lease expiry removes a dead host\'s', async () => {
     const [a, b] = views;
     const id = b.view.networks.find((n) => n.name === 'ov')!.id;
