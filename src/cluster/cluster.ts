@@ -153,7 +153,7 @@ export class Cluster {
       };
       await startMember(this.memberSpec(cfg, 'new'));
       // The new member, before its authentication is on: users, roles, the CA, the cluster's identity.
-      // (a new client per try: a client's circuit breaker stays open a while after failures)
+      // (a fresh client per try, as when clients had a circuit breaker that stayed open after failures; harmless now)
       await until(async () => {
         setup?.close();
         setup = new ClusterStore({ hosts: [host], ca: Buffer.from(ca.cert), ...DIRECT });
