@@ -10,14 +10,15 @@
 // Docker: the reference swarm pair (two Docker 20.10 engines in namespaces refswarm1/2, joined
 // as a swarm: shared/reference/docker-swarm-pair.sh), an `--attachable` overlay network.
 //
-// One clock: on B a long-running pinger container loops `ping -c1 -W1 cN` until it succeeds and
-// prints the kernel's /proc/uptime at that moment (busybox's date has no sub-second field);
-// this script reads the same /proc/uptime (same kernel, 10 ms steps) just before it starts the CLI's `run -d` on A. The pinger is already
-// looping on cN when the run starts (the next round begins only after the previous line
-// arrived, plus a pause), so the lookups that fail before cN exists are part of the figure, as
-// for a real client waiting for a peer. Those go from each system's embedded resolver to the
-// same upstream on host B (bench/nxdomain-dns.py, the pinger's --dns), which answers NXDOMAIN
-// at once, as a network's resolver would.
+// One clock: on B a long-running pinger container loops `nslookup cN` until the name resolves,
+// then `ping -c1 -W1 cN` until it is answered, and prints the kernel's /proc/uptime at each of
+// the two moments (busybox's date has no sub-second field); this script reads the same
+// /proc/uptime (same kernel, 10 ms steps) just before it starts the CLI's `run -d` on A. The
+// pinger is already looping on cN when the run starts (the next round begins only after the
+// previous line arrived, plus a pause), so the lookups that fail before cN exists are part of
+// the figure, as for a real client waiting for a peer. Those go from each system's embedded
+// resolver to the same upstream on host B (bench/nxdomain-dns.py, the pinger's --dns), which
+// answers NXDOMAIN at once, as a network's resolver would.
 'use strict';
 const { spawn, execFile } = require('node:child_process');
 const fs = require('node:fs');
@@ -60,15 +61,18 @@ async function retry(cmd, args, tries = 60) {
   }
 }
 
-// The pinger, in busybox sh: for names P1..Pn in turn, ping until answered (or MISS_S seconds),
-// then print "Pi <seconds of /proc/uptime>" (or "Pi miss").
+// The pinger, in busybox sh: for names P1..Pn in turn, `nslookup` until the name resolves, then
+// `ping -c1 -W1` it by name until answered (at most MISS_S seconds in all), and print
+// "Pi <resolved> <answered>" in seconds of /proc/uptime (or "Pi miss"). An unanswered echo
+// costs -W1's second before the next attempt.
 const PINGER = `p=$1; n=$2; i=1
 us() { cut -d' ' -f1 /proc/uptime; }
 echo "ready $(us)"
 while [ $i -le $n ]; do
-  got=miss; end=$(( $(date +%s) + ${MISS_S} ))
+  got=miss; res=; end=$(( $(date +%s) + ${MISS_S} ))
   while [ $(date +%s) -lt $end ]; do
-    if ping -c1 -W1 $p$i >/dev/null 2>&1; then got=$(us); break; fi
+    if [ -z "$res" ]; then nslookup $p$i >/dev/null 2>&1 && res=$(us); continue; fi
+    if ping -c1 -W1 $p$i >/dev/null 2>&1; then got="$res $(us)"; break; fi
   done
   echo "$p$i $got"; i=$((i + 1))
 done
@@ -118,12 +122,13 @@ async function rounds(label, prefix, cliA, cliB, followB) {
       const u0 = uptimeMs(); const t0 = nowMs();
       const r = await run(cmdA, argsA, { allowFail: true });
       const runMs = nowMs() - t0;
-      if (r.code !== 0) { log(`${label} round ${i}: run -d failed: ${r.stderr.trim()}`); out.push({ run: runMs, ping: null, failed: true }); continue; }
+      if (r.code !== 0) { log(`${label} round ${i}: run -d failed: ${r.stderr.trim()}`); out.push({ run: runMs, resolve: null, ping: null, failed: true }); continue; }
       const line = await f.next(`${prefix}${i} `, (MISS_S + 30) * 1000);
-      const v = line?.split(' ')[1];
-      const ping = v && v !== 'miss' ? Number(v) * 1000 - u0 : null;
-      out.push({ run: runMs, ping });
-      log(`${label} round ${i}: run -d ${runMs.toFixed(1)} ms, B pings ${ping === null ? 'MISS' : `${ping.toFixed(1)} ms`}`);
+      const [, rs, ps] = line ? line.split(' ') : [];
+      const hit = ps !== undefined && rs !== 'miss';
+      const resolve = hit ? Number(rs) * 1000 - u0 : null; const ping = hit ? Number(ps) * 1000 - u0 : null;
+      out.push({ run: runMs, resolve, ping });
+      log(`${label} round ${i}: run -d ${runMs.toFixed(1)} ms, B ${hit ? `resolves ${resolve.toFixed(0)} ms, pings ${ping.toFixed(0)} ms` : 'MISS'}`);
       if (!line) break; // the pinger is stuck: the remaining rounds would measure nothing
     }
   } finally { f.stop(); }
@@ -137,9 +142,10 @@ function record(key, res) {
   const pings = res.map((r) => r.ping);
   const put = (k, v) => fs.writeFileSync(path.join(OUT, `overlay_${key}_${k}.txt`), `${v}\n`);
   put('ping_p50', fmt(pct(pings, 50))); put('ping_p99', fmt(pct(pings, 99)));
+  put('resolve_p50', fmt(pct(res.map((r) => r.resolve), 50))); put('resolve_p99', fmt(pct(res.map((r) => r.resolve), 99)));
   put('run_p50', fmt(pct(res.map((r) => r.run), 50))); put('run_p99', fmt(pct(res.map((r) => r.run), 99)));
   put('misses', pings.filter((x) => x === null).length + (R - res.length)); put('rounds', R);
-  fs.writeFileSync(path.join(OUT, `overlay_${key}.dat`), res.map((r, i) => `${i + 1} ${fmt(r.run)} ${r.ping === null ? 'miss' : fmt(r.ping)}`).join('\n') + '\n');
+  fs.writeFileSync(path.join(OUT, `overlay_${key}.dat`), res.map((r, i) => `${i + 1} ${fmt(r.run)} ${r.ping === null ? 'miss miss' : `${fmt(r.resolve)} ${fmt(r.ping)}`}`).join('\n') + '\n');
 }
 
 async function berthSide() {
