@@ -64,14 +64,16 @@ async function retry(cmd, args, tries = 60) {
 // The pinger, in busybox sh: for names P1..Pn in turn, `nslookup` until the name resolves, then
 // `ping -c1 -W1` it by name until answered (at most MISS_S seconds in all), and print
 // "Pi <resolved> <answered>" in seconds of /proc/uptime (or "Pi miss"). An unanswered echo
-// costs -W1's second before the next attempt.
+// costs -W1's second before the next attempt. nslookup gets the name with a final dot: busybox's
+// nslookup stops at the NXDOMAIN of the first search domain (berth copies the host's search
+// line into containers, Docker's overlay containers get none); ping resolves through glibc.
 const PINGER = `p=$1; n=$2; i=1
 us() { cut -d' ' -f1 /proc/uptime; }
 echo "ready $(us)"
 while [ $i -le $n ]; do
   got=miss; res=; end=$(( $(date +%s) + ${MISS_S} ))
   while [ $(date +%s) -lt $end ]; do
-    if [ -z "$res" ]; then nslookup $p$i >/dev/null 2>&1 && res=$(us); continue; fi
+    if [ -z "$res" ]; then nslookup $p$i. >/dev/null 2>&1 && res=$(us); continue; fi
     if ping -c1 -W1 $p$i >/dev/null 2>&1; then got="$res $(us)"; break; fi
   done
   echo "$p$i $got"; i=$((i + 1))
