@@ -65,8 +65,9 @@ async function retry(cmd, args, tries = 60) {
 // `ping -c1 -W1` it by name until answered (at most MISS_S seconds in all), and print
 // "Pi <resolved> <answered>" in seconds of /proc/uptime (or "Pi miss"). An unanswered echo
 // costs -W1's second before the next attempt. nslookup gets the name with a final dot: busybox's
-// nslookup stops at the NXDOMAIN of the first search domain (berth copies the host's search
-// line into containers, Docker's overlay containers get none); ping resolves through glibc.
+// nslookup stops at the NXDOMAIN of the first search domain (the sandbox hosts' resolv.conf has
+// a search line, which containers inherit; this machine's, which the swarm pair's engines read,
+// has none); ping resolves through glibc, search list included.
 const PINGER = `p=$1; n=$2; i=1
 us() { cut -d' ' -f1 /proc/uptime; }
 echo "ready $(us)"
