@@ -91,7 +91,7 @@ function follow(cmd, args) {
     while ((i = buf.indexOf('\n')) >= 0) {
       const l = buf.slice(0, i).replace(/\r$/, ''); buf = buf.slice(i + 1);
       lines.push(l);
-      for (const w of [...waiters]) if (l.startsWith(w.prefix)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
+      for (const w of [...waiters]) if (l.startsWith(w.prefix)) { waiters.splice(waiters.indexOf(w), 1); clearTimeout(w.timer); w.resolve(l); }
     }
   });
   return {
@@ -99,8 +99,9 @@ function follow(cmd, args) {
       const seen = lines.find((l) => l.startsWith(prefix));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve) => {
-        const w = { prefix, resolve }; waiters.push(w);
-        setTimeout(() => { const k = waiters.indexOf(w); if (k >= 0) { waiters.splice(k, 1); resolve(null); } }, limitMs);
+        const w = { prefix, resolve, timer: null }; waiters.push(w);
+        // (cleared when the line comes: a pending timer would keep the process alive)
+        w.timer = setTimeout(() => { const k = waiters.indexOf(w); if (k >= 0) { waiters.splice(k, 1); resolve(null); } }, limitMs);
       });
     },
     stop() { child.kill('SIGKILL'); },
