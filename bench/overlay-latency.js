@@ -110,7 +110,8 @@ function follow(cmd, args) {
 
 /**
  * R rounds on one system. cliA(args): the CLI against host A; cliB(args) and followB: host B.
- * Returns per round { run: ms of `run -d`, ping: ms from just before it until B's ping, or null }.
+ * Returns per round { run: ms of `run -d`, resolve / ping: ms from just before it until B's
+ * nslookup answered / B's ping was answered, both null for a miss }.
  */
 async function rounds(label, prefix, cliA, cliB, followB) {
   const pinger = `pinger-${prefix}`;
