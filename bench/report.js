@@ -136,6 +136,24 @@ row(`8. memory with ${latest.figures.berth_loaded_n ?? '?'} containers (KiB, PSS
 row('CLI start: `version` (ms)', 'berth: `berth version` (Node.js); Docker: `docker version` (Go)',
   { berth: cell('berth_cli_version'), Docker: cell('docker_cli_version') + adv('docker_cli_version', 'berth_cli_version') }, '—', null);
 
+// 9. overlay (bench/overlay-latency.js): berth with its own CLI and with the docker CLI, Docker
+const ov = (sys, k) => `overlay_${sys}_${k}`;
+const ovCells = (k) => ({
+  berth: `${cell(ov('berth', k))} (docker CLI: ${cell(ov('berth_dockercli', k))})`,
+  Docker: vals(ov('docker', k)).length ? `${cell(ov('docker', k))}${adv(ov('docker', k), ov('berth', k))} (against berth via the docker CLI${adv(ov('docker', k), ov('berth_dockercli', k)) || ': —'})`
+    : note('overlay_docker_note') || 'n/a',
+});
+const misses = (sys) => vals(ov(sys, 'misses')).reduce((a, b) => a + b, 0);
+row(`9. overlay: \`run -d\` on host A until host B pings the name, p50 of ${latest.figures.overlay_berth_rounds ?? '?'} rounds (ms)`,
+  'two hosts (network namespaces, cabled), an `--attachable` overlay network. berth: `swarm init` on A (etcd started by berthd), worker `join` on B; Docker: the two-engine swarm (Docker 20.10). ' +
+  'Each round: the CLI on the machine runs `run -d --name cN --network ov busybox sleep` against A; on B a pinger container, already waiting, loops `nslookup cN.` until the name resolves, then `ping -c1 -W1 cN` until it is answered, and stamps both moments (one clock: /proc/uptime, 10 ms steps); ' +
+  "each system's resolver forwards unknown names to one upstream on B that answers NXDOMAIN at once. " +
+  `Misses (no answer in 60 s): berth ${misses('berth')}, via docker CLI ${misses('berth_dockercli')}, Docker ${misses('docker')}. Measured ${note('overlay_started')}`,
+  ovCells('ping_p50'), '—', null);
+row('9. the same, p99 (ms)', `the slowest of the rounds (with ${latest.figures.overlay_berth_rounds ?? '?'} rounds the p99 is the maximum)`, ovCells('ping_p99'), '—', null);
+row('9. … until B resolves the name, p50 (ms)', "when the pinger's `nslookup` first answered; after it, each unanswered echo costs `-W1`'s second (the first echo usually goes unanswered on both systems)", ovCells('resolve_p50'), '—', null);
+row('9. the `run -d` on A alone, p50 (ms)', 'the CLI command alone (berth: `berth run -d` (Node.js) and `docker run -d` against berthd; Docker: `docker run -d`)', ovCells('run_p50'), '—', null);
+
 // 7. DNS
 const dnsRows = [];
 const dnsFiles = [['one', 'one container name (best case: every answer cached)'], ['fwd', 'one forwarded name'],

@@ -4,7 +4,7 @@
 # firewall are never touched). Writes bench/out/, then bench/report.js appends a full run to
 # bench/history.jsonl and renders bench/RESULTS.md and bench/chart.svg.
 #
-#   npm run bench              (= npm run build && bench/run.sh), about 15 minutes
+#   npm run bench              (= npm run build && bench/run.sh), about 20 minutes
 #   bench/run.sh --quick       fewer repetitions and smaller scales; not recorded in the history
 #
 # Every figure states the work each system does (the table's "work" column): figure 1 is the same
@@ -13,6 +13,8 @@
 # milliseconds. Each system is driven through its normal path: berth's and Docker's Engine API
 # over their unix sockets (curl) or their CLIs, netavark's setup/teardown, the CNI plugins'
 # ADD/DEL. Memory is the PSS of every process a system keeps, found by cgroup (see sys_start).
+# Figure 7 (DNS) is bench/dns.sh, figure 9 (overlay, two hosts) bench/overlay-latency.sh: they run
+# after this namespace is gone, one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,6 +31,7 @@ if [[ ${1:-} != --inside ]]; then
   start=$(date +%s)
   unshare --net --mount --pid --fork --propagation private "$0" --inside "$@"
   bench/dns.sh "$@" >/dev/null
+  bench/overlay-latency.sh "$@" >/dev/null   # figure 9: two hosts each, outside this namespace
   bench/machine.sh "$(( $(date +%s) - start ))" >bench/out/machine.json
   node bench/report.js --record
   exit 0
