@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { ContainerRecord, EndpointRecord, EndpointSpec, NetworkRecord, PortMapping, Proto } from './types';
 import type { Networks } from './networks';
-import type { Firewall } from './firewall/firewall';
+import type { PortPublisher } from './portmap/publisher';
 import { EPHEMERAL_RANGE, HostPortAllocator } from './portmap/hostports';
 import { expandBindings } from './portmap/spec';
 import { macFromIp } from '../ipam';
@@ -45,7 +45,7 @@ export class Sandboxes {
   overlay: OverlayHooks | null = null;
 
   constructor(private readonly nets: Networks, private readonly drivers: Drivers,
-              private readonly firewall: Firewall, private readonly execRoot: string) {}
+              private readonly publisher: PortPublisher, private readonly execRoot: string) {}
 
   netnsPath(id: string): string { return path.join(this.execRoot, 'netns', shortId(id)); }
 
@@ -98,8 +98,8 @@ export class Sandboxes {
         if (!target) for (const w of wanted) this.releasePort({ ...w, containerIp: '', bridgeName: '' });
         const mappings = target ? wanted.map((w) => ({ ...w, containerIp: target.ep.IPAddress, bridgeName: target.net.bridgeName! })) : [];
         if (mappings.length) {
-          await this.firewall.publish(mappings);
-          undo.add(() => this.firewall.unpublish(mappings));
+          await this.publisher.publish(mappings, c.Name);
+          undo.add(() => this.publisher.unpublish(mappings));
         }
         c.ports = mappings;
       }
@@ -113,7 +113,7 @@ export class Sandboxes {
   async teardown(c: ContainerRecord): Promise<void> {
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
     if (c.ports?.length) {
-      await this.firewall.unpublish(c.ports).catch(logErr('unpublish'));
+      await this.publisher.unpublish(c.ports).catch(logErr('unpublish'));
       for (const p of c.ports) this.releasePort(p);
     }
     c.ports = [];
@@ -143,7 +143,7 @@ export class Sandboxes {
     for (const p of c.ports ?? []) {
       for (let i = 0; i < p.count; i++) this.hostPorts.reserve(p.proto, p.hostIp, p.hostPort + i);
     }
-    if (c.ports?.length) await this.firewall.publish(c.ports);
+    if (c.ports?.length) await this.publisher.publish(c.ports, c.Name);
   }
 
   /** `network connect` on a running container. */
@@ -163,7 +163,7 @@ export class Sandboxes {
     if (!ep) return;
     if (c.ports?.some((p) => p.containerIp === ep.IPAddress && p.bridgeName === net.bridgeName)) {
       // The published ports point at this endpoint's address: they go with it.
-      await this.firewall.unpublish(c.ports);
+      await this.publisher.unpublish(c.ports);
       for (const p of c.ports) this.releasePort(p);
       c.ports = [];
     }
@@ -295,32 +295,49 @@ export class Sandboxes {
     const wanted = expandBindings(c.Config.ExposedPorts ?? {}, c.HostConfig.PortBindings ?? {}, !!c.HostConfig.PublishAllPorts);
     const out: Array<Omit<PortMapping, 'containerIp' | 'bridgeName'>> = [];
     const busy = new Map<Proto, Set<number>>();
+    // Something else on the host listens there. A port berth already holds is judged by the
+    // allocator alone: the socket listening on it may be berth's own port relay.
     const hostBusy = (proto: Proto, port: number) => {
+      if (this.hostPorts.held(proto, port)) return false;
       if (!busy.has(proto)) busy.set(proto, boundPorts(proto));
       return busy.get(proto)!.has(port);
     };
     for (const w of wanted) {
-      const hostIp = w.hostIp && w.hostIp !== '' ? w.hostIp : '0.0.0.0';
+      // No address: every address of both families, on the same port (Docker 20.10+). SCTP
+      // stays on IPv4 there: its IPv6 side would need the relay, which carries TCP and UDP.
+      const ips = w.hostIp ? [w.hostIp] : w.proto === 'sctp' ? ['0.0.0.0'] : ['0.0.0.0', '::'];
       const proto = w.proto as Proto;
+      if (proto === 'sctp' && ips[0].includes(':')) {
+        throw badRequest(`cannot publish ${w.containerPort}/sctp on ${ips[0]}: berth publishes SCTP on IPv4 addresses only`);
+      }
+      const freeEverywhere = (pr: Proto, p: number) => !hostBusy(pr, p) && ips.every((ip) => this.hostPorts.isFree(pr, ip, p));
       if (w.hostPort === 0 || w.hostPortEnd) {
         // A free port from the ephemeral range, or from the user's host range for "8000-8010:80".
         const range: [number, number] = w.hostPort === 0 ? EPHEMERAL_RANGE : [w.hostPort, w.hostPortEnd!];
-        const port = this.hostPorts.allocate(proto, hostIp, range, (pr: Proto, p: number) => !hostBusy(pr, p));
-        undo.add(() => this.hostPorts.release(proto, hostIp, port));
-        out.push({ proto, hostIp, hostPort: port, containerPort: w.containerPort, count: 1 });
+        const port = this.hostPorts.allocate(proto, ips[0], range, freeEverywhere);
+        undo.add(() => this.hostPorts.release(proto, ips[0], port));
+        for (const ip of ips.slice(1)) {
+          this.hostPorts.reserve(proto, ip, port);
+          undo.add(() => this.hostPorts.release(proto, ip, port));
+        }
+        for (const ip of ips) out.push({ proto, hostIp: ip, hostPort: port, containerPort: w.containerPort, count: 1 });
         continue;
       }
       const count = w.count ?? 1;
-      for (let i = 0; i < count; i++) {
-        const port = w.hostPort + i;
-        if (hostBusy(proto, port)) {
-          throw new ApiError(500, `driver failed programming external connectivity on endpoint ${c.Name}: ` +
-            `Error starting userland proxy: listen ${proto}4 ${hostIp}:${port}: bind: address already in use`);
+      for (const hostIp of ips) {
+        for (let i = 0; i < count; i++) {
+          const port = w.hostPort + i;
+          if (hostBusy(proto, port)) {
+            const fam = hostIp.includes(':') ? '6' : '4';
+            const shown = hostIp.includes(':') ? `[${hostIp}]` : hostIp;
+            throw new ApiError(500, `driver failed programming external connectivity on endpoint ${c.Name}: ` +
+              `Error starting userland proxy: listen ${proto}${fam} ${shown}:${port}: bind: address already in use`);
+          }
+          this.hostPorts.reserve(proto, hostIp, port);
+          undo.add(() => this.hostPorts.release(proto, hostIp, port));
         }
-        this.hostPorts.reserve(proto, hostIp, port);
-        undo.add(() => this.hostPorts.release(proto, hostIp, port));
+        out.push({ proto, hostIp, hostPort: w.hostPort, containerPort: w.containerPort, count });
       }
-      out.push({ proto, hostIp, hostPort: w.hostPort, containerPort: w.containerPort, count });
     }
     return out;
   }
