@@ -38,6 +38,8 @@ interface EngineOptions extends NetworkDefaults {
   insecureRegistries?: string[];
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** berthd --ip6-masquerade: masquerade IPv6 traffic leaving dual-stack bridge networks. */
+  ip6Masquerade?: boolean;
   /** berthd --default-runtime / --add-runtime. */
   runtimes?: { default?: string; add?: Record<string, string> };
   /** berthd --cluster-store and friends: the cluster behind overlay networks (cluster/cluster.ts). */
@@ -72,7 +74,7 @@ export class Engine implements EngineApi {
     this.journal = new Journal(this.store);
     this.imageStore = new ImageStore(opts.dataRoot);
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot, runtimes: opts.runtimes });
-    this.firewall = new NftFirewall({ portsFrom: opts.portsFrom ?? [] });
+    this.firewall = new NftFirewall({ portsFrom: opts.portsFrom ?? [], masquerade6: !!opts.ip6Masquerade });
     this.drivers = new Drivers({ firewall: this.firewall, overlaySpec: (id) => this.swarm.spec(id) });
     this.nets = new Networks(this.store, this.drivers, opts);
     this.publisher = new PortPublisher(this.firewall, relayDir(opts.execRoot), (m) => log.warn(m));

@@ -117,7 +117,7 @@ function listenUdp(p: RelayPort, log: (msg: string) => void): Promise<Listener> 
     const k = `${rinfo.address}|${rinfo.port}`;
     let f = flows.get(k);
     if (!f) {
-      const up = dgram.createSocket('udp4');
+      const up = dgram.createSocket(p.targetIp.includes(':') ? 'udp6' : 'udp4');
       up.on('message', (back) => {
         sock.send(back, rinfo.port, rinfo.address);
         const g = flows.get(k);

@@ -2,7 +2,10 @@
 // families (host fd99::1, outside fd99::2): published ports answer on [::] and [::1] as with
 // Docker 20.10+ (the IPv6 side of a container without an IPv6 address is carried by one relay
 // process), one-family bindings stay on their family, and a restart of berthd (even a SIGKILL)
-// keeps the IPv6 side answering.
+// keeps the IPv6 side answering. Dual-stack networks (`network create --ipv6`): addresses,
+// routes, inspect and /etc/hosts as Docker shows them (asked of Docker 20.10.24), names over
+// AAAA, published ports by IPv6 NAT, isolation and --internal in IPv6, Docker's messages for
+// bad input, and a restart that keeps every IPv6 address.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_ADDR, HOST_ADDR6, Sandbox, shq } from '../harness/sandbox';
@@ -105,10 +108,113 @@ describe('IPv6', { skip }, () => {
     assert.equal((await sb.sh(`${CURL} http://[::1]:8080/`)).stdout, 'web\n');
   });
 
+  it('network create --ipv6: IPAM, addresses, routes, /etc/hosts and inspect as Docker', async () => {
+    await sb.berth(['network', 'create', '--ipv6', '--subnet', 'fd00:1::/64', 'v6a']);
+    // A default IPv4 pool is added; the IPv6 entry shows no Gateway when none was given.
+    const ipam = JSON.parse(await sb.inspect('v6a', '{{json .IPAM.Config}}', 'network'));
+    assert.equal(ipam.length, 2);
+    assert.match(ipam[0].Subnet, /^172\.\d+\.0\.0\/16$/);
+    assert.deepEqual(ipam[1], { Subnet: 'fd00:1::/64' });
+    assert.equal(await sb.inspect('v6a', '{{.EnableIPv6}}', 'network'), 'true');
+    await sb.berth(['run', '-d', '--name', 'r6', '--network', 'v6a', ...webServer('r6')]);
+    assert.equal(await sb.inspect('r6', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}'),
+      'fd00:1::2 64 fd00:1::1');
+    const v4 = await sb.inspect('r6', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}');
+    const id12 = (await sb.inspect('r6', '{{.Id}}')).slice(0, 12);
+    const hosts = (await sb.berth(['exec', 'r6', 'cat', '/etc/hosts'])).stdout;
+    assert.ok(hosts.endsWith(`${v4}\t${id12}\nfd00:1::2\t${id12}\n`), hosts);
+    const routes = (await sb.berth(['exec', 'r6', 'ip', '-6', 'route'])).stdout;
+    assert.match(routes, /^fd00:1::\/64 dev eth0 /m);
+    assert.match(routes, /^default via fd00:1::1 dev eth0 +metric 1024/m);
+    const members = JSON.parse(await sb.inspect('v6a', '{{json .Containers}}', 'network'));
+    assert.equal((Object.values(members)[0] as any).IPv6Address, 'fd00:1::2/64');
+    // --ip6, and Docker's words for the ones that cannot be.
+    await sb.berth(['run', '-d', '--name', 'r7', '--network', 'v6a', '--ip6', 'fd00:1::99', 'busybox', 'sleep', '100000']);
+    assert.equal(await sb.inspect('r7', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}'), 'fd00:1::99');
+    const bad = await sb.berth(['run', '-d', '--network', 'v6a', '--ip6', 'fd00:2::99', 'busybox', 'true'], { allowFail: true });
+    assert.match(bad.stderr, /Invalid address fd00:2::99: It does not belong to any of this network's subnets/);
+    const zz = await sb.berth(['run', '-d', '--network', 'v6a', '--ip6', 'zz', 'busybox', 'true'], { allowFail: true });
+    assert.match(zz.stderr, /invalid IPv6 address: zz/);
+    const dflt = await sb.berth(['run', '-d', '--ip6', 'fd00:1::5', 'busybox', 'true'], { allowFail: true });
+    assert.match(dflt.stderr, /user specified IP address is supported on user defined networks only/);
+  });
+
+  it('Docker\'s messages for bad IPv6 networks; nothing is made', async () => {
+    const before = await sb.snapshot();
+    const cases: Array<[string[], RegExp]> = [
+      [['--ipv6'], /could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network/],
+      [['--ipv6', '--subnet', 'fd00:1::/80'], /Pool overlaps with other one on this address space/],
+      [['--ipv6', '--subnet', 'fd00:4::/64', '--gateway', 'fd00:5::1'], /no matching subnet for gateway fd00:5::1/],
+      [['--ipv6', '--subnet', 'fd00:9::/64', '--ip-range', 'fd00:8::/80'], /no matching subnet for range fd00:8::\/80/],
+      [['--ipv6', '--subnet', 'fd00:12::/64', '--gateway', 'fd00:12::'], /failed to allocate gateway \(fd00:12::\): Address already in use/],
+      [['--ipv6', '--subnet', 'fd00:13::/128'], /failed to allocate gateway \(\): No available addresses on this pool/],
+      [['--ipv6', '--subnet', 'ff00::/64'], /multicast/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await sb.berth(['network', 'create', ...args, 'badv6'], { allowFail: true });
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, msg, args.join(' '));
+    }
+    assert.deepEqual(await sb.snapshot(), before);
+  });
+
+  it('containers reach each other over IPv6 by name (AAAA), and the gateway answers', async () => {
+    const aaaa = (await sb.berth(['exec', 'r7', 'nslookup', '-type=AAAA', 'r6', '127.0.0.11'])).stdout;
+    assert.match(aaaa, /fd00:1::2/);
+    const got = await sb.berth(['exec', 'r7', 'sh', '-c', 'timeout 5 wget -qO- http://[fd00:1::2]/']);
+    assert.equal(got.stdout, 'r6\n');
+    // By name: busybox wget asks A first; ping -6 asks AAAA.
+    assert.equal((await sb.berth(['exec', 'r7', 'ping', '-6', '-c', '1', '-W', '2', 'r6'])).code, 0);
+    assert.equal((await sb.berth(['exec', 'r7', 'ping', '-6', '-c', '1', '-W', '2', 'fd00:1::1'])).code, 0);
+  });
+
+  it('isolation holds in IPv6: another network, --internal, no way in from outside', async () => {
+    await sb.berth(['network', 'create', '--ipv6', '--subnet', 'fd00:2::/64', 'v6b']);
+    await sb.berth(['run', '-d', '--name', 'b6', '--network', 'v6b', 'busybox', 'sleep', '100000']);
+    const other = await sb.berth(['exec', 'b6', 'ping', '-6', '-c', '1', '-W', '1', 'fd00:1::2'], { allowFail: true });
+    assert.notEqual(other.code, 0, 'a container on another network reaches nothing over IPv6');
+    // --internal: no way out in IPv6 (the host's IPv6 address beyond the gateway, the outside).
+    await sb.berth(['network', 'create', '--internal', '--ipv6', '--subnet', 'fd00:3::/64', 'v6int']);
+    await sb.berth(['run', '-d', '--name', 'i6', '--network', 'v6int', 'busybox', 'sleep', '100000']);
+    const out = await sb.berth(['exec', 'i6', 'ping', '-6', '-c', '1', '-W', '1', 'fd99::2'], { allowFail: true });
+    assert.notEqual(out.code, 0, '--internal: the outside machine is out of reach');
+    const peer = await sb.berth(['exec', 'i6', 'ping', '-6', '-c', '1', '-W', '1', 'fd00:1::2'], { allowFail: true });
+    assert.notEqual(peer.code, 0);
+    // A neighbour that routes the containers' subnet via the host reaches nothing directly.
+    await sb.outside(`ip -6 route add fd00:1::/64 via ${HOST_ADDR6}`);
+    assert.ok(await refused(`${CURL} http://[fd00:1::2]/`, 'outside'), 'no routed way in');
+    await sb.outside('ip -6 route del fd00:1::/64');
+    const nft = (await sb.sh('nft list table ip6 berth')).stdout;
+    assert.match(nft, /iifname @bridges oifname @bridges drop/);
+  });
+
+  it('a published port of a dual-stack container is NATed in IPv6 (the relay only for [::1])', async () => {
+    await sb.berth(['run', '-d', '--name', 'p6', '--network', 'v6a', '-p', '8095:80', ...webServer('p6')]);
+    assert.equal((await sb.waitFor(`${CURL} http://[${HOST_ADDR6}]:8095/`, 'NAT over IPv6', 'outside')).stdout, 'p6\n');
+    // The container sees the outside machine's own IPv6 address: NAT, not a relay.
+    assert.match((await sb.outside(`${CURL} http://[${HOST_ADDR6}]:8095/cgi-bin/ip`)).stdout, /^\[?fd99::2\]?\n$/);
+    assert.equal((await sb.sh(`${CURL} http://[::1]:8095/`)).stdout, 'p6\n');
+    assert.equal((await sb.outside(`${CURL} http://${HOST_ADDR}:8095/`)).stdout, 'p6\n');
+    assert.match((await sb.sh('nft list map ip6 berth pub_port')).stdout, /tcp \. 8095 : fd00:1::[0-9a-f]+ \. 80/);
+  });
+
+  it('a restart of berthd keeps every IPv6 address, and the next address is a new one', async () => {
+    await sb.killDaemon();
+    await sb.startDaemon();
+    assert.equal(await sb.inspect('r6', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}'), 'fd00:1::2');
+    await sb.berth(['run', '-d', '--name', 'r8', '--network', 'v6a', 'busybox', 'sleep', '100000']);
+    const taken = ['fd00:1::2', 'fd00:1::99'];
+    const r8 = await sb.inspect('r8', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}');
+    assert.ok(r8 && !taken.includes(r8), r8);
+    assert.equal((await sb.berth(['exec', 'r8', 'ping', '-6', '-c', '1', '-W', '2', 'r6'])).code, 0);
+  });
+
   it('removing containers closes their IPv6 side; nothing is left', async () => {
-    await sb.berth(['rm', '-f', 'web', 'web2', 'lo6', 'u6']);
+    await sb.berth(['rm', '-f', 'web', 'web2', 'lo6', 'u6', 'r6', 'r7', 'r8', 'b6', 'i6', 'p6']);
+    await sb.berth(['network', 'rm', 'v6a', 'v6b', 'v6int']);
     assert.ok(await refused(`${CURL} http://[::1]:8080/`));
     assert.ok(await refused(`${CURL} http://[::1]:8081/`));
     assert.equal((await sb.sh('ss -H -ltnu6 | wc -l')).stdout.trim(), '0', 'no IPv6 socket listens');
+    assert.doesNotMatch((await sb.sh('nft list table ip6 berth')).stdout, /fd00:/);
   });
 });

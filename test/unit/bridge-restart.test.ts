@@ -16,9 +16,9 @@ const ep: EndpointSpec = {
   ifname: 'eth0', hostIfname: 'veth1234567', address: '10.5.0.2', prefixLen: 16, gateway: '10.5.0.1',
   mac: '02:42:0a:05:00:02', mtu: 1500, defaultRoute: true,
 };
-const bridgeNow: LinkState = { up: true, mtu: 1500, ifalias: 'berth:ab12cd34ab12', addrs: ['10.5.0.1/16'] };
+const bridgeNow: LinkState = { up: true, mtu: 1500, ifalias: 'berth:ab12cd34ab12', addrs: ['10.5.0.1/16'], addrs6: [] };
 const vethNow: LinkState = {
-  up: true, mtu: 1500, master: 'br-ab12cd34ab12', ifalias: 'berth:c0ffee00c0ff', addrs: [], port: { hairpin: true, isolated: false },
+  up: true, mtu: 1500, master: 'br-ab12cd34ab12', ifalias: 'berth:c0ffee00c0ff', addrs: [], addrs6: [], port: { hairpin: true, isolated: false },
 };
 
 test('a new bridge: made with its fixed MAC, addressed and up', () => {

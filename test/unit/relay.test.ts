@@ -8,19 +8,21 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { kernelCarries, relayPorts } from '../../src/engine/portmap/publisher';
+import { relayPorts } from '../../src/engine/portmap/publisher';
 import { parsePorts, parseRequest, portKey, type RelayPort } from '../../src/relay/protocol';
 import { Relay } from '../../src/relay/server';
 
 const m = (hostIp: string, containerIp: string, count = 1, proto: 'tcp' | 'udp' | 'sctp' = 'tcp') =>
   ({ proto, hostIp, hostPort: 8080, containerIp, containerPort: 80, count, bridgeName: 'berth0' });
 
-test('the kernel carries IPv4 bindings and IPv6 to IPv6; the relay IPv6 to an IPv4-only container', () => {
-  assert.ok(kernelCarries(m('0.0.0.0', '172.17.0.2')));
-  assert.ok(kernelCarries(m('127.0.0.1', '172.17.0.2')));
-  assert.ok(kernelCarries(m('::', 'fd00:1::2')));
-  assert.ok(!kernelCarries(m('::', '172.17.0.2')));
+test('the relay carries the IPv6 side of an IPv4-only container, and [::1]; the kernel the rest', () => {
   assert.deepEqual(relayPorts(m('0.0.0.0', '172.17.0.2')), []);
+  assert.deepEqual(relayPorts(m('127.0.0.1', '172.17.0.2')), []);
+  assert.deepEqual(relayPorts(m('::', '172.17.0.2')), [{ proto: 'tcp', hostIp: '::', hostPort: 8080, targetIp: '172.17.0.2', targetPort: 80 }]);
+  // a container with an IPv6 address: NAT for every address but ::1, which the kernel never routes off the host
+  assert.deepEqual(relayPorts(m('::', 'fd00:1::2')), [{ proto: 'tcp', hostIp: '::1', hostPort: 8080, targetIp: 'fd00:1::2', targetPort: 80 }]);
+  assert.deepEqual(relayPorts(m('fd99::1', 'fd00:1::2')), []);
+  assert.deepEqual(relayPorts(m('::', '172.17.0.2', 1, 'sctp')), []);
   assert.deepEqual(relayPorts(m('::1', '172.17.0.2', 2, 'udp')), [
     { proto: 'udp', hostIp: '::1', hostPort: 8080, targetIp: '172.17.0.2', targetPort: 80 },
     { proto: 'udp', hostIp: '::1', hostPort: 8081, targetIp: '172.17.0.2', targetPort: 81 },

@@ -1,6 +1,6 @@
-// Where each published port is carried: the kernel's NAT (berth's nft table) for every
+// Where each published port is carried: the kernel's NAT (berth's nft tables) for every
 // binding it can translate, the port relay (src/relay/) for the IPv6 side of a container that
-// has no IPv6 address (nftables cannot NAT IPv6 to IPv4). The sandboxes speak only of
+// has no IPv6 address (nftables cannot NAT IPv6 to IPv4) and for [::1]. The sandboxes speak only of
 // published ports; this module decides which of the two carries each.
 //
 // Like the firewall, the relay's table is collected from the records at a daemon start
@@ -15,18 +15,19 @@ import { serverError } from '../../util/errors';
 
 const isV6 = (ip: string) => ip.includes(':');
 
-/** Does the kernel's NAT carry this mapping? Not from an IPv6 host address to an IPv4 container. */
-export function kernelCarries(m: PortMapping): boolean {
-  return !isV6(m.hostIp) || isV6(m.containerIp);
-}
-
-/** The relay's entries for a mapping the kernel cannot carry (one per port of a run). */
+/**
+ * The relay's entries for a mapping (one per port of a run): the IPv6 side of a container
+ * without an IPv6 address (nftables cannot NAT IPv6 to IPv4), and [::1] whatever the container
+ * has (the kernel never routes a packet from ::1 off the host, so NAT cannot carry it). The
+ * rest is the kernel's (firewall/ruleset.ts portElements).
+ */
 export function relayPorts(m: PortMapping): RelayPort[] {
-  if (kernelCarries(m)) return [];
-  if (m.proto === 'sctp') return []; // refused before (sandbox.ts); SCTP is the kernel's only
+  if (!isV6(m.hostIp) || m.proto === 'sctp') return []; // (SCTP on IPv6 is refused before: sandbox.ts)
+  const listen = isV6(m.containerIp) ? (m.hostIp === '::' || m.hostIp === '::1' ? '::1' : '') : m.hostIp;
+  if (!listen) return [];
   const out: RelayPort[] = [];
   for (let i = 0; i < m.count; i++) {
-    out.push({ proto: m.proto, hostIp: m.hostIp, hostPort: m.hostPort + i, targetIp: m.containerIp, targetPort: m.containerPort + i });
+    out.push({ proto: m.proto, hostIp: listen, hostPort: m.hostPort + i, targetIp: m.containerIp, targetPort: m.containerPort + i });
   }
   return out;
 }
@@ -55,8 +56,8 @@ export class PortPublisher {
 
   /** Publish mappings; all or nothing. `name` names the container in Docker's error. */
   async publish(ms: PortMapping[], name = ''): Promise<void> {
-    const kernel = ms.filter(kernelCarries);
-    if (kernel.length) await this.firewall.publish(kernel);
+    // (the firewall takes from each mapping what the kernel can carry)
+    await this.firewall.publish(ms);
     const rel = ms.flatMap(relayPorts);
     if (!rel.length) return;
     try {
@@ -72,7 +73,7 @@ export class PortPublisher {
         }
       });
     } catch (e) {
-      if (kernel.length) await this.firewall.unpublish(kernel).catch(() => undefined);
+      await this.firewall.unpublish(ms).catch(() => undefined);
       // Docker's words for a port its proxy cannot bind.
       throw serverError(`driver failed programming external connectivity on endpoint ${name}: Error starting userland proxy: ${(e as Error).message}`);
     }
@@ -80,8 +81,7 @@ export class PortPublisher {
 
   /** Taking away what is not there is fine. */
   async unpublish(ms: PortMapping[]): Promise<void> {
-    const kernel = ms.filter(kernelCarries);
-    if (kernel.length) await this.firewall.unpublish(kernel);
+    await this.firewall.unpublish(ms);
     const rel = ms.flatMap(relayPorts);
     if (!rel.length) return;
     await this.serial.run(async () => {
