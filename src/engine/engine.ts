@@ -77,7 +77,7 @@ export class Engine implements EngineApi {
     this.firewall = new NftFirewall({ portsFrom: opts.portsFrom ?? [], masquerade6: !!opts.ip6Masquerade });
     this.drivers = new Drivers({ firewall: this.firewall, overlaySpec: (id) => this.swarm.spec(id) });
     this.nets = new Networks(this.store, this.drivers, opts);
-    this.publisher = new PortPublisher(this.firewall, relayDir(opts.execRoot), (m) => log.warn(m));
+    this.publisher = new PortPublisher(this.firewall, relayDir(opts.execRoot), (m) => log.warn(m), !!opts.portsFrom?.length);
     const sandboxes = new Sandboxes(this.nets, this.drivers, this.publisher, opts.execRoot);
     this.dns = new DnsService(this.nets, (m) => log.warn(`${m}`), { execRoot: opts.execRoot, debug: opts.debug });
     this.records = new ContainerRecords(this.store, events, this.nets);

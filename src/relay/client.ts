@@ -77,8 +77,8 @@ export async function obtainRelay(dir: string, log: (msg: string) => void): Prom
 }
 
 /** Hand the relay its whole table; rejects with its reason when a port cannot be opened. */
-export function syncRelay(dir: string, ports: RelayPort[]): Promise<void> {
-  return ask(dir, { op: 'sync', ports });
+export function syncRelay(dir: string, ports: RelayPort[], hostOnly: boolean): Promise<void> {
+  return ask(dir, { op: 'sync', ports, hostOnly });
 }
 
 function pidAlive(pid: number): boolean {

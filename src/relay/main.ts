@@ -32,8 +32,9 @@ async function main(argv: string[]): Promise<void> {
   const build = buildId();
   // Listen again on what the last relay listened on, before answering berthd.
   try {
-    const saved = parsePorts(JSON.parse(fs.readFileSync(stateFile(dir), 'utf8')));
-    await relay.sync(saved).catch((e) => log.warn(`not listening again on the saved ports: ${(e as Error).message}`));
+    const raw = JSON.parse(fs.readFileSync(stateFile(dir), 'utf8'));
+    const saved = { ports: parsePorts(raw.ports), hostOnly: raw.hostOnly === true };
+    await relay.sync(saved.ports, saved.hostOnly).catch((e) => log.warn(`not listening again on the saved ports: ${(e as Error).message}`));
   } catch { /* no table saved yet */ }
 
   let queue: Promise<unknown> = Promise.resolve();
@@ -47,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
         setImmediate(() => { relay.closeAll(); process.exit(0); });
         return { ok: true };
       case 'sync':
-        await relay.sync(req.ports);
+        await relay.sync(req.ports, req.hostOnly);
         return { ok: true };
     }
   };

@@ -27,7 +27,7 @@ export interface RelayPort {
 export type Request =
   | { op: 'hello' }
   | { op: 'exit' }
-  | { op: 'sync'; ports: RelayPort[] };
+  | { op: 'sync'; ports: RelayPort[]; hostOnly?: boolean };
 
 export interface Hello { pid: number; build: string; ports: RelayPort[] }
 
@@ -49,7 +49,7 @@ export function parseRequest(v: unknown): Request {
   if (!r || typeof r !== 'object') throw new Error('request is not an object');
   switch (r.op) {
     case 'hello': case 'exit': return { op: r.op };
-    case 'sync': return { op: 'sync', ports: parsePorts(r.ports) };
+    case 'sync': return { op: 'sync', ports: parsePorts(r.ports), hostOnly: r.hostOnly === true };
     default: throw new Error(`unknown op ${JSON.stringify(r.op)}`);
   }
 }

@@ -9,6 +9,7 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import { portKey, stateFile, type RelayPort } from './protocol';
 
 /** docker-proxy's lifetime of a UDP flow without traffic. */
@@ -16,21 +17,34 @@ const UDP_IDLE_MS = 90_000;
 
 interface Listener { port: RelayPort; close(): void }
 
+/**
+ * berthd --ports-from lists the IPv4 sources that may reach published ports: on the IPv6 side
+ * only the host itself may then (as in berth's ip6 table). Its own addresses, looked up when a
+ * client comes (they change).
+ */
+function fromHost(addr: string): boolean {
+  if (addr === '::1') return true;
+  return Object.values(os.networkInterfaces()).some((l) => l?.some((a) => a.address === addr));
+}
+
 export class Relay {
   private readonly open = new Map<string, Listener>();
+  /** Only the host's own connections are carried (berthd --ports-from). */
+  private hostOnly = false;
 
   constructor(private readonly dir: string, private readonly log: (msg: string) => void) {}
 
   ports(): RelayPort[] { return [...this.open.values()].map((l) => l.port); }
 
   /** Make the table `want`: all or nothing for the new ports. */
-  async sync(want: RelayPort[]): Promise<void> {
+  async sync(want: RelayPort[], hostOnly = false): Promise<void> {
+    this.hostOnly = hostOnly;
     const wanted = new Map(want.map((p) => [portKey(p), p]));
     const opened: Listener[] = [];
     try {
       for (const [k, p] of wanted) {
         if (this.open.has(k)) continue;
-        opened.push(await listen(p, this.log));
+        opened.push(await listen(p, this.log, (addr) => !this.hostOnly || fromHost(addr)));
       }
     } catch (e) {
       for (const l of opened) l.close();
@@ -55,7 +69,7 @@ export class Relay {
     const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
-      fs.writeSync(fd, JSON.stringify(this.ports()));
+      fs.writeSync(fd, JSON.stringify({ ports: this.ports(), hostOnly: this.hostOnly }));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -65,8 +79,10 @@ export class Relay {
 }
 
 /** Bind one port; rejects with the kernel's reason ("listen tcp6 [::]:8080: bind: address already in use"). */
-function listen(p: RelayPort, log: (msg: string) => void): Promise<Listener> {
-  return p.proto === 'tcp' ? listenTcp(p, log) : listenUdp(p, log);
+type Admit = (clientAddr: string) => boolean;
+
+function listen(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
+  return p.proto === 'tcp' ? listenTcp(p, log, admit) : listenUdp(p, log, admit);
 }
 
 function bindError(p: RelayPort, e: NodeJS.ErrnoException): Error {
@@ -74,9 +90,10 @@ function bindError(p: RelayPort, e: NodeJS.ErrnoException): Error {
   return new Error(`listen ${p.proto}6 [${p.hostIp}]:${p.hostPort}: bind: ${why}`);
 }
 
-function listenTcp(p: RelayPort, log: (msg: string) => void): Promise<Listener> {
+function listenTcp(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
   const conns = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    if (!admit(client.remoteAddress ?? '')) { client.resetAndDestroy(); return; }
     const upstream = net.connect({ host: p.targetIp, port: p.targetPort, allowHalfOpen: true });
     conns.add(client);
     conns.add(upstream);
@@ -102,7 +119,7 @@ function listenTcp(p: RelayPort, log: (msg: string) => void): Promise<Listener> 
   });
 }
 
-function listenUdp(p: RelayPort, log: (msg: string) => void): Promise<Listener> {
+function listenUdp(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
   const sock = dgram.createSocket({ type: 'udp6', ipv6Only: true });
   // One upstream socket per client address and port: the container's answers go back to it.
   const flows = new Map<string, { up: dgram.Socket; timer: NodeJS.Timeout }>();
@@ -117,6 +134,7 @@ function listenUdp(p: RelayPort, log: (msg: string) => void): Promise<Listener> 
     const k = `${rinfo.address}|${rinfo.port}`;
     let f = flows.get(k);
     if (!f) {
+      if (!admit(rinfo.address)) return;
       const up = dgram.createSocket(p.targetIp.includes(':') ? 'udp6' : 'udp4');
       up.on('message', (back) => {
         sock.send(back, rinfo.port, rinfo.address);

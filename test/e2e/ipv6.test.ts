@@ -209,6 +209,22 @@ describe('IPv6', { skip }, () => {
     assert.equal((await sb.berth(['exec', 'r8', 'ping', '-6', '-c', '1', '-W', '2', 'r6'])).code, 0);
   });
 
+  it('--ports-from (IPv4 sources): no outside IPv6 source reaches a published port, the host still does', async () => {
+    await sb.stopDaemon();
+    await sb.startDaemon(['--ports-from', '10.99.0.0/24']);
+    try {
+      assert.equal((await sb.outside(`${CURL} http://${HOST_ADDR}:8080/`)).stdout, 'web\n', 'a listed IPv4 source');
+      assert.ok(await refused(`${CURL} http://[${HOST_ADDR6}]:8080/`, 'outside'), 'the relay carries the host only');
+      assert.ok(await refused(`${CURL} http://[${HOST_ADDR6}]:8095/`, 'outside'), 'IPv6 NAT: no outside source');
+      assert.equal((await sb.sh(`${CURL} http://[::1]:8080/`)).stdout, 'web\n');
+      assert.equal((await sb.sh(`${CURL} http://[::1]:8095/`)).stdout, 'p6\n');
+    } finally {
+      await sb.stopDaemon();
+      await sb.startDaemon();
+    }
+    assert.equal((await sb.outside(`${CURL} http://[${HOST_ADDR6}]:8080/`)).stdout, 'web\n');
+  });
+
   it('removing containers closes their IPv6 side; nothing is left', async () => {
     await sb.berth(['rm', '-f', 'web', 'web2', 'lo6', 'u6', 'r6', 'r7', 'r8', 'b6', 'i6', 'p6']);
     await sb.berth(['network', 'rm', 'v6a', 'v6b', 'v6int']);

@@ -59,3 +59,14 @@ test('an existing endpoint as it should be: nothing changes; otherwise only what
     'link set dev veth1234567 type bridge_slave hairpin on isolated off',
   ]);
 });
+
+test('a dual-stack bridge gets its IPv6 gateway too (no DAD wait); an existing one only what it lacks', () => {
+  const net6 = { ...net, subnet6: 'fd00:1::/64', gateway6: 'fd00:1::1' };
+  assert.deepEqual(bridgeLines(net6, null).slice(2), [
+    'addr replace 10.5.0.1/16 brd + dev br-ab12cd34ab12',
+    'addr replace fd00:1::1/64 dev br-ab12cd34ab12 nodad',
+    'link set dev br-ab12cd34ab12 up',
+  ]);
+  assert.deepEqual(bridgeLines(net6, bridgeNow), ['addr replace fd00:1::1/64 dev br-ab12cd34ab12 nodad']);
+  assert.deepEqual(bridgeLines(net6, { ...bridgeNow, addrs6: ['fd00:1::1/64'] }), []);
+});

@@ -90,7 +90,11 @@ test('a Relay carries TCP (with half-close) and UDP from IPv6 to an IPv4 address
     await relay.sync(table);
     assert.equal(await tcpRoundTrip(tcpPort, 'hello over v6'), 'hello over v6');
     assert.equal(await udpRoundTrip(udpPort, 'ping'), 'echo:ping');
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'ports.json'), 'utf8')), table);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'ports.json'), 'utf8')), { ports: table, hostOnly: false });
+    // Host only (berthd --ports-from): ::1 is the host's own.
+    await relay.sync(table, true);
+    assert.equal(await tcpRoundTrip(tcpPort, 'from the host'), 'from the host');
+    await relay.sync(table);
 
     // A port in use fails the sync whole: the table in force stays as it was.
     const busy = net.createServer();

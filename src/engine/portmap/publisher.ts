@@ -37,8 +37,9 @@ export class PortPublisher {
   private starting = false;
   private readonly serial = new Mutex();
 
+  /** `hostOnly` (berthd --ports-from): the relay carries only the host's own connections. */
   constructor(private readonly firewall: Firewall, private readonly relayDir: string,
-              private readonly log: (msg: string) => void) {}
+              private readonly log: (msg: string) => void, private readonly hostOnly = false) {}
 
   /** Daemon start: collect what the records publish; the relay running keeps serving. */
   async init(): Promise<void> {
@@ -93,6 +94,6 @@ export class PortPublisher {
 
   private async push(): Promise<void> {
     await obtainRelay(this.relayDir, this.log);
-    await syncRelay(this.relayDir, [...this.relayed.values()]);
+    await syncRelay(this.relayDir, [...this.relayed.values()], this.hostOnly);
   }
 }
