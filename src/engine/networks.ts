@@ -132,7 +132,9 @@ export class Networks {
   /** A new overlay network checked against this node's own networks, for the cluster's manager. */
   async overlayRequest(body: any): Promise<NetworkRequest> {
     const name = this.newName(body);
-    if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
+    if (body.EnableIPv6 || (body.IPAM?.Config ?? []).some((c: any) => typeof c?.Subnet === 'string' && isIPv6Cidr(c.Subnet))) {
+      throw badRequest("berth's overlay driver does not support IPv6 networks (its overlay networks are IPv4 only)");
+    }
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
     const id = newId();
