@@ -40,6 +40,13 @@ export class Relay {
   async sync(want: RelayPort[], hostOnly = false): Promise<void> {
     this.hostOnly = hostOnly;
     const wanted = new Map(want.map((p) => [portKey(p), p]));
+    // A port that now goes elsewhere (the same address and port, another target) is closed
+    // first, or the new listener could not bind.
+    const binding = (p: RelayPort) => `${p.proto} [${p.hostIp}]:${p.hostPort}`;
+    const rebound = new Set([...wanted].filter(([k]) => !this.open.has(k)).map(([, p]) => binding(p)));
+    for (const [k, l] of this.open) {
+      if (!wanted.has(k) && rebound.has(binding(l.port))) { l.close(); this.open.delete(k); }
+    }
     const opened: Listener[] = [];
     try {
       for (const [k, p] of wanted) {
@@ -102,8 +109,10 @@ function listenTcp(p: RelayPort, log: (msg: string) => void, admit: Admit): Prom
     upstream.pipe(client);
     const kill = () => { client.destroy(); upstream.destroy(); };
     client.on('error', kill);
+    // (a container not listening, or one that resets, is the client's business, as with the kernel's NAT)
     upstream.on('error', (e) => {
-      if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') log(`${portKey(p)}: ${e.message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ECONNRESET' && code !== 'ECONNREFUSED' && code !== 'EPIPE') log(`${portKey(p)}: ${e.message}`);
       kill();
     });
     client.on('close', () => { conns.delete(client); if (upstream.destroyed || upstream.writableEnded) upstream.destroy(); });

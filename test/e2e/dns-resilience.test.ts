@@ -162,7 +162,7 @@ describe('embedded DNS under trouble', { skip }, () => {
     await sb.killDaemon();
     const [current] = await resolverPids();
     const old = path.join(sb.top, 'oldbuild');
-    await sb.sh(`mkdir -p ${old}/src && cp -r ${shq(ROOT)}/dist/src/dns ${shq(ROOT)}/dist/src/kernel ${shq(ROOT)}/dist/src/util ${old}/src/ && echo '// older' >> ${old}/src/dns/main.js`);
+    await sb.sh(`mkdir -p ${old}/src && cp -r ${shq(ROOT)}/dist/src/dns ${shq(ROOT)}/dist/src/kernel ${shq(ROOT)}/dist/src/util ${shq(ROOT)}/dist/src/ipam ${old}/src/ && echo '// older' >> ${old}/src/dns/main.js`);
     const started = await sb.sh(`NODE_PATH=${shq(path.join(ROOT, 'node_modules'))} ${shq(process.execPath)} ${old}/src/dns/main.js --dir ${sb.execRoot}/dns </dev/null >>${sb.execRoot}/dns/resolver.log 2>&1 & echo $!`);
     const olderPid = started.stdout.trim();
     await poll(() => sb.sh(`grep -c 'pid ${olderPid} build' ${sb.execRoot}/dns/resolver.log || true`), (r) => r.stdout.trim() === '1', 300);

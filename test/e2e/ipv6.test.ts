@@ -8,10 +8,12 @@
 // bad input, and a restart that keeps every IPv6 address.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { HOST_ADDR, HOST_ADDR6, Sandbox, shq } from '../harness/sandbox';
 
 const skip = Sandbox.skipReason();
 const CURL = 'curl -s --max-time 5';
+const FAKEDNS = path.resolve(__dirname, '..', 'harness', 'fakedns.js');
 
 /** busybox httpd on port 80 serving `text`; /cgi-bin/ip answers the client's address. */
 function webServer(text: string): string[] {
@@ -166,6 +168,17 @@ describe('IPv6', { skip }, () => {
     // By name: busybox wget asks A first; ping -6 asks AAAA.
     assert.equal((await sb.berth(['exec', 'r7', 'ping', '-6', '-c', '1', '-W', '2', 'r6'])).code, 0);
     assert.equal((await sb.berth(['exec', 'r7', 'ping', '-6', '-c', '1', '-W', '2', 'fd00:1::1'])).code, 0);
+  });
+
+  it('the embedded resolver forwards to an IPv6 upstream (from the host, where it runs)', async () => {
+    await sb.outside(`${shq(process.execPath)} ${FAKEDNS} fd99::2 answer /dev/null >/dev/null 2>&1 &`);
+    await sb.berth(['run', '-d', '--name', 'd6', '--network', 'v6a', '--dns', 'fd99::2', 'busybox', 'sleep', '100000']);
+    let out = ''; // (the fake starts in the background: asked until it answers)
+    for (let i = 0; i < 30 && !/198\.51\.100\.7/.test(out); i++) {
+      out = (await sb.berth(['exec', 'd6', 'nslookup', 'www.example.test', '127.0.0.11'], { allowFail: true })).stdout;
+    }
+    assert.match(out, /Address: 198\.51\.100\.7/);
+    await sb.berth(['rm', '-f', 'd6']);
   });
 
   it('isolation holds in IPv6: another network, --internal, no way in from outside', async () => {

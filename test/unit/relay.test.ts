@@ -106,6 +106,12 @@ test('a Relay carries TCP (with half-close) and UDP from IPv6 to an IPv4 address
     assert.deepEqual(relay.ports().map(portKey), table.map(portKey));
     assert.equal(await tcpRoundTrip(tcpPort, 'still'), 'still');
 
+    // The same port to another target: the old listener makes way in the same sync.
+    const moved = { ...table[0], targetPort: echo.tcpPort };
+    await relay.sync([{ ...moved, targetIp: '127.0.0.2' }, table[1]]);
+    await relay.sync([table[0], table[1]]);
+    assert.equal(await tcpRoundTrip(tcpPort, 'moved back'), 'moved back');
+
     // Removed: nobody listens there any more.
     await relay.sync([table[1]]);
     await assert.rejects(tcpRoundTrip(tcpPort, 'gone'), { code: 'ECONNREFUSED' });
