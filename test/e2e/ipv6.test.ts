@@ -251,6 +251,22 @@ describe('IPv6', { skip }, () => {
     assert.equal((await sb.outside(`${CURL} http://[${HOST_ADDR6}]:8080/`)).stdout, 'web\n');
   });
 
+  it('IPv6 leaves routed as it is; berthd --ip6-masquerade masquerades it (as Docker\'s ip6tables opt-in)', async () => {
+    // The outside machine has no route back to fd00:1::/64: only a masqueraded ping comes back.
+    const ping = async () => (await sb.berth(['exec', 'r6', 'ping', '-6', '-c', '1', '-W', '1', 'fd99::2'], { allowFail: true })).code;
+    assert.notEqual(await ping(), 0, 'routed, not masqueraded: no way back');
+    await sb.stopDaemon();
+    await sb.startDaemon(['--ip6-masquerade']);
+    try {
+      assert.equal(await ping(), 0, 'masqueraded behind the host\'s IPv6 address');
+      assert.match((await sb.sh('nft list set ip6 berth masq')).stdout, /fd00:1::\/64/);
+    } finally {
+      await sb.stopDaemon();
+      await sb.startDaemon();
+    }
+    assert.notEqual(await ping(), 0);
+  });
+
   it('removing containers closes their IPv6 side; nothing is left', async () => {
     await sb.berth(['rm', '-f', 'web', 'web2', 'lo6', 'u6', 'r6', 'r7', 'r8', 'b6', 'i6', 'p6', 'm6']);
     await sb.berth(['network', 'rm', 'v6a', 'v6b', 'v6int', 'mv6']);
