@@ -267,6 +267,25 @@ describe('IPv6', { skip }, () => {
     assert.notEqual(await ping(), 0);
   });
 
+  it('berthd --ipv6 --fixed-cidr-v6: the default bridge is dual-stack (dockerd\'s flags)', async () => {
+    await sb.stopDaemon();
+    await sb.startDaemon(['--ipv6', '--fixed-cidr-v6', 'fd00:17::/64']);
+    try {
+      assert.equal(await sb.inspect('bridge', '{{.EnableIPv6}} {{json .IPAM.Config}}', 'network'),
+        'true [{"Subnet":"172.17.0.0/16","Gateway":"172.17.0.1"},{"Subnet":"fd00:17::/64","Gateway":"fd00:17::1"}]');
+      await sb.berth(['run', '-d', '--name', 'db6', '-p', '8097:80', ...webServer('db6')]);
+      assert.equal(await sb.inspect('db6', '{{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}'),
+        'fd00:17::2/64 fd00:17::1');
+      assert.equal((await sb.berth(['exec', 'db6', 'ping', '-6', '-c', '1', '-W', '2', 'fd00:17::1'])).code, 0);
+      assert.equal((await sb.waitFor(`${CURL} http://[${HOST_ADDR6}]:8097/`, 'IPv6 NAT to the default bridge', 'outside')).stdout, 'db6\n');
+      await sb.berth(['rm', '-f', 'db6']);
+    } finally {
+      await sb.stopDaemon();
+      await sb.startDaemon();
+    }
+    assert.equal(await sb.inspect('bridge', '{{.EnableIPv6}}', 'network'), 'false');
+  });
+
   it('removing containers closes their IPv6 side; nothing is left', async () => {
     await sb.berth(['rm', '-f', 'web', 'web2', 'lo6', 'u6', 'r6', 'r7', 'r8', 'b6', 'i6', 'p6', 'm6']);
     await sb.berth(['network', 'rm', 'v6a', 'v6b', 'v6int', 'mv6']);
