@@ -43,7 +43,7 @@ function collect() {
     }
   }
   // Docker's best path for each figure-5 rate: docker-proxy or --userland-proxy=false
-  for (const k of ['connrate_1', 'connrate_hostip', 'gbps_lo', 'gbps_hostip']) {
+  for (const k of ['connrate_1', 'connrate_hostip', 'connrate_v6lo', 'connrate_v6hostip', 'gbps_lo', 'gbps_hostip']) {
     const v = [figures[`docker_${k}`], figures[`docker_np_${k}`]].filter((x) => x !== undefined);
     if (v.length) figures[`docker_best_${k}`] = Math.max(...v);
   }
@@ -112,6 +112,7 @@ row(`4b. HTTP connections/s via 127.0.0.1 with ${latest.figures.nports ?? '?'} o
   { berth: `${cell('berth_connrate_n')} against ${cell('berth_connrate_1')} with one` },
   'within 10% of one port', has('berth_connrate_n', 'berth_connrate_1') ? m('berth_connrate_n') >= 0.9 * m('berth_connrate_1') : null);
 for (const [k, label, unit] of [['connrate_1', 'HTTP connections/s via 127.0.0.1', ''], ['connrate_hostip', "HTTP connections/s via the host's address", ''],
+  ['connrate_v6lo', 'HTTP connections/s via [::1] (berth: the port relay)', ''], ['connrate_v6hostip', "HTTP connections/s via the host's IPv6 address (berth: the port relay)", ''],
   ['gbps_lo', 'iperf3 Gbit/s via 127.0.0.1', ''], ['gbps_hostip', "iperf3 Gbit/s via the host's address", '']]) {
   const direct = k.startsWith('gbps');
   row(`5. ${label}`, k === 'connrate_1' ? `a published port of a busybox httpd (HTTP/1.0, a connection per request) or an iperf3 server, from the host; each rate the median of ${latest.figures.fig5_reps ?? '?'} measurements (HTTP: each the median of three 1 s samples); Docker with docker-proxy and with --userland-proxy=false, the better compared` : 'as above',

@@ -73,7 +73,9 @@ ip link set lo up
 sysctl -qw net.ipv4.ip_forward=1
 # The host's own address (as a machine's uplink would carry), for figure 5.
 HOSTIP=192.168.77.1
+HOSTIP6=fd77::1
 ip link add upl0 type veth peer name upl1; ip addr add $HOSTIP/24 dev upl0; ip link set upl0 up; ip link set upl1 up
+ip -6 addr add $HOSTIP6/64 dev upl0 nodad
 scripts/busybox-image.sh >"$top/busybox.tar"
 
 now() { date +%s%N; }
@@ -160,6 +162,7 @@ for _ in range(3):  # the median of three 1-second samples
 print(sorted(rates)[1])
 PY
 }
+conns6() { conns_at "$1" "$2" 2>/dev/null || echo 0; }
 ms_since() { awk -v t=$(( ($(now) - $1) / 1000 )) 'BEGIN{printf "%.2f", t/1000}'; }
 
 # Figure 5 for one data path: HTTP connections/s and iperf3 Gbit/s through 127.0.0.1 and the
@@ -169,6 +172,10 @@ fig5() {
   waitport "http://127.0.0.1:$hp/"; waittcp 127.0.0.1 "$ip"
   record "${k}_connrate_1" "$(median_of conns "$hp")"
   record "${k}_connrate_hostip" "$(median_of conns_at $HOSTIP "$hp")"
+  # The same over IPv6 ([::1] and the host's IPv6 address); 0 where a system has no IPv6 path
+  # (Docker without its proxy has none for a container without an IPv6 address).
+  record "${k}_connrate_v6lo" "$(median_of conns6 ::1 "$hp")"
+  record "${k}_connrate_v6hostip" "$(median_of conns6 $HOSTIP6 "$hp")"
   record "${k}_gbps_lo" "$(median_of gbps 127.0.0.1 "$ip")"
   record "${k}_gbps_hostip" "$(median_of gbps $HOSTIP "$ip")"
 }

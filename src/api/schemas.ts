@@ -363,7 +363,6 @@ function checkEndpoint(ep: z.infer<typeof endpointSettings>, where: string): voi
   if (ipam?.IPv4Address && !ipaddr.IPv4.isValidFourPartDecimal(ipam.IPv4Address)) {
     throw badRequest(`invalid IPv4 address: ${ipam.IPv4Address}`);
   }
-  if (ipam?.IPv6Address) throw notSupported(`${where}.IPAMConfig.IPv6Address`, 'IPv6 addresses');
   if (!isEmpty(ipam?.LinkLocalIPs)) throw notSupported(`${where}.IPAMConfig.LinkLocalIPs`, 'link-local addresses');
   if (!isEmpty(ep.DriverOpts)) throw notSupported(`${where}.DriverOpts`, 'endpoint driver options');
 }

@@ -13,6 +13,7 @@ import { checkTls, groupId, parseListener, type Listener } from './listen';
 import { log, setLogProgram } from '../util/log';
 import { DEFAULT_HOST } from '../util/defaults';
 import { parseClusterFlags, parseTtl, type ClusterFlags } from './clusterflags';
+import { canonicalCidr6, reservedSubnet6, tryParseSubnet6 } from '../ipam';
 
 const DEFAULT_GROUP = 'berth';
 
@@ -20,6 +21,7 @@ interface DaemonFlags {
   dataRoot: string; execRoot: string; hosts: string[]; group: string; groupGiven: boolean;
   tlsverify: boolean; tlscacert?: string; tlscert?: string; tlskey?: string; debug: boolean; bridge: string; bip?: string; insecureRegistries: string[];
   portsFrom: string[];
+  fixedCidrV6?: string; ip6Masquerade: boolean;
   cluster: ClusterFlags | null; clusterTtl?: number;
   /** --default-runtime and --add-runtime NAME=PATH (dockerd's flags). */
   defaultRuntime?: string; addRuntimes: Record<string, string>;
@@ -40,6 +42,9 @@ function parseDaemonFlags(argv: string[]): DaemonFlags {
     .option('-D, --debug', 'print every kernel command berthd runs', false)
     .option('--bridge <name>', 'bridge device of the default network', 'berth0')
     .option('--bip <cidr>', 'address and prefix of the default bridge, e.g. 172.17.0.1/16')
+    .option('--ipv6', 'make the default bridge dual-stack (with --fixed-cidr-v6)', false)
+    .option('--fixed-cidr-v6 <cidr>', 'IPv6 subnet of the default bridge, e.g. fd00:17::/64 (with --ipv6)')
+    .option('--ip6-masquerade', 'masquerade IPv6 traffic leaving dual-stack bridge networks (off: routed as is, as Docker without --ip6tables)', false)
     .option('--insecure-registry <host>', 'registry to pull from over plain HTTP (repeatable; localhost always is)',
       (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ports-from <cidr>', 'only these sources (besides the host and its containers) reach published ports (repeatable)',
@@ -58,11 +63,13 @@ function parseDaemonFlags(argv: string[]): DaemonFlags {
   const o = program.opts();
   let portsFrom: string[];
   let cluster: ClusterFlags | null, clusterTtl: number | undefined;
+  let fixedCidrV6: string | undefined;
   const addRuntimes: Record<string, string> = {};
   try {
     portsFrom = parsePortsFrom(o.portsFrom ?? []);
     cluster = parseClusterFlags(o.clusterStore, o.clusterAdvertise, o.clusterStoreOpt ?? []);
     clusterTtl = parseTtl(o.clusterTtl);
+    fixedCidrV6 = parseFixedCidrV6(!!o.ipv6, o.fixedCidrV6);
     for (const a of o.addRuntime ?? []) {
       const eq = a.indexOf('=');
       if (eq <= 0 || eq === a.length - 1) throw new Error(`--add-runtime ${a}: want NAME=PATH`);
@@ -76,7 +83,18 @@ function parseDaemonFlags(argv: string[]): DaemonFlags {
     dataRoot: o.dataRoot, execRoot: o.execRoot, hosts: o.host.length ? o.host : [DEFAULT_HOST],
     group: o.group, groupGiven: program.getOptionValueSource('group') === 'cli',
     tlsverify: !!o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey, debug: !!o.debug, bridge: o.bridge, bip: o.bip, insecureRegistries: o.insecureRegistry ?? [],
-    portsFrom, cluster, clusterTtl, defaultRuntime: o.defaultRuntime, addRuntimes };
+    portsFrom, cluster, clusterTtl, defaultRuntime: o.defaultRuntime, addRuntimes, fixedCidrV6, ip6Masquerade: !!o.ip6Masquerade };
+}
+
+/** --ipv6 and --fixed-cidr-v6 go together (berth has no default IPv6 pool, as Docker has none). */
+function parseFixedCidrV6(ipv6: boolean, cidr: string | undefined): string | undefined {
+  if (ipv6 && !cidr) throw new Error('--ipv6 needs --fixed-cidr-v6 (the default bridge\'s IPv6 subnet, e.g. fd00:17::/64): berth has no default IPv6 pool');
+  if (!ipv6 && cidr) throw new Error('--fixed-cidr-v6 needs --ipv6');
+  if (!cidr) return undefined;
+  if (!tryParseSubnet6(cidr)) throw new Error(`invalid --fixed-cidr-v6 ${cidr}: want an IPv6 CIDR such as fd00:17::/64`);
+  const reserved = reservedSubnet6(cidr);
+  if (reserved) throw new Error(`invalid --fixed-cidr-v6: ${reserved}`);
+  return canonicalCidr6(cidr);
 }
 
 
@@ -117,6 +135,7 @@ async function main(): Promise<void> {
     key: cf.keyfile ? await read('cluster-store-opt kv.keyfile', cf.keyfile) : undefined,
   } : undefined;
   const engine = new Engine({ dataRoot, execRoot, debug: flags.debug, bridgeName: flags.bridge, bip: flags.bip, insecureRegistries: flags.insecureRegistries, portsFrom: flags.portsFrom,
+    fixedCidrV6: flags.fixedCidrV6, ip6Masquerade: flags.ip6Masquerade,
     cluster: { ttl: flags.clusterTtl, store }, runtimes: { default: flags.defaultRuntime, add: flags.addRuntimes } });
   await engine.init();
   const servers: Server[] = [];

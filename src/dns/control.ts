@@ -89,7 +89,7 @@ export function parseRequest(v: unknown): Request {
 }
 
 /** The files a resolver process runs besides its own directory's: the kernel helpers it calls and the logger. */
-const OTHER_FILES = ['kernel/nsbind.js', 'kernel/dnsredirect.js', 'kernel/libc.js', 'kernel/exec.js', 'util/log.js'];
+const OTHER_FILES = ['kernel/nsbind.js', 'kernel/dnsredirect.js', 'kernel/libc.js', 'kernel/exec.js', 'util/log.js', 'ipam/subnet6.js'];
 
 /**
  * A hash of the resolver's compiled code as it is on disk now. The resolver reports the one

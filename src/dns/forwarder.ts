@@ -26,7 +26,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { Outbox, literalLookup } from './outbox';
+import { Outbox, literalLookup, literalLookup6 } from './outbox';
 
 const HEDGE_MS = 300;
 const DEADLINE_MS = 2500;
@@ -45,9 +45,13 @@ interface Pending {
   done: (answer: Buffer | null, server: string) => void;
 }
 
-/** A socket and the queries that left from it. */
+/**
+ * A socket and the queries that left from it; an IPv6 socket beside it, opened when the burst
+ * has an IPv6 upstream to ask (the same random-port rules).
+ */
 interface Burst {
   sock: dgram.Socket;
+  sock6: dgram.Socket | null;
   pending: Map<number, Pending>;
   /** past its turn: takes no more queries, closes when the last is done */
   retired: boolean;
@@ -69,7 +73,7 @@ export class Forwarder {
   get inFlight(): number { return this.inflight; }
 
   /** Sockets open for forwarding (each on its own random port). */
-  get sockets(): dgram.Socket[] { return [...this.bursts].map((b) => b.sock); }
+  get sockets(): dgram.Socket[] { return [...this.bursts].flatMap((b) => (b.sock6 ? [b.sock, b.sock6] : [b.sock])); }
 
   close(): void {
     for (const b of [...this.bursts]) for (const p of [...b.pending.values()]) p.done(null, '');
@@ -88,7 +92,15 @@ export class Forwarder {
     if (this.burst && this.burst.pending.size < PER_SOCKET) return this.burst;
     if (this.burst) this.retire(this.burst);
     const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
-    const b: Burst = { sock, pending: new Map(), retired: false };
+    const b: Burst = { sock, sock6: null, pending: new Map(), retired: false };
+    this.listen(b, sock);
+    this.bursts.add(b);
+    this.burst = b;
+    setImmediate(() => this.retire(b));
+    return b;
+  }
+
+  private listen(b: Burst, sock: dgram.Socket): void {
     sock.on('message', (msg, rinfo) => {
       if (msg.length < 12) return;
       const p = b.pending.get(msg.readUInt16BE(0));
@@ -96,10 +108,16 @@ export class Forwarder {
     });
     sock.on('error', () => undefined);
     sock.unref();
-    this.bursts.add(b);
-    this.burst = b;
-    setImmediate(() => this.retire(b));
-    return b;
+  }
+
+  /** The burst's socket for this server's family. */
+  private socketFor(b: Burst, server: string): dgram.Socket {
+    if (!server.includes(':')) return b.sock;
+    if (!b.sock6) {
+      b.sock6 = dgram.createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup6 });
+      this.listen(b, b.sock6);
+    }
+    return b.sock6;
   }
 
   private retire(b: Burst): void {
@@ -108,6 +126,7 @@ export class Forwarder {
     if (b.pending.size) return;
     this.bursts.delete(b);
     try { b.sock.close(); } catch { /* closed already */ }
+    try { b.sock6?.close(); } catch { /* closed already */ }
   }
 
   /** Forward a query over UDP; resolves with the answer (its id restored) or null. */
@@ -141,7 +160,7 @@ export class Forwarder {
       const send = (n: number) => {
         const server = order[n % order.length];
         p.servers.add(server);
-        this.outbox.send(b.sock, out, 53, server);
+        this.outbox.send(this.socketFor(b, server), out, 53, server);
         if ((n + 1) * HEDGE_MS < DEADLINE_MS) timers.push(setTimeout(() => send(n + 1), HEDGE_MS));
       };
       send(0);

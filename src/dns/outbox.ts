@@ -11,6 +11,8 @@ import type * as dgram from 'node:dgram';
  * upstream's): the address as it is, with no resolver call and no deferred callback per send.
  */
 export const literalLookup = ((address: string, _family: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, address, 4)) as never;
+/** The same for IPv6 sockets (an IPv6 upstream). */
+export const literalLookup6 = ((address: string, _family: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, address, 6)) as never;
 
 interface Datagram { socket: dgram.Socket; msg: Buffer; port: number; address: string }
 

@@ -55,7 +55,9 @@ export class ContainerFiles {
       const read = (f: string) => readContainerFile(root, f);
       return { hosts: await read('hosts'), resolvConf: await read('resolv.conf'), hostname: await read('hostname') };
     }
-    const addresses = Object.values(c.endpoints).filter((e) => !e.hidden).map((e) => e.IPAddress);
+    // Each address its own line, the IPv6 one after the IPv4 one (as Docker writes them).
+    const addresses = Object.values(c.endpoints).filter((e) => !e.hidden)
+      .flatMap((e) => (e.GlobalIPv6Address ? [e.IPAddress, e.GlobalIPv6Address] : [e.IPAddress]));
     const links = this.legacyLinks(c, false).map((l) => ({ name: l.target.Name, alias: l.alias, ip: l.ip, hostname: l.target.Config.Hostname }));
     return {
       hosts: hostsFile({

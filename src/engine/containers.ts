@@ -227,6 +227,7 @@ export class ContainerService implements ContainersApi {
       if (ip) {
         this.networks.checkRequestedIp(net, ip);
       }
+      if (cfg?.IPAMConfig?.IPv6Address) this.networks.checkRequestedIp6(net, cfg.IPAMConfig.IPv6Address);
       if (cfg?.Aliases?.length && net.isDefault) {
         throw badRequest('network-scoped alias is supported only for containers in user defined networks');
       }

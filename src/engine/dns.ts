@@ -139,7 +139,8 @@ export class DnsService {
         // --link TARGET:ALIAS on a user-defined network: ALIAS is a name for this container only.
         const links = Object.fromEntries((c.NetworkingConfig?.EndpointsConfig?.[net.Name]?.Links ?? [])
           .map((l: string) => { const [target, alias] = l.split(':'); return [(alias ?? target).toLowerCase(), target]; }));
-        return [{ networkId: net.Id, networkName: net.Name, ip: ep.IPAddress, aliases: ep.Aliases ?? [], ...(Object.keys(links).length ? { links } : {}) }];
+        return [{ networkId: net.Id, networkName: net.Name, ip: ep.IPAddress, ...(ep.GlobalIPv6Address ? { ip6: ep.GlobalIPv6Address } : {}),
+          aliases: ep.Aliases ?? [], ...(Object.keys(links).length ? { links } : {}) }];
       });
       // Every container on a user-defined network can be found by name; only those with
       // resolver sockets (c.dns) ever ask. Like Docker's, a container's resolver goes quiet

@@ -10,6 +10,8 @@ import { sweepStaleLinks } from './drivers/sweep';
 import { NftFirewall } from './firewall/firewall';
 import { Networks, type NetworkDefaults } from './networks';
 import { Sandboxes } from './sandbox';
+import { PortPublisher } from './portmap/publisher';
+import { relayDir } from '../relay/protocol';
 import type { ClusterOptions } from '../cluster/cluster';
 import { DnsService } from './dns';
 import { Swarm } from './swarm';
@@ -36,6 +38,8 @@ interface EngineOptions extends NetworkDefaults {
   insecureRegistries?: string[];
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** berthd --ip6-masquerade: masquerade IPv6 traffic leaving dual-stack bridge networks. */
+  ip6Masquerade?: boolean;
   /** berthd --default-runtime / --add-runtime. */
   runtimes?: { default?: string; add?: Record<string, string> };
   /** berthd --cluster-store and friends: the cluster behind overlay networks (cluster/cluster.ts). */
@@ -56,6 +60,7 @@ export class Engine implements EngineApi {
   private readonly runtime: Runtime;
   private readonly drivers: Drivers;
   private readonly firewall: NftFirewall;
+  private readonly publisher: PortPublisher;
   private readonly nets: Networks;
   private readonly dns: DnsService;
   private readonly records: ContainerRecords;
@@ -69,10 +74,11 @@ export class Engine implements EngineApi {
     this.journal = new Journal(this.store);
     this.imageStore = new ImageStore(opts.dataRoot);
     this.runtime = new Runtime({ execRoot: opts.execRoot, dataRoot: opts.dataRoot, runtimes: opts.runtimes });
-    this.firewall = new NftFirewall({ portsFrom: opts.portsFrom ?? [] });
+    this.firewall = new NftFirewall({ portsFrom: opts.portsFrom ?? [], masquerade6: !!opts.ip6Masquerade });
     this.drivers = new Drivers({ firewall: this.firewall, overlaySpec: (id) => this.swarm.spec(id) });
     this.nets = new Networks(this.store, this.drivers, opts);
-    const sandboxes = new Sandboxes(this.nets, this.drivers, this.firewall, opts.execRoot);
+    this.publisher = new PortPublisher(this.firewall, relayDir(opts.execRoot), (m) => log.warn(m), !!opts.portsFrom?.length);
+    const sandboxes = new Sandboxes(this.nets, this.drivers, this.publisher, opts.execRoot);
     this.dns = new DnsService(this.nets, (m) => log.warn(`${m}`), { execRoot: opts.execRoot, debug: opts.debug });
     this.records = new ContainerRecords(this.store, events, this.nets);
     // The embedded resolver answers from the containers as they are now, here and on the swarm's other hosts.
@@ -105,6 +111,7 @@ export class Engine implements EngineApi {
     await this.imageStore.init();
     await this.drivers.init();
     await this.firewall.init();
+    await this.publisher.init();
     await this.nets.restore();
     await this.swarm.cluster.load();
     await this.records.load();
@@ -114,6 +121,7 @@ export class Engine implements EngineApi {
     // Until now berth's nft tables stayed as the last daemon left them, serving the containers
     // that kept running; one transaction now makes each what the records say.
     await this.firewall.sync();
+    await this.publisher.sync();
     await this.recovery.sweepRuntime();
     const veths = this.records.all().flatMap((c) => Object.values(c.endpoints ?? {}).map((e) => e.hostIfname));
     await sweepStaleLinks({ networkLinks: this.nets.ownLinks(), hostIfnames: veths });

@@ -4,6 +4,7 @@
 import { badRequest } from '../util/errors';
 import { isIP, isIPv4 } from '../ipam/subnet';
 import { EMBEDDED_DNS } from '../dns/address';
+import { canonicalIp6 } from '../ipam/subnet6';
 
 const DEFAULT_HOSTS = [
   '127.0.0.1\tlocalhost',
@@ -179,16 +180,27 @@ export function resolvConf(hostResolvConf: string, o: ResolvOptions): string {
   // the user set ndots with --dns-option (the host's own ndots does not count).
   let options = resolvOptions(direct);
   if (!userSetsNdots(o.dnsOptions)) options = [...options.filter((x) => !x.startsWith('ndots:')), 'ndots:0'];
-  // IPv6 servers cannot be proxied by berth's IPv4 resolver; Docker lists them after its own,
-  // berth leaves them out (containers have no IPv6).
+  // IPv6 servers: the embedded resolver forwards to them from the host (upstreams()); Docker
+  // lists them after its own, berth keeps every query on 127.0.0.11.
   return build([EMBEDDED_DNS], searchDomains(direct), options);
 }
 
 /**
- * The servers the embedded resolver forwards to: the IPv4 nameservers the container would
- * have had without it (--dns, else the host's minus loopback, else 8.8.8.8/8.8.4.4).
+ * The servers the embedded resolver forwards to (from the host's namespace, where it runs):
+ * the nameservers the container would have had without it (--dns, else the host's minus
+ * loopback, else 8.8.8.8/8.8.4.4), IPv4 and IPv6 (RFC 5952 form, as answers come from; not
+ * link-local ones, whose zone a resolv.conf line names for the host's interfaces only).
  */
 export function upstreams(hostResolvConf: string, dns: string[]): string[] {
   const conf = directConf(hostResolvConf, { dns, dnsSearch: [], dnsOptions: [], embedded: false });
-  return nameservers(conf).filter(isIPv4);
+  const v4 = nameservers(conf).filter(isIPv4);
+  // (directConf drops the host's IPv6 servers, as Docker does for a container without IPv6:
+  // here they are taken from the source itself)
+  const v6 = (dns.length ? dns : nameservers(hostResolvConf)).flatMap((ns) => {
+    const a = isIPv4(ns) ? null : canonicalIp6(ns);
+    return a && !/^fe[89ab]/i.test(a) && a !== '::1' ? [a] : [];
+  });
+  // Only IPv6 servers on the host: they serve, without Docker's fallback to 8.8.8.8/8.8.4.4.
+  const fellBack = !dns.length && v6.length && !nameservers(hostResolvConf).some((ns) => v4.includes(ns));
+  return [...(fellBack ? [] : v4), ...v6];
 }

@@ -2,6 +2,7 @@
 // so the exact shapes are unit-tested without a daemon.
 import type { ContainerRecord, NetworkRecord } from './types';
 import { traitsOf } from './drivers/registry';
+import { ipamConfigJson } from './ipamview';
 import { configuredNetworks } from './netmode';
 import { ZERO_TIME, unixSeconds } from './time';
 import { shortId } from '../util/ids';
@@ -36,9 +37,9 @@ function endpointJson(ep: ContainerRecord['endpoints'][string] | undefined, cfg:
     Gateway: live ? ep!.Gateway : '',
     IPAddress: live ? ep!.IPAddress : '',
     IPPrefixLen: live ? ep!.IPPrefixLen : 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: live ? ep!.IPv6Gateway ?? '' : '',
+    GlobalIPv6Address: live ? ep!.GlobalIPv6Address ?? '' : '',
+    GlobalIPv6PrefixLen: live ? ep!.GlobalIPv6PrefixLen ?? 0 : 0,
     MacAddress: live ? ep!.MacAddress : '',
     DriverOpts: cfg?.DriverOpts ?? null,
     DNSNames: null as string[] | null,
@@ -107,11 +108,11 @@ export function containerJson(c: ContainerRecord, paths: ContainerPaths, imageId
       SecondaryIPv6Addresses: null,
       EndpointID: bridgeEp?.EndpointID ?? '',
       Gateway: bridgeEp?.Gateway ?? '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
+      GlobalIPv6Address: bridgeEp?.GlobalIPv6Address ?? '',
+      GlobalIPv6PrefixLen: bridgeEp?.GlobalIPv6PrefixLen ?? 0,
       IPAddress: bridgeEp?.IPAddress ?? '',
       IPPrefixLen: bridgeEp?.IPPrefixLen ?? 0,
-      IPv6Gateway: '',
+      IPv6Gateway: bridgeEp?.IPv6Gateway ?? '',
       MacAddress: bridgeEp?.MacAddress ?? '',
       Networks: networks,
     },
@@ -181,7 +182,7 @@ export function networkJson(n: NetworkRecord, containers: ContainerRecord[]): an
       EndpointID: ep.EndpointID,
       MacAddress: ep.MacAddress,
       IPv4Address: `${ep.IPAddress}/${ep.IPPrefixLen}`,
-      IPv6Address: '',
+      IPv6Address: ep.GlobalIPv6Address ? `${ep.GlobalIPv6Address}/${ep.GlobalIPv6PrefixLen}` : '',
     };
   }
   // host-mode containers show up on the "host" network, as in Docker.
@@ -199,7 +200,7 @@ export function networkJson(n: NetworkRecord, containers: ContainerRecord[]): an
     Scope: n.Scope,
     Driver: n.Driver,
     EnableIPv6: n.EnableIPv6,
-    IPAM: n.IPAM,
+    IPAM: { ...n.IPAM, Config: ipamConfigJson(n.IPAM.Config) },
     Internal: n.Internal,
     Attachable: n.Attachable,
     Ingress: false,

@@ -105,6 +105,7 @@ export class NetworkService implements NetworksApi {
       if (cfg.IPAMConfig?.IPv4Address) {
         this.networks.checkRequestedIp(net, cfg.IPAMConfig.IPv4Address);
       }
+      if (cfg.IPAMConfig?.IPv6Address) this.networks.checkRequestedIp6(net, cfg.IPAMConfig.IPv6Address);
       if (cfg.Aliases?.length && net.isDefault) {
         throw badRequest('network-scoped alias is supported only for containers in user defined networks');
       }

@@ -6,8 +6,10 @@ import { OPT_MTU } from './drivers/driver';
 import { isPredefinedNetwork, traitsOf, type Drivers } from './drivers/registry';
 import type { NetworkRequest, OverlayNetwork } from '../cluster/state';
 import type { Store } from '../store/store';
-import { activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from '../util/errors';
-import { Allocator, canonicalCidr, validateIpamConfig, chooseSubnet } from '../ipam';
+import { ApiError, activeEndpoints, badRequest, conflict, forbidden, notFound, noSuchNetwork } from '../util/errors';
+import { Allocator, Allocator6, canonicalCidr, validateIpamConfig, validateIpamConfig6, chooseSubnet, isIPv6Cidr, POOLS_EXHAUSTED_V6 } from '../ipam';
+import { gateway6Of, v4Config, v6Config } from './ipamview';
+import { canonicalCidr6 } from '../ipam/subnet6';
 import { newId } from '../util/ids';
 import { validateNetworkName } from '../util/names';
 import { hostRouteSubnets } from '../kernel/routes';
@@ -23,11 +25,15 @@ const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
 export interface NetworkDefaults {
   bridgeName: string;     // --bridge (default "berth0")
   bip?: string;           // --bip: gateway address with prefix, e.g. "172.17.0.1/16"
+  /** berthd --ipv6 --fixed-cidr-v6: the default bridge is dual-stack with this IPv6 subnet. */
+  fixedCidrV6?: string;
 }
 
 export class Networks {
   private readonly byId = new Map<string, NetworkRecord>();
   private readonly allocators = new Map<string, Allocator>();
+  /** --ipv6 networks' IPv6 allocators, by network id. */
+  private readonly allocators6 = new Map<string, Allocator6>();
   /**
    * Network creates and removes, one at a time: a name and a subnet are decided and recorded
    * before the next request looks (never two networks with one name or one subnet).
@@ -48,6 +54,7 @@ export class Networks {
     if (!this.findByName('host')) await this.save(predefined('host', 'host'));
     if (!this.findByName('none')) await this.save(predefined('none', 'null'));
     if (!this.findByName('bridge')) await this.createDefaultBridge();
+    else await this.followDefaultBridgeV6();
     // (a swarm network's devices follow the cluster state: engine/swarm.ts)
     const known = new Set(loaded.map((n) => n.Id));
     for (const n of this.byId.values()) {
@@ -125,7 +132,9 @@ export class Networks {
   /** A new overlay network checked against this node's own networks, for the cluster's manager. */
   async overlayRequest(body: any): Promise<NetworkRequest> {
     const name = this.newName(body);
-    if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
+    if (body.EnableIPv6 || (body.IPAM?.Config ?? []).some((c: any) => typeof c?.Subnet === 'string' && isIPv6Cidr(c.Subnet))) {
+      throw badRequest("berth's overlay driver does not support IPv6 networks (its overlay networks are IPv4 only)");
+    }
     const ipamIn: any[] = body.IPAM?.Config ?? [];
     if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
     const id = newId();
@@ -148,9 +157,11 @@ export class Networks {
     } else {
       cfg = validateIpamConfig({ Subnet: chooseSubnet(await this.usedSubnets()) }, []);
     }
+    const v6 = this.defaultBridgeV6();
     const rec: NetworkRecord = {
       ...predefined('bridge', 'bridge'),
-      IPAM: { Driver: 'default', Options: null, Config: [cfg] },
+      EnableIPv6: !!v6,
+      IPAM: { Driver: 'default', Options: null, Config: v6 ? [cfg, v6] : [cfg] },
       Options: {
         [OPT_DEFAULT]: 'true', [OPT_ICC]: 'true', [OPT_MASQ]: 'true',
         [OPT_HOST_BINDING]: '0.0.0.0', [OPT_BRIDGE_NAME]: this.defaults.bridgeName, [OPT_MTU]: '1500',
@@ -161,12 +172,38 @@ export class Networks {
     await this.save(rec);
   }
 
+  /** berthd --fixed-cidr-v6 as the default bridge's IPv6 IPAM entry (its gateway the subnet's first address, as dockerd's). */
+  private defaultBridgeV6(): IpamConfigRecord | null {
+    if (!this.defaults.fixedCidrV6) return null;
+    const cfg = validateIpamConfig6({ Subnet: this.defaults.fixedCidrV6 }, []);
+    return { Subnet: canonicalCidr6(cfg.Subnet), Gateway: cfg.Gateway };
+  }
+
+  /**
+   * Daemon start: the default bridge follows berthd's --ipv6 --fixed-cidr-v6 (dockerd's flags)
+   * as they are now. Containers already running on it keep the addresses they have; those
+   * started from now on get an IPv6 address too (or no longer).
+   */
+  private async followDefaultBridgeV6(): Promise<void> {
+    const n = this.findByName('bridge');
+    if (!n) return;
+    const want = this.defaultBridgeV6();
+    const have = v6Config(n);
+    if ((want?.Subnet ?? '') === (have?.Subnet ?? '')) return;
+    log.info(`default bridge network: IPv6 subnet ${have?.Subnet ?? 'none'} -> ${want?.Subnet ?? 'none'} (--fixed-cidr-v6)`);
+    const rec: NetworkRecord = { ...n, EnableIPv6: !!want, IPAM: { ...n.IPAM, Config: want ? [v4Config(n)!, want] : [v4Config(n)!] } };
+    await this.save(rec);
+  }
+
   private index(n: NetworkRecord): void {
     this.byId.set(n.Id, n);
+    this.allocators6.delete(n.Id);
     // (overlay addresses are handed out by the cluster's manager)
     if (n.IPAM.Config.length && traitsOf(n).addresses === 'local') {
-      const alloc = new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id });
+      const alloc = new Allocator(v4Config(n)!, { name: n.Name, id: n.Id });
       this.allocators.set(n.Id, alloc);
+      const c6 = v6Config(n);
+      if (n.EnableIPv6 && c6) this.allocators6.set(n.Id, new Allocator6({ ...c6, Gateway: gateway6Of(c6) }, { name: n.Name, id: n.Id }));
     }
   }
 
@@ -197,6 +234,11 @@ export class Networks {
     const n = ref ? this.find(ref) : undefined;
     if (!n) throw noSuchNetwork(ref);
     return n;
+  }
+
+  /** The network's IPv6 allocator, or null when it is not an --ipv6 network. */
+  allocator6(n: NetworkRecord): Allocator6 | null {
+    return this.allocators6.get(n.Id) ?? null;
   }
 
   allocator(n: NetworkRecord): Allocator {
@@ -244,18 +286,32 @@ export class Networks {
       throw forbidden(`only one instance of "${traits.name}" network is allowed`);
     }
     if (traits.made !== 'local') throw notFound(`plugin "${traits.name}" not found`);
-    if (body.EnableIPv6) throw badRequest('berth does not support IPv6 networks yet');
+    if (body.EnableIPv6 && !traits.ipv6) throw badRequest(`berth's ${traits.name} driver does not support IPv6 networks`);
 
     const id = newId();
     const fields = await driver.validate({ id, name, options: { ...(body.Options ?? {}) } }, this.list());
 
+    // Docker's split: IPAM entries whose subnet is IPv6 go to the IPv6 pool, the rest to IPv4.
     const ipamIn: any[] = body.IPAM?.Config ?? [];
-    if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
+    const in6 = ipamIn.filter((c) => typeof c?.Subnet === 'string' && isIPv6Cidr(c.Subnet));
+    const in4 = ipamIn.filter((c) => !in6.includes(c));
+    if (in4.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
+    if (in6.length > 1) throw badRequest('berth supports one IPv6 subnet per network');
     const used = await this.usedSubnets();
-    const want = ipamIn[0] ?? {};
+    const want = in4[0] ?? {};
     const cfg = want.Subnet
       ? validateIpamConfig(want, this.list().flatMap((n) => n.IPAM.Config.map((c) => c.Subnet)))
       : validateIpamConfig({ ...want, Subnet: chooseSubnet(used) }, []);
+    // Docker has no default IPv6 pool: --ipv6 needs a --subnet (its message). A v6 subnet
+    // without --ipv6 is kept, and used by nothing, as Docker does.
+    let cfg6: IpamConfigRecord | null = null;
+    if (in6.length || body.EnableIPv6) {
+      const w6 = in6[0] ?? {};
+      if (!w6.Subnet) throw new ApiError(400, POOLS_EXHAUSTED_V6);
+      cfg6 = validateIpamConfig6(w6, this.list().flatMap((n) => n.IPAM.Config.map((c) => c.Subnet)), name);
+      // Shown as given: no Gateway when none was asked for (the first address serves).
+      if (!w6.Gateway) cfg6.Gateway = '';
+    }
 
     const rec: NetworkRecord = {
       Id: id,
@@ -263,10 +319,10 @@ export class Networks {
       Created: nowRfc3339(),
       Driver: traits.name,
       Scope: 'local',
-      EnableIPv6: false,
+      EnableIPv6: !!body.EnableIPv6,
       Internal: !!body.Internal,
       Attachable: !!body.Attachable,
-      IPAM: { Driver: 'default', Options: body.IPAM?.Options ?? null, Config: [cfg] },
+      IPAM: { Driver: 'default', Options: body.IPAM?.Options ?? null, Config: cfg6 ? [cfg, cfg6] : [cfg] },
       Options: fields.options,
       Labels: body.Labels ?? {},
       ...(fields.bridgeName ? { bridgeName: fields.bridgeName } : {}),
@@ -280,6 +336,7 @@ export class Networks {
       // Nothing half-made: take down whatever the driver managed to build.
       this.byId.delete(id);
       this.allocators.delete(id);
+      this.allocators6.delete(id);
       await driver.deleteNetwork(rec, { recycle: false }).catch(() => undefined);
       await this.store.delete(KIND, id).catch(() => undefined);
       throw e;
@@ -307,6 +364,7 @@ export class Networks {
       await this.store.delete(KIND, n.Id);
       this.byId.delete(n.Id);
       this.allocators.delete(n.Id);
+      this.allocators6.delete(n.Id);
       // (gone from the records already: a kernel object left by a failure here is swept at the next start)
       await this.drivers.of(n).deleteNetwork(n).catch((e) => log.warn(`removing network ${n.Name}: ${(e as Error).message}`));
     } finally {
@@ -325,6 +383,16 @@ export class Networks {
     // (overlay addresses are the manager's; here only the address itself is checked)
     if (traitsOf(n).addresses === 'cluster') new Allocator(n.IPAM.Config[0], { name: n.Name, id: n.Id }).check(ip);
     else this.allocator(n).check(ip);
+  }
+
+  /** May a container ask for this IPv6 address here (--ip6)? Docker's checks and words. */
+  checkRequestedIp6(n: NetworkRecord, ip: string): void {
+    if (!this.isUserDefined(n)) {
+      throw badRequest('user specified IP address is supported on user defined networks only');
+    }
+    const a = this.allocator6(n);
+    if (!a) throw badRequest(`network ${n.Name} has no IPv6 address pool (created without --ipv6): cannot use --ip6 ${ip}`);
+    a.check(ip);
   }
 
   isPredefined(n: NetworkRecord): boolean {

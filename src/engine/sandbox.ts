@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { ContainerRecord, EndpointRecord, EndpointSpec, NetworkRecord, PortMapping, Proto } from './types';
 import type { Networks } from './networks';
-import type { Firewall } from './firewall/firewall';
+import type { PortPublisher } from './portmap/publisher';
 import { EPHEMERAL_RANGE, HostPortAllocator } from './portmap/hostports';
 import { expandBindings } from './portmap/spec';
 import { macFromIp } from '../ipam';
@@ -16,6 +16,7 @@ import { boundPorts } from '../kernel/procnet';
 import { randomBytes } from 'node:crypto';
 import { traitsOf, type Drivers } from './drivers/registry';
 import { networkMtu } from './drivers/driver';
+import { gateway6Of, v4Config, v6Config } from './ipamview';
 import type { EndpointRequest, OverlayEndpoint } from '../cluster/state';
 import { log } from '../util/log';
 
@@ -45,7 +46,7 @@ export class Sandboxes {
   overlay: OverlayHooks | null = null;
 
   constructor(private readonly nets: Networks, private readonly drivers: Drivers,
-              private readonly firewall: Firewall, private readonly execRoot: string) {}
+              private readonly publisher: PortPublisher, private readonly execRoot: string) {}
 
   netnsPath(id: string): string { return path.join(this.execRoot, 'netns', shortId(id)); }
 
@@ -96,10 +97,15 @@ export class Sandboxes {
         const target = traitsOf(primary).ports !== 'gateway-bridge' ? { net: primary, ep: c.endpoints[primary.Name] }
           : gw ? { net: this.nets.get(gw[0]), ep: gw[1] } : null;
         if (!target) for (const w of wanted) this.releasePort({ ...w, containerIp: '', bridgeName: '' });
-        const mappings = target ? wanted.map((w) => ({ ...w, containerIp: target.ep.IPAddress, bridgeName: target.net.bridgeName! })) : [];
+        // The IPv6 side goes to the container's IPv6 address when it has one (kernel NAT), else
+        // to its IPv4 address (through the port relay).
+        const mappings = target ? wanted.map((w) => ({
+          ...w, containerIp: w.hostIp.includes(':') && target.ep.GlobalIPv6Address ? target.ep.GlobalIPv6Address : target.ep.IPAddress,
+          bridgeName: target.net.bridgeName!,
+        })) : [];
         if (mappings.length) {
-          await this.firewall.publish(mappings);
-          undo.add(() => this.firewall.unpublish(mappings));
+          await this.publisher.publish(mappings, c.Name);
+          undo.add(() => this.publisher.unpublish(mappings));
         }
         c.ports = mappings;
       }
@@ -113,7 +119,7 @@ export class Sandboxes {
   async teardown(c: ContainerRecord): Promise<void> {
     const mode = parseNetworkMode(c.HostConfig.NetworkMode);
     if (c.ports?.length) {
-      await this.firewall.unpublish(c.ports).catch(logErr('unpublish'));
+      await this.publisher.unpublish(c.ports).catch(logErr('unpublish'));
       for (const p of c.ports) this.releasePort(p);
     }
     c.ports = [];
@@ -133,7 +139,10 @@ export class Sandboxes {
     for (const [name, ep] of Object.entries(c.endpoints ?? {})) {
       const net = this.nets.find(ep.NetworkID) ?? this.nets.find(name);
       if (!net) continue;
-      if (traitsOf(net).addresses === 'local') this.nets.allocator(net).reserve(ep.IPAddress);
+      if (traitsOf(net).addresses === 'local') {
+        this.nets.allocator(net).reserve(ep.IPAddress);
+        if (ep.GlobalIPv6Address) this.nets.allocator6(net)?.reserve(ep.GlobalIPv6Address);
+      }
       const spec = this.endpointSpec(c, net, ep, ep.ifname === 'eth0');
       // CHECK before repair: what a restart finds changed is said, then made right.
       const differs = await this.drivers.of(net).checkEndpoint(net, spec).catch((e) => [(e as Error).message]);
@@ -143,7 +152,7 @@ export class Sandboxes {
     for (const p of c.ports ?? []) {
       for (let i = 0; i < p.count; i++) this.hostPorts.reserve(p.proto, p.hostIp, p.hostPort + i);
     }
-    if (c.ports?.length) await this.firewall.publish(c.ports);
+    if (c.ports?.length) await this.publisher.publish(c.ports, c.Name);
   }
 
   /** `network connect` on a running container. */
@@ -161,9 +170,9 @@ export class Sandboxes {
   async disconnect(c: ContainerRecord, net: NetworkRecord): Promise<void> {
     const ep = c.endpoints[net.Name];
     if (!ep) return;
-    if (c.ports?.some((p) => p.containerIp === ep.IPAddress && p.bridgeName === net.bridgeName)) {
+    if (c.ports?.some((p) => (p.containerIp === ep.IPAddress || p.containerIp === ep.GlobalIPv6Address) && p.bridgeName === net.bridgeName)) {
       // The published ports point at this endpoint's address: they go with it.
-      await this.firewall.unpublish(c.ports);
+      await this.publisher.unpublish(c.ports);
       for (const p of c.ports) this.releasePort(p);
       c.ports = [];
     }
@@ -189,12 +198,15 @@ export class Sandboxes {
     }
     if (c.endpoints[net.Name]) throw forbidden(`endpoint with name ${c.Name} already exists in network ${net.Name}`);
     const wantIp: string | undefined = cfg?.IPAMConfig?.IPv4Address || undefined;
+    const wantIp6: string | undefined = cfg?.IPAMConfig?.IPv6Address || undefined;
     const endpointId = newId();
     let ip: string;
+    let ip6: string | undefined;
     let overlayMac = '';
     if (traitsOf(net).addresses === 'cluster') {
       // Addresses on an overlay network come from the cluster's manager, for every host.
       if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
+      if (wantIp6) throw badRequest(`network ${net.Name} has no IPv6 address pool (berth's overlay networks are IPv4 only): cannot use --ip6 ${wantIp6}`);
       if (!net.Attachable) {
         throw forbidden(`Could not attach to network ${net.Name}: rpc error: code = PermissionDenied desc = network ${net.Name} not manually attachable`);
       }
@@ -210,8 +222,16 @@ export class Sandboxes {
     } else {
       const alloc = this.nets.allocator(net);
       if (wantIp) this.nets.checkRequestedIp(net, wantIp);
+      if (wantIp6) this.nets.checkRequestedIp6(net, wantIp6);
       ip = alloc.allocate(wantIp);
       undo.add(() => alloc.release(ip));
+      // A dual-stack network: an IPv6 address too (the one asked with --ip6, or the next free).
+      const alloc6 = this.nets.allocator6(net);
+      if (alloc6) {
+        const got = alloc6.allocate(wantIp6);
+        ip6 = got;
+        undo.add(() => alloc6.release(got));
+      }
     }
     const used = new Set(Object.values(c.endpoints).map((e) => e.ifname));
     let n = 0;
@@ -221,12 +241,13 @@ export class Sandboxes {
       NetworkID: net.Id,
       EndpointID: endpointId,
       IPAddress: ip,
-      IPPrefixLen: Number(net.IPAM.Config[0].Subnet.split('/')[1]),
-      Gateway: net.IPAM.Config[0].Gateway,
+      IPPrefixLen: Number(v4Config(net)!.Subnet.split('/')[1]),
+      Gateway: v4Config(net)!.Gateway,
       MacAddress: mac,
       Aliases: Array.isArray(cfg?.Aliases) && cfg.Aliases.length ? [...cfg.Aliases] : null,
       Links: null,
-      IPAMConfig: wantIp ? { IPv4Address: wantIp } : null,
+      IPAMConfig: wantIp || wantIp6 ? { ...(wantIp ? { IPv4Address: wantIp } : {}), ...(wantIp6 ? { IPv6Address: wantIp6 } : {}) } : null,
+      ...(ip6 ? v6Fields(net, ip6) : {}),
       ifname: `eth${n}`,
       hostIfname: traitsOf(net).link === 'veth' ? `veth${randomBytes(4).toString('hex').slice(0, 7)}` : '',
       ...(hidden ? { hidden: true } : {}),
@@ -268,7 +289,10 @@ export class Sandboxes {
     if (net) {
       await this.detachLink(net, this.endpointSpec(c, net, ep, false));
       if (traitsOf(net).addresses === 'cluster') await this.overlay?.removeEndpoint(ep.EndpointID);
-      else this.nets.allocator(net).release(ep.IPAddress);
+      else {
+        this.nets.allocator(net).release(ep.IPAddress);
+        if (ep.GlobalIPv6Address) this.nets.allocator6(net)?.release(ep.GlobalIPv6Address);
+      }
     }
     delete c.endpoints[name];
   }
@@ -287,6 +311,7 @@ export class Sandboxes {
       mac: ep.MacAddress,
       mtu: networkMtu(net),
       defaultRoute,
+      ...(ep.GlobalIPv6Address ? { address6: ep.GlobalIPv6Address, prefixLen6: ep.GlobalIPv6PrefixLen, gateway6: ep.IPv6Gateway } : {}),
     };
   }
 
@@ -295,32 +320,49 @@ export class Sandboxes {
     const wanted = expandBindings(c.Config.ExposedPorts ?? {}, c.HostConfig.PortBindings ?? {}, !!c.HostConfig.PublishAllPorts);
     const out: Array<Omit<PortMapping, 'containerIp' | 'bridgeName'>> = [];
     const busy = new Map<Proto, Set<number>>();
+    // Something else on the host listens there. A port berth already holds is judged by the
+    // allocator alone: the socket listening on it may be berth's own port relay.
     const hostBusy = (proto: Proto, port: number) => {
+      if (this.hostPorts.held(proto, port)) return false;
       if (!busy.has(proto)) busy.set(proto, boundPorts(proto));
       return busy.get(proto)!.has(port);
     };
     for (const w of wanted) {
-      const hostIp = w.hostIp && w.hostIp !== '' ? w.hostIp : '0.0.0.0';
+      // No address: every address of both families, on the same port (Docker 20.10+). SCTP
+      // stays on IPv4 there: its IPv6 side would need the relay, which carries TCP and UDP.
+      const ips = w.hostIp ? [w.hostIp] : w.proto === 'sctp' ? ['0.0.0.0'] : ['0.0.0.0', '::'];
       const proto = w.proto as Proto;
+      if (proto === 'sctp' && ips[0].includes(':')) {
+        throw badRequest(`cannot publish ${w.containerPort}/sctp on ${ips[0]}: berth publishes SCTP on IPv4 addresses only`);
+      }
+      const freeEverywhere = (pr: Proto, p: number) => !hostBusy(pr, p) && ips.every((ip) => this.hostPorts.isFree(pr, ip, p));
       if (w.hostPort === 0 || w.hostPortEnd) {
         // A free port from the ephemeral range, or from the user's host range for "8000-8010:80".
         const range: [number, number] = w.hostPort === 0 ? EPHEMERAL_RANGE : [w.hostPort, w.hostPortEnd!];
-        const port = this.hostPorts.allocate(proto, hostIp, range, (pr: Proto, p: number) => !hostBusy(pr, p));
-        undo.add(() => this.hostPorts.release(proto, hostIp, port));
-        out.push({ proto, hostIp, hostPort: port, containerPort: w.containerPort, count: 1 });
+        const port = this.hostPorts.allocate(proto, ips[0], range, freeEverywhere);
+        undo.add(() => this.hostPorts.release(proto, ips[0], port));
+        for (const ip of ips.slice(1)) {
+          this.hostPorts.reserve(proto, ip, port);
+          undo.add(() => this.hostPorts.release(proto, ip, port));
+        }
+        for (const ip of ips) out.push({ proto, hostIp: ip, hostPort: port, containerPort: w.containerPort, count: 1 });
         continue;
       }
       const count = w.count ?? 1;
-      for (let i = 0; i < count; i++) {
-        const port = w.hostPort + i;
-        if (hostBusy(proto, port)) {
-          throw new ApiError(500, `driver failed programming external connectivity on endpoint ${c.Name}: ` +
-            `Error starting userland proxy: listen ${proto}4 ${hostIp}:${port}: bind: address already in use`);
+      for (const hostIp of ips) {
+        for (let i = 0; i < count; i++) {
+          const port = w.hostPort + i;
+          if (hostBusy(proto, port)) {
+            const fam = hostIp.includes(':') ? '6' : '4';
+            const shown = hostIp.includes(':') ? `[${hostIp}]` : hostIp;
+            throw new ApiError(500, `driver failed programming external connectivity on endpoint ${c.Name}: ` +
+              `Error starting userland proxy: listen ${proto}${fam} ${shown}:${port}: bind: address already in use`);
+          }
+          this.hostPorts.reserve(proto, hostIp, port);
+          undo.add(() => this.hostPorts.release(proto, hostIp, port));
         }
-        this.hostPorts.reserve(proto, hostIp, port);
-        undo.add(() => this.hostPorts.release(proto, hostIp, port));
+        out.push({ proto, hostIp, hostPort: w.hostPort, containerPort: w.containerPort, count });
       }
-      out.push({ proto, hostIp, hostPort: w.hostPort, containerPort: w.containerPort, count });
     }
     return out;
   }
@@ -328,6 +370,12 @@ export class Sandboxes {
   private releasePort(p: PortMapping): void {
     for (let i = 0; i < p.count; i++) this.hostPorts.release(p.proto, p.hostIp, p.hostPort + i);
   }
+}
+
+/** An endpoint's IPv6 fields on a dual-stack network, as Docker shows them. */
+function v6Fields(net: NetworkRecord, ip6: string): Pick<EndpointRecord, 'GlobalIPv6Address' | 'GlobalIPv6PrefixLen' | 'IPv6Gateway'> {
+  const c6 = v6Config(net)!;
+  return { GlobalIPv6Address: ip6, GlobalIPv6PrefixLen: Number(c6.Subnet.split('/')[1]), IPv6Gateway: gateway6Of(c6) };
 }
 
 function logErr(what: string) {

@@ -17,6 +17,11 @@ export interface NetworkSpec {
   mtu: number;           // 1500 unless com.docker.network.driver.mtu says otherwise
   /** com.berth.network.allow_spoofing: its endpoints may send from any MAC and address. */
   allowSpoofing?: boolean;
+  /** --ipv6: the IPv6 subnet and gateway (on the bridge too). */
+  subnet6?: string;
+  gateway6?: string;
+  /** berthd --ip6-masquerade: SNAT IPv6 traffic leaving to other interfaces (off by default, as Docker's ip6tables option). */
+  masquerade6?: boolean;
 }
 
 /** One container's attachment to one network, as the driver builds it. */
@@ -33,6 +38,10 @@ export interface EndpointSpec {
   mac: string;           // "02:42:ac:12:00:02"
   mtu: number;
   defaultRoute: boolean; // only the first-connected (non-internal) network gives the default route
+  /** On an --ipv6 network: the container's IPv6 address, prefix and gateway. */
+  address6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
 }
 
 /**
@@ -43,7 +52,7 @@ export interface PortMapping {
   proto: Proto;
   hostIp: string;        // "" or "0.0.0.0" = every host address
   hostPort: number;
-  containerIp: string;
+  containerIp: string;   // IPv4, or IPv6 for an IPv6 host address when the container has one
   containerPort: number;
   count: number;
   bridgeName: string;    // the bridge the container address lives on
@@ -82,7 +91,11 @@ export interface EndpointRecord {
   MacAddress: string;
   Aliases: string[] | null;
   Links: string[] | null;
-  IPAMConfig: { IPv4Address?: string } | null;
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string } | null;
+  /** On an --ipv6 network (absent otherwise). */
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  IPv6Gateway?: string;
   ifname: string;
   hostIfname: string;
   /** The way out of a container on overlay networks only (docker_gwbridge): not shown, no names. */

@@ -35,6 +35,8 @@ export interface LinkState {
   ifalias?: string;
   /** IPv4 addresses as "address/prefix". */
   addrs: string[];
+  /** IPv6 addresses but link-local ones, as "address/prefix". */
+  addrs6: string[];
   /** A bridge port's flags (undefined on other links). */
   port?: { hairpin: boolean; isolated: boolean };
 }
@@ -52,6 +54,7 @@ export async function linkState(name: string): Promise<LinkState | null> {
     master: l.master,
     ifalias: l.ifalias,
     addrs: (l.addr_info ?? []).filter((a: any) => a.family === 'inet').map((a: any) => `${a.local}/${a.prefixlen}`),
+    addrs6: (l.addr_info ?? []).filter((a: any) => a.family === 'inet6' && a.scope !== 'link').map((a: any) => `${a.local}/${a.prefixlen}`),
     port: slave ? { hairpin: !!slave.hairpin, isolated: !!slave.isolated } : undefined,
   };
 }

@@ -37,10 +37,10 @@ describe('the docker CLI against berthd', { skip }, () => {
     assert.match(id, /^[0-9a-f]{64}$/);
     assert.equal((await sb.waitFor(`${CURL} http://127.0.0.1:8080/`, 'web')).stdout, 'hi\n');
     const ps = (await dk(['ps', '--format', '{{.Names}}|{{.Ports}}|{{.Image}}'])).stdout;
-    assert.equal(ps, 'web|0.0.0.0:8080->80/tcp|busybox\n');
+    assert.equal(ps, 'web|0.0.0.0:8080->80/tcp, [::]:8080->80/tcp|busybox\n');
     assert.equal((await dk(['logs', 'web'])).stdout, 'started\n');
     assert.equal((await dk(['exec', 'web', 'cat', '/etc/hostname'])).stdout, `${id.slice(0, 12)}\n`);
-    assert.equal((await dk(['port', 'web', '80'])).stdout, '0.0.0.0:8080\n');
+    assert.equal((await dk(['port', 'web', '80'])).stdout, '0.0.0.0:8080\n[::]:8080\n');
     assert.equal((await dk(['inspect', '--format', '{{ .NetworkSettings.IPAddress }}', 'web'])).stdout, '172.17.0.2\n');
     const top = (await dk(['top', 'web'])).stdout;
     assert.match(top, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD\n/);

@@ -43,11 +43,11 @@ describe('dockerode against berthd', { skip }, () => {
     assert.equal(info.State.Running, true);
     assert.equal(info.NetworkSettings.Networks.sdknet.IPAddress, '10.66.0.50');
     assert.ok(info.NetworkSettings.Networks.sdknet.Aliases?.includes('www'));
-    assert.deepEqual(info.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: '8090' }]);
+    assert.deepEqual(info.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: '8090' }, { HostIp: '::', HostPort: '8090' }]);
     assert.equal((await sb.waitFor(`${CURL} http://${HOST_ADDR}:8090/`, 'sdkweb')).stdout, 'sdk\n');
     const list = await docker.listContainers({ filters: { name: ['sdkweb'] } });
     assert.equal(list.length, 1);
-    assert.deepEqual(list[0].Ports.map((p) => [p.PrivatePort, p.PublicPort, p.Type]), [[80, 8090, 'tcp']]);
+    assert.deepEqual(list[0].Ports.map((p) => [p.PrivatePort, p.PublicPort, p.Type]), [[80, 8090, 'tcp'], [80, 8090, 'tcp']]);
   });
 
   it('exec with demultiplexed output, and logs', async () => {

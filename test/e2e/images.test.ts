@@ -44,7 +44,7 @@ describe('images', { skip }, () => {
   let rootfs: string;
   const port = async (c: string, p: string) => {
     const out = (await sb.berth(['port', c, p])).stdout;
-    const m = /^0\.0\.0\.0:(\d+)\n$/.exec(out);
+    const m = /^0\.0\.0\.0:(\d+)\n\[::\]:\1\n$/.exec(out); // both families, one port (Docker 20.10+)
     assert.ok(m, `port ${c} ${p}: ${out}`);
     return Number(m![1]);
   };
@@ -66,7 +66,7 @@ describe('images', { skip }, () => {
     assert.match(id, /^[0-9a-f]{64}\n$/);
     // The seeds address the container by its (short) id.
     const p = await port(id.slice(0, 12), '80');
-    assert.equal((await sb.berth(['ps', '--filter', 'name=web', '--format', '{{.Image}} {{.Ports}}'])).stdout, `host 0.0.0.0:${p}->80/tcp\n`);
+    assert.equal((await sb.berth(['ps', '--filter', 'name=web', '--format', '{{.Image}} {{.Ports}}'])).stdout, `host 0.0.0.0:${p}->80/tcp, [::]:${p}->80/tcp\n`);
     const page = await sb.waitFor(`${CURL} http://localhost:${p}/`, 'nginx');
     assert.match(page.stdout, /<title>Welcome to nginx!<\/title>/);
     const out = await sb.waitFor(`${CURL} http://${HOST_ADDR}:${p}/`, 'nginx from outside', 'outside');

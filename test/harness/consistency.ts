@@ -129,6 +129,8 @@ function expectedElements(nets: NetworkRec[], running: ContainerRec[]): Map<stri
   }
   for (const c of running) {
     for (const m of c.ports ?? []) {
+      // (the IPv6 side is in table ip6 berth, or berth-relay's: not this table's)
+      if (m.hostIp.includes(':')) continue;
       const h = hostKey(m.hostIp);
       if (h === '0.0.0.0/0' && m.count === 1) add('pub_port', `${m.proto} . ${m.hostPort} : ${m.containerIp} . ${m.containerPort}`);
       else if (m.hostPort === m.containerPort) {

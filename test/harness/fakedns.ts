@@ -53,7 +53,7 @@ function respond(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
   return packet.encode({ ...base, flags, answers: [{ type: 'A', name: question.name, ttl: 60, data: answerIp }] });
 }
 
-const udp = dgram.createSocket('udp4');
+const udp = dgram.createSocket(addr.includes(':') ? 'udp6' : 'udp4');
 udp.on('message', (msg, r) => { const a = respond(msg, 'udp'); if (a) udp.send(a, r.port, r.address); });
 udp.bind(53, addr);
 net.createServer((sock) => {

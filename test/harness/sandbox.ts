@@ -6,8 +6,8 @@
 //   holder   `unshare --net --mount --uts --ipc --pid --fork --kill-child --mount-proc`: pid 1 of
 //            a new PID namespace. Its setup script brings up lo, mounts a tmpfs on the temporary
 //            directory (data-root, exec-root, socket), shadows /run/netns and /etc/resolv.conf,
-//            makes the "outside" namespace and a veth to it (host 10.99.0.1/24 ⇄ outside
-//            10.99.0.2/24), then waits on its stdin. Every later process (berthd, the CLI, runc,
+//            makes the "outside" namespace and a veth to it (host 10.99.0.1/24 and fd99::1/64 ⇄
+//            outside 10.99.0.2/24 and fd99::2/64), then waits on its stdin. Every later process (berthd, the CLI, runc,
 //            containers) enters that PID namespace, so killing pid 1 ends all of them, and the
 //            namespaces and mounts go with them. If the test process dies, the stdin pipe closes
 //            and the holder exits just the same.
@@ -30,6 +30,9 @@ interface RunOpts {
 
 export const HOST_ADDR = '10.99.0.1';
 export const OUTSIDE_ADDR = '10.99.0.2';
+/** The same link's IPv6 addresses (a unique local prefix): the outside reaches the host over both families. */
+export const HOST_ADDR6 = 'fd99::1';
+const OUTSIDE_ADDR6 = 'fd99::2';
 /** The sandbox host's /etc/resolv.conf: a loopback resolver (dropped for containers) and two real ones. */
 export const HOST_RESOLV_CONF = 'nameserver 127.0.0.53\nnameserver 10.99.0.2\nnameserver 192.0.2.53\nsearch corp.example\noptions ndots:2\n';
 
@@ -223,10 +226,14 @@ export class Sandbox {
       `ip addr add ${HOST_ADDR}/24 dev eth0`,
       'ip link set eth0 up',
       `ip route add default via ${OUTSIDE_ADDR}`,
+      // IPv6 on the same link; nodad: usable at once, no duplicate address detection to wait for.
+      `ip -6 addr add ${HOST_ADDR6}/64 dev eth0 nodad`,
       `nsenter --net=${shq(outside)} ip addr add ${OUTSIDE_ADDR}/24 dev eth0`,
+      `nsenter --net=${shq(outside)} ip -6 addr add ${OUTSIDE_ADDR6}/64 dev eth0 nodad`,
       // No route from the outside to the containers' subnets: like a real other machine, it
       // reaches containers only through published ports on the host's address.
       `nsenter --net=${shq(outside)} ip link set eth0 up`,
+      `ip -6 route add default via ${OUTSIDE_ADDR6} dev eth0`,
       'echo ready',
       // Hold the namespaces until the test process closes our stdin (or dies).
       'exec cat >/dev/null',

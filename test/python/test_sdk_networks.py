@@ -132,11 +132,12 @@ class SdkNetworks(unittest.TestCase):
                                               '82/tcp': [8082, 8083]})
         c.reload()
         ports = c.ports
-        self.assertEqual(ports['80/tcp'], [{'HostIp': '0.0.0.0', 'HostPort': '8080'}])
+        # both families on one port, as Docker 20.10+
+        self.assertEqual(ports['80/tcp'], [{'HostIp': '0.0.0.0', 'HostPort': '8080'}, {'HostIp': '::', 'HostPort': '8080'}])
         self.assertEqual(ports['53/udp'], [{'HostIp': '127.0.0.1', 'HostPort': '5353'}])
         self.assertTrue(int(ports['81/tcp'][0]['HostPort']) >= 32768)
-        self.assertEqual(sorted(p['HostPort'] for p in ports['82/tcp']), ['8082', '8083'])
-        self.assertEqual(self.api.port(c.id, 80), [{'HostIp': '0.0.0.0', 'HostPort': '8080'}])
+        self.assertEqual(sorted(p['HostPort'] for p in ports['82/tcp']), ['8082', '8082', '8083', '8083'])
+        self.assertEqual(self.api.port(c.id, 80), [{'HostIp': '0.0.0.0', 'HostPort': '8080'}, {'HostIp': '::', 'HostPort': '8080'}])
         self.assertEqual(self.api.port(c.id, '53/udp'), [{'HostIp': '127.0.0.1', 'HostPort': '5353'}])
         listed = self.api.containers(filters={'name': 'sdk-ports'})[0]['Ports']
         self.assertIn({'IP': '0.0.0.0', 'PrivatePort': 80, 'PublicPort': 8080, 'Type': 'tcp'}, listed)

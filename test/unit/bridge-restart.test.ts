@@ -16,9 +16,9 @@ const ep: EndpointSpec = {
   ifname: 'eth0', hostIfname: 'veth1234567', address: '10.5.0.2', prefixLen: 16, gateway: '10.5.0.1',
   mac: '02:42:0a:05:00:02', mtu: 1500, defaultRoute: true,
 };
-const bridgeNow: LinkState = { up: true, mtu: 1500, ifalias: 'berth:ab12cd34ab12', addrs: ['10.5.0.1/16'] };
+const bridgeNow: LinkState = { up: true, mtu: 1500, ifalias: 'berth:ab12cd34ab12', addrs: ['10.5.0.1/16'], addrs6: [] };
 const vethNow: LinkState = {
-  up: true, mtu: 1500, master: 'br-ab12cd34ab12', ifalias: 'berth:c0ffee00c0ff', addrs: [], port: { hairpin: true, isolated: false },
+  up: true, mtu: 1500, master: 'br-ab12cd34ab12', ifalias: 'berth:c0ffee00c0ff', addrs: [], addrs6: [], port: { hairpin: true, isolated: false },
 };
 
 test('a new bridge: made with its fixed MAC, addressed and up', () => {
@@ -58,4 +58,15 @@ test('an existing endpoint as it should be: nothing changes; otherwise only what
     'link set dev veth1234567 alias berth:c0ffee00c0ff master br-ab12cd34ab12 up',
     'link set dev veth1234567 type bridge_slave hairpin on isolated off',
   ]);
+});
+
+test('a dual-stack bridge gets its IPv6 gateway too (no DAD wait); an existing one only what it lacks', () => {
+  const net6 = { ...net, subnet6: 'fd00:1::/64', gateway6: 'fd00:1::1' };
+  assert.deepEqual(bridgeLines(net6, null).slice(2), [
+    'addr replace 10.5.0.1/16 brd + dev br-ab12cd34ab12',
+    'addr replace fd00:1::1/64 dev br-ab12cd34ab12 nodad',
+    'link set dev br-ab12cd34ab12 up',
+  ]);
+  assert.deepEqual(bridgeLines(net6, bridgeNow), ['addr replace fd00:1::1/64 dev br-ab12cd34ab12 nodad']);
+  assert.deepEqual(bridgeLines(net6, { ...bridgeNow, addrs6: ['fd00:1::1/64'] }), []);
 });

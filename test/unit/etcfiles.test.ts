@@ -121,6 +121,9 @@ test('resolv.conf with the embedded resolver (user-defined networks)', () => {
 test('upstreams of the embedded resolver', () => {
   assert.deepEqual(upstreams('nameserver 10.255.255.53\n', []), ['10.255.255.53']);
   assert.deepEqual(upstreams('nameserver 127.0.0.53\n', []), ['8.8.8.8', '8.8.4.4']);
-  assert.deepEqual(upstreams('nameserver 127.0.0.53\nnameserver 10.0.0.1\nnameserver 2001:db8::1\n', []), ['10.0.0.1']);
-  assert.deepEqual(upstreams('nameserver 10.0.0.1\n', ['1.1.1.1', '2001:db8::2', '10.9.0.1']), ['1.1.1.1', '10.9.0.1']);
+  // IPv6 servers too (forwarded from the host), in RFC 5952 form; never loopback or link-local
+  assert.deepEqual(upstreams('nameserver 127.0.0.53\nnameserver 10.0.0.1\nnameserver 2001:DB8:0::1\nnameserver ::1\nnameserver fe80::1%eth0\n', []),
+    ['10.0.0.1', '2001:db8::1']);
+  assert.deepEqual(upstreams('nameserver 10.0.0.1\n', ['1.1.1.1', '2001:db8::2', '10.9.0.1']), ['1.1.1.1', '10.9.0.1', '2001:db8::2']);
+  assert.deepEqual(upstreams('nameserver 127.0.0.53\nnameserver 2001:db8::53\n', []), ['2001:db8::53'], 'IPv6 servers only: no fallback');
 });

@@ -42,6 +42,21 @@ test('reserve: 0.0.0.0 conflicts with every address of the same proto and port',
   assert.throws(() => h.reserve('tcp', '', 65536), ApiError);
 });
 
+test('reserve: :: conflicts with every IPv6 address, never with IPv4 ones', () => {
+  const h = new HostPortAllocator();
+  h.reserve('tcp', '0.0.0.0', 8080);
+  h.reserve('tcp', '::', 8080); // the other family: Docker's -p 8080:80 holds both
+  conflict(() => h.reserve('tcp', '::1', 8080), 'Bind for ::1:8080 failed: port is already allocated');
+  conflict(() => h.reserve('tcp', '::', 8080), 'Bind for :::8080 failed: port is already allocated');
+  h.reserve('tcp', '::1', 9000);
+  h.reserve('tcp', '127.0.0.1', 9000);
+  h.reserve('tcp', '0.0.0.0', 9001);
+  assert.ok(h.isFree('tcp', '::1', 9001));
+  conflict(() => h.reserve('tcp', '::', 9000), 'Bind for :::9000 failed: port is already allocated');
+  assert.ok(h.held('tcp', 9000));
+  assert.ok(!h.held('tcp', 9002));
+});
+
 test('allocate: round-robin through the ephemeral range, per protocol', () => {
   const h = new HostPortAllocator();
   assert.deepEqual(EPHEMERAL_RANGE, [32768, 60999]);

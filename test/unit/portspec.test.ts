@@ -154,35 +154,35 @@ test('expandBindings: fixed, dynamic, host ranges, -P', () => {
   assert.deepEqual(expandBindings(exposed, p.bindings, false), [
     { proto: 'tcp', containerPort: 70, hostIp: '127.0.0.1', hostPort: 0, count: 1 },
     { proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', hostPort: 8080, count: 1 },
-    { proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 8081, count: 1 },
-    { proto: 'tcp', containerPort: 90, hostIp: '0.0.0.0', hostPort: 8000, hostPortEnd: 8010, count: 1 },
-    { proto: 'udp', containerPort: 53, hostIp: '0.0.0.0', hostPort: 0, count: 1 },
+    { proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 8081, count: 1 },
+    { proto: 'tcp', containerPort: 90, hostIp: '', hostPort: 8000, hostPortEnd: 8010, count: 1 },
+    { proto: 'udp', containerPort: 53, hostIp: '', hostPort: 0, count: 1 },
   ]);
   // -P adds the exposed ports that have no binding, on free ports
   const all = expandBindings(exposed, p.bindings, true);
   assert.deepEqual(all.filter((w) => w.containerPort === 22 || w.containerPort === 443), [
-    { proto: 'tcp', containerPort: 22, hostIp: '0.0.0.0', hostPort: 0, count: 1 },
-    { proto: 'tcp', containerPort: 443, hostIp: '0.0.0.0', hostPort: 0, count: 1 },
+    { proto: 'tcp', containerPort: 22, hostIp: '', hostPort: 0, count: 1 },
+    { proto: 'tcp', containerPort: 443, hostIp: '', hostPort: 0, count: 1 },
   ]);
   assert.equal(all.length, 7);
   assert.deepEqual(expandBindings({}, {}, true), []);
   assert.deepEqual(expandBindings(null, null, false), []);
   // "0" as host port means "pick one", as the empty string does
   assert.deepEqual(expandBindings({}, { '80/tcp': [b('', '0')] }, false),
-    [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 0, count: 1 }]);
+    [{ proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 0, count: 1 }]);
   // keys are normalized
   assert.deepEqual(expandBindings({}, { '080/TCP': [b('', '81')] }, false),
-    [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 81, count: 1 }]);
+    [{ proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 81, count: 1 }]);
 });
 
 test('expandBindings: consecutive fixed ports become one run', () => {
   const p = parsePublishAll(['5000-10000:5000-10000/udp', '8000-8005:80-85', '127.0.0.1:9000-9001:90-91', '7000:7000', '7002:7001']);
   assert.deepEqual(expandBindings({}, p.bindings, false), [
-    { proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 8000, count: 6 },
+    { proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 8000, count: 6 },
     { proto: 'tcp', containerPort: 90, hostIp: '127.0.0.1', hostPort: 9000, count: 2 },
-    { proto: 'tcp', containerPort: 7000, hostIp: '0.0.0.0', hostPort: 7000, count: 1 },
-    { proto: 'tcp', containerPort: 7001, hostIp: '0.0.0.0', hostPort: 7002, count: 1 },
-    { proto: 'udp', containerPort: 5000, hostIp: '0.0.0.0', hostPort: 5000, count: 5001 },
+    { proto: 'tcp', containerPort: 7000, hostIp: '', hostPort: 7000, count: 1 },
+    { proto: 'tcp', containerPort: 7001, hostIp: '', hostPort: 7002, count: 1 },
+    { proto: 'udp', containerPort: 5000, hostIp: '', hostPort: 5000, count: 5001 },
   ]);
   // two addresses for the same range: two runs
   const two = parsePublishAll(['127.0.0.1:8000-8001:80-81', '127.0.0.2:8000-8001:80-81']);
@@ -192,9 +192,17 @@ test('expandBindings: consecutive fixed ports become one run', () => {
   ]);
 });
 
+test('expandBindings: an empty address means both families; 0.0.0.0, :: and one address mean one', () => {
+  assert.deepEqual(expandBindings({}, { '80/tcp': [b('', '8080'), b('0.0.0.0', '8081'), b('::', '8082'), b('0:0::1', '8083')] }, false), [
+    { proto: 'tcp', containerPort: 80, hostIp: '', hostPort: 8080, count: 1 },
+    { proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 8081, count: 1 },
+    { proto: 'tcp', containerPort: 80, hostIp: '::', hostPort: 8082, count: 1 },
+    // printed as RFC 5952 says, as Go's net.IP does
+    { proto: 'tcp', containerPort: 80, hostIp: '::1', hostPort: 8083, count: 1 },
+  ]);
+});
+
 test('expandBindings: refusals', () => {
-  err400(() => expandBindings({}, { '80/tcp': [b('::1', '80')] }, false),
-    'IPv6 host address ::1 is not supported: berth publishes ports on IPv4 only');
   err400(() => expandBindings({}, { '80/tcp': [b('abc', '80')] }, false), 'invalid host IP address: abc');
   err400(() => expandBindings({}, { '80/xyz': [b('', '8080')] }, false), 'invalid proto: xyz');
   err400(() => expandBindings({}, { '80/tcp': [b('', 'abc')] }, false), 'invalid port specification: "abc"');

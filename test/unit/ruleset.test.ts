@@ -230,3 +230,58 @@ test('a replaced table carries the user\'s parts over, sets before the user chai
   assert.equal(t.match(/chain user \{/g)!.length, 1);
   assert.equal(replaceTableScript(), `add table ip berth\ndelete table ip berth\n${baseRuleset()}`);
 });
+
+// ---- IPv6: the table `ip6 berth`, of the same shape ----
+
+const net6: NetworkSpec = { ...net, subnet6: 'fd00:1::/64', gateway6: 'fd00:1::1' };
+
+test('the IPv6 table: the same sets, maps and forward chain, keyed by IPv6 addresses', () => {
+  const t4 = baseRuleset();
+  const t6 = baseRuleset({ family: 'ip6' });
+  assert.match(t6, /^table ip6 berth \{/);
+  assert.match(t6, /map pub_port \{ type inet_proto \. inet_service : ipv6_addr \. inet_service; \}/);
+  assert.match(t6, /set hairpin \{ type ifname \. ipv6_addr; flags interval; \}/);
+  assert.match(t6, /dnat ip6 to ip6 daddr \. meta l4proto \. th dport map @pub_addrport/);
+  // isolation and --internal exactly as in IPv4
+  const fwd = (t: string) => /chain forward \{\n([^}]*)\}/.exec(t)![1];
+  assert.equal(fwd(t6), fwd(t4));
+  // ::1 is never NATed (the kernel routes no ::1 packet off the host: the relay's); no route_localnet masquerade
+  assert.match(t6, /fib daddr type local ip6 daddr != ::1 jump publish/);
+  assert.match(t6, /iifname != "lo" ip6 daddr ::1 drop/);
+  assert.doesNotMatch(t6, /127\.0\.0\.0/);
+  // --ports-from lists IPv4 sources: in IPv6 no outside source reaches a published port
+  assert.match(baseRuleset({ family: 'ip6', portsFrom: ['192.168.1.0/24'] }), /oifname @bridges ct status dnat drop\n/);
+});
+
+test('a dual-stack network: its IPv6 subnet for hairpin; masquerade only when berthd opts in', () => {
+  assert.deepEqual(networkElements(net6, 'ip6'), [
+    ['bridges', '"br-aaaaaaaaaaaa"'],
+    ['samebr', '"br-aaaaaaaaaaaa" . "br-aaaaaaaaaaaa"'],
+    ['hairpin', '"br-aaaaaaaaaaaa" . fd00:1::/64'],
+  ]);
+  assert.deepEqual(networkElements({ ...net6, masquerade6: true }, 'ip6').at(-1), ['masq', 'fd00:1::/64']);
+  assert.deepEqual(networkElements({ ...net6, masquerade6: true, internal: true }, 'ip6').at(-1), ['internal', '"br-aaaaaaaaaaaa"']);
+  // an IPv4-only network still joins the IPv6 table's bridge sets: its bridge is isolated in both families
+  assert.deepEqual(networkElements(net, 'ip6'), [['bridges', '"br-aaaaaaaaaaaa"'], ['samebr', '"br-aaaaaaaaaaaa" . "br-aaaaaaaaaaaa"']]);
+  // the IPv4 table is as before
+  assert.deepEqual(networkElements(net6, 'ip'), networkElements(net, 'ip'));
+});
+
+test('published ports per family: IPv6 NAT only to an IPv6 container address, never on ::1', () => {
+  const p6 = port({ hostIp: '::', containerIp: 'fd00:1::2' });
+  assert.deepEqual(portElements(p6, 'ip6'), [['pub_port', 'tcp . 8080', 'fd00:1::2 . 80']]);
+  assert.deepEqual(portElements(p6, 'ip'), []);
+  assert.deepEqual(portElements(port({ hostIp: 'fd99::1', containerIp: 'fd00:1::2', hostPort: 9000, containerPort: 9000, count: 3 }), 'ip6'),
+    [['pub_addr', 'fd99::1 . tcp . 9000-9002', 'fd00:1::2']]);
+  assert.deepEqual(portElements(port({ hostIp: '::', containerIp: '10.5.0.2' }), 'ip6'), [], 'IPv4-only container: the relay');
+  assert.deepEqual(portElements(port({ hostIp: '::1', containerIp: 'fd00:1::2' }), 'ip6'), [], '::1: the relay');
+  assert.deepEqual(portElements(port({}), 'ip6'), []);
+  assert.deepEqual(portElements(port({}), 'ip'), [['pub_port', 'tcp . 8080', '10.5.0.2 . 80']]);
+});
+
+test('the IPv6 table is replaced and changed by its own name', () => {
+  const s = replaceTableScript([['bridges', '"b"']], [['pub_port', 'tcp . 1', 'fd00::2 . 1']], { family: 'ip6' });
+  assert.match(s, /^add table ip6 berth\ndelete table ip6 berth\ntable ip6 berth \{/);
+  assert.match(s, /add element ip6 berth pub_port \{ tcp \. 1 : fd00::2 \. 1 \}/);
+  assert.equal(deleteElementsScript([['bridges', '"b"']], [], 'ip6 berth'), 'delete element ip6 berth bridges { "b" }\n');
+});

@@ -9,7 +9,8 @@ import type { EndpointSpec, NetworkRecord, NetworkSpec } from '../types';
 import type { DriverDeps, DriverFields, DriverTraits, NetworkDriver, NewNetwork } from './driver';
 import { OPT_MTU, networkMtu } from './driver';
 import { deleteLink, ipBatch, linkExists, linkState, listLinks, type LinkState } from '../../kernel/ip';
-import { containerSide } from './endpoint';
+import { containerSide, defaultRoutes } from './endpoint';
+import { gateway6Of, v4Config, v6Config } from '../ipamview';
 import { setIfSysctl, setSysctl } from '../../kernel/sysctl';
 import { badRequest, conflict } from '../../util/errors';
 import { randomBytes } from 'node:crypto';
@@ -30,12 +31,13 @@ export function allowsSpoofing(options: Record<string, string> | null | undefine
 
 export const BRIDGE_TRAITS: DriverTraits = {
   name: 'bridge', scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'veth',
-  ports: 'direct', gatewayBridge: false, defaultRoute: true, dns: true,
+  ports: 'direct', gatewayBridge: false, defaultRoute: true, dns: true, ipv6: true,
 };
 
 /** What the bridge driver builds for a network, from its record. */
 function bridgeSpec(n: NetworkRecord): NetworkSpec {
-  const cfg = n.IPAM.Config[0];
+  const cfg = v4Config(n)!;
+  const c6 = n.EnableIPv6 ? v6Config(n) : undefined;
   return {
     id: n.Id,
     name: n.Name,
@@ -47,6 +49,7 @@ function bridgeSpec(n: NetworkRecord): NetworkSpec {
     masquerade: n.Options[OPT_MASQ] !== 'false',
     mtu: networkMtu(n),
     allowSpoofing: allowsSpoofing(n.Options),
+    ...(c6 ? { subnet6: c6.Subnet, gateway6: gateway6Of(c6) } : {}),
   };
 }
 
@@ -82,6 +85,8 @@ export class BridgeDriver implements NetworkDriver {
     // routed back out the bridge it came from; an ICMP redirect would then tell it to skip
     // the gateway (and so the DNAT) for that host address.
     await setIfSysctl(br, 'send_redirects', '0');
+    // A dual-stack network: the host routes IPv6 too (as dockerd does when IPv6 is on).
+    if (net.subnet6) await setSysctl('net.ipv6.conf.all.forwarding', '1');
     await this.deps.firewall.addNetwork(net);
   }
 
@@ -150,7 +155,7 @@ export class BridgeDriver implements NetworkDriver {
     await ipBatch(portLines(net, ep, fresh ? null : await linkState(ep.hostIfname)));
     if (!fresh) return;
     const inside = containerSide(ep);
-    if (ep.defaultRoute) inside.push(`route add default via ${ep.gateway} dev ${ep.ifname}`);
+    if (ep.defaultRoute) inside.push(...defaultRoutes(ep));
     try {
       await ipBatch(inside, ep.netnsPath);
     } catch (e) {
@@ -193,6 +198,11 @@ export function bridgeLines(net: NetworkSpec, cur: LinkState | null): string[] {
     lines.push(`link set dev ${br} alias ${ALIAS_PREFIX}${net.id.slice(0, 12)}`);
   }
   if (!cur?.addrs.includes(addr)) lines.push(`addr replace ${addr} brd + dev ${br}`);
+  if (net.subnet6 && net.gateway6) {
+    // nodad: no wait before the gateway answers (berth's allocator keeps the address unique).
+    const addr6 = `${net.gateway6}/${net.subnet6.split('/')[1]}`;
+    if (!cur?.addrs6.includes(addr6)) lines.push(`addr replace ${addr6} dev ${br} nodad`);
+  }
   if (!cur?.up) lines.push(`link set dev ${br} up`);
   return lines;
 }

@@ -36,6 +36,8 @@ export interface DriverTraits {
   readonly defaultRoute: boolean;
   /** A user-defined network of it gives containers the embedded resolver (Docker's rule). */
   readonly dns: boolean;
+  /** Its networks may be dual-stack (`network create --ipv6`); others refuse --ipv6 clearly. */
+  readonly ipv6: boolean;
 }
 
 /** A network being created: its id and name are decided, its options are the user's. */

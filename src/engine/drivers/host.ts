@@ -6,7 +6,7 @@ import { badRequest, forbidden, HOST_NETWORK_CONNECT } from '../../util/errors';
 
 export const HOST_TRAITS: DriverTraits = {
   name: 'host', scope: 'local', made: 'singleton', namespace: 'host', addresses: 'none', link: 'none',
-  ports: 'none', gatewayBridge: false, defaultRoute: false, dns: false,
+  ports: 'none', gatewayBridge: false, defaultRoute: false, dns: false, ipv6: false,
 };
 
 /** A driver of one predefined network whose containers get no endpoint (host, null). */

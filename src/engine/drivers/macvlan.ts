@@ -14,7 +14,7 @@ import { networkMtu } from './driver';
 import { badRequest, ApiError } from '../../util/errors';
 import { deleteLink, ipBatch, linkExists, linkExistsIn, listLinksIn } from '../../kernel/ip';
 import { log } from '../../util/log';
-import { containerSide } from './endpoint';
+import { containerSide, defaultRoutes } from './endpoint';
 
 export type LowerKind = 'macvlan' | 'ipvlan';
 
@@ -104,7 +104,7 @@ function lowerSpec(kind: LowerKind, n: NetworkRecord): LowerNetworkSpec {
 
 const traits = (name: LowerKind): DriverTraits => ({
   name, scope: 'local', made: 'local', namespace: 'own', addresses: 'local', link: 'sub-interface',
-  ports: 'none', gatewayBridge: false, defaultRoute: true, dns: true,
+  ports: 'none', gatewayBridge: false, defaultRoute: true, dns: true, ipv6: true,
 });
 export const MACVLAN_TRAITS = traits('macvlan');
 export const IPVLAN_TRAITS = traits('ipvlan');
@@ -176,8 +176,7 @@ export class LowerDriver implements NetworkDriver {
     const inside = containerSide(ep);
     if (ep.defaultRoute) {
       // ipvlan l3: the parent routes, there is no gateway to ARP for.
-      inside.push(net.kind === 'ipvlan' && net.mode !== 'l2'
-        ? `route add default dev ${ep.ifname}` : `route add default via ${ep.gateway} dev ${ep.ifname}`);
+      inside.push(...defaultRoutes(ep, net.kind === 'ipvlan' && net.mode !== 'l2'));
     }
     try {
       await ipBatch(inside, ep.netnsPath);

@@ -5,7 +5,7 @@ import { SingletonDriver } from './host';
 
 export const NULL_TRAITS: DriverTraits = {
   name: 'null', scope: 'local', made: 'singleton', namespace: 'none', addresses: 'none', link: 'none',
-  ports: 'none', gatewayBridge: false, defaultRoute: false, dns: false,
+  ports: 'none', gatewayBridge: false, defaultRoute: false, dns: false, ipv6: false,
 };
 
 export class NullDriver extends SingletonDriver {

@@ -34,7 +34,7 @@ const overlayVxlan = (id: string) => `vx-${id.slice(0, 12)}`;
 
 export const OVERLAY_TRAITS: DriverTraits = {
   name: 'overlay', scope: 'swarm', made: 'swarm', namespace: 'own', addresses: 'cluster', link: 'veth',
-  ports: 'gateway-bridge', gatewayBridge: true, defaultRoute: false, dns: true,
+  ports: 'gateway-bridge', gatewayBridge: true, defaultRoute: false, dns: true, ipv6: false,
 };
 
 export class OverlayDriver implements NetworkDriver {

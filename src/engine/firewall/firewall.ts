@@ -3,9 +3,10 @@
 // ruleset change or a second backend touches only this folder (as netavark's firewall trait
 // has its nftables and iptables backends).
 //
-// Today's backend is nftables: berth's table `ip berth` (table.ts, its rules in ruleset.ts:
-// isolation, masquerade, published ports as map elements) and the anti-spoofing table
-// `bridge berth_guard` (antispoof.ts).
+// Today's backend is nftables: berth's tables `ip berth` and `ip6 berth` (table.ts, their
+// rules in ruleset.ts: isolation, masquerade, published ports as map elements, the same in
+// both families) and the anti-spoofing table `bridge berth_guard` (antispoof.ts: IPv4 and ARP;
+// an IPv6 source address is not pinned, see README's IPv6 section).
 import type { EndpointSpec, NetworkSpec, PortMapping } from '../types';
 import { BerthTable } from './table';
 import { SpoofGuard } from './antispoof';
@@ -33,29 +34,45 @@ export interface Firewall {
 interface FirewallOptions {
   /** berthd --ports-from: the sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** berthd --ip6-masquerade: dual-stack networks' IPv6 traffic leaving is masqueraded too. */
+  masquerade6?: boolean;
 }
 
 /** The nftables backend. */
 export class NftFirewall implements Firewall {
   private readonly table: BerthTable;
+  private readonly table6: BerthTable;
   private readonly guard = new SpoofGuard();
 
+  private readonly masquerade6: boolean;
+
   constructor(opts: FirewallOptions = {}) {
+    this.masquerade6 = !!opts.masquerade6;
     this.table = new BerthTable({ portsFrom: opts.portsFrom ?? [] });
+    this.table6 = new BerthTable({ portsFrom: opts.portsFrom ?? [], family: 'ip6' });
   }
 
   async init(): Promise<void> {
     await this.table.init();
+    await this.table6.init();
     await this.guard.init();
   }
 
   async sync(): Promise<void> {
     await this.table.sync();
+    await this.table6.sync();
     await this.guard.sync();
   }
 
-  addNetwork(net: NetworkSpec): Promise<void> { return this.table.addNetwork(net); }
-  removeNetwork(net: NetworkSpec): Promise<void> { return this.table.removeNetwork(net); }
+  async addNetwork(net: NetworkSpec): Promise<void> {
+    await this.table.addNetwork(net);
+    await this.table6.addNetwork({ ...net, masquerade6: this.masquerade6 });
+  }
+
+  async removeNetwork(net: NetworkSpec): Promise<void> {
+    await this.table.removeNetwork(net);
+    await this.table6.removeNetwork({ ...net, masquerade6: this.masquerade6 });
+  }
 
   async addEndpoint(net: NetworkSpec, ep: EndpointSpec): Promise<void> {
     if (net.allowSpoofing || !ep.hostIfname) return;
@@ -66,6 +83,18 @@ export class NftFirewall implements Firewall {
     if (ep.hostIfname) await this.guard.remove(ep.hostIfname);
   }
 
-  publish(ms: PortMapping[]): Promise<void> { return this.table.publish(ms); }
-  unpublish(ms: PortMapping[]): Promise<void> { return this.table.unpublish(ms); }
+  async publish(ms: PortMapping[]): Promise<void> {
+    await this.table.publish(ms);
+    try {
+      await this.table6.publish(ms);
+    } catch (e) {
+      await this.table.unpublish(ms).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async unpublish(ms: PortMapping[]): Promise<void> {
+    await this.table.unpublish(ms);
+    await this.table6.unpublish(ms);
+  }
 }

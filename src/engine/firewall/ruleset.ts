@@ -1,6 +1,15 @@
-// berth's nftables table, as text. Pure: the nft backend's table (table.ts) applies it.
+// berth's nftables tables, as text. Pure: the nft backend's table (table.ts) applies them.
 //
-// One table, `ip berth`. Everything that grows with the number of networks or published ports
+// Two tables of the same shape, `ip berth` for IPv4 and `ip6 berth` for IPv6 (the same sets of
+// bridges, the same maps keyed by the family's addresses, the same chains), so isolation,
+// --internal, enable_icc=false, hairpin and published ports hold in both families. The IPv6
+// table differs in three places: no route_localnet (the kernel never routes ::1 off the host,
+// so [::1] published ports are carried by the port relay and the table leaves ::1 alone),
+// masquerade only for networks that opt in (berthd --ip6-masquerade, as Docker's ip6tables
+// option), and --ports-from (IPv4 CIDRs) lets no IPv6 source from outside reach a published
+// port.
+//
+// In each table, Everything that grows with the number of networks or published ports
 // is an element of a set or map, so the rules a packet walks never grow:
 //   bridges   every berth bridge              samebr   "br"."br" pairs (br_netfilter-bridged traffic)
 //   internal  bridges of --internal networks  masq     subnets whose traffic leaving is masqueraded
@@ -36,14 +45,20 @@
 import type { NetworkSpec, PortMapping } from '../types';
 import { canonicalCidr } from '../../ipam';
 import { tryParseSubnet } from '../../ipam/subnet';
+import { canonicalCidr6 } from '../../ipam/subnet6';
 
-export const TABLE = 'ip berth';
+const TABLE = 'ip berth';
+const TABLE6 = 'ip6 berth';
+export type Family = 'ip' | 'ip6';
+export const tableOf = (fam: Family) => (fam === 'ip' ? TABLE : TABLE6);
 /** The user's chain in berth's table: never flushed or rewritten by berth. */
 const USER_CHAIN = 'user';
 
 export interface TableOptions {
   /** berthd --ports-from: the only sources outside the bridges that may reach published ports (empty: any). */
   portsFrom?: string[];
+  /** Which table: IPv4 (the default) or IPv6. */
+  family?: Family;
 }
 
 /**
@@ -99,43 +114,49 @@ export function userParts(listing: string): UserParts {
 }
 
 export function baseRuleset(opts: TableOptions = {}, user: UserParts = NO_USER_PARTS): string {
+  const fam = opts.family ?? 'ip';
+  const v6 = fam === 'ip6';
+  const addr = v6 ? 'ipv6_addr' : 'ipv4_addr';
   const kept = user.objects.map((o) => `${o}\n`).join('');
   const userRules = user.rules.map((r) => `    ${r}\n`).join('');
-  const from = opts.portsFrom?.length
-    ? `    oifname @bridges ct status dnat ip saddr != { ${opts.portsFrom.join(', ')} } drop\n` : '';
-  return `table ${TABLE} {
+  // --ports-from lists IPv4 sources: in IPv6 no outside source may reach a published port.
+  const from = !opts.portsFrom?.length ? ''
+    : v6 ? '    oifname @bridges ct status dnat drop\n'
+    : `    oifname @bridges ct status dnat ip saddr != { ${opts.portsFrom.join(', ')} } drop\n`;
+  // The host's own connections to ::1 are the relay's (the kernel routes no ::1 packet out).
+  const local = v6 ? 'fib daddr type local ip6 daddr != ::1' : 'fib daddr type local';
+  return `table ${tableOf(fam)} {
   set bridges { type ifname; }
   set samebr { type ifname . ifname; }
   set internal { type ifname; }
-  set masq { type ipv4_addr; flags interval; }
-  set hairpin { type ifname . ipv4_addr; flags interval; }
-  map pub_port { type inet_proto . inet_service : ipv4_addr . inet_service; }
-  map pub_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr; flags interval; }
-  map pub_addrport { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; }
+  set masq { type ${addr}; flags interval; }
+  set hairpin { type ifname . ${addr}; flags interval; }
+  map pub_port { type inet_proto . inet_service : ${addr} . inet_service; }
+  map pub_addr { type ${addr} . inet_proto . inet_service : ${addr}; flags interval; }
+  map pub_addrport { type ${addr} . inet_proto . inet_service : ${addr} . inet_service; flags interval; }
 ${kept}  chain ${USER_CHAIN} {
 ${userRules}  }
   chain localnet {
     type filter hook prerouting priority raw; policy accept;
-    iifname != "lo" ip daddr 127.0.0.0/8 drop
+    iifname != "lo" ${v6 ? 'ip6 daddr ::1' : 'ip daddr 127.0.0.0/8'} drop
   }
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
-    fib daddr type local jump publish
+    ${local} jump publish
   }
   chain output {
     type nat hook output priority -100; policy accept;
-    fib daddr type local jump publish
+    ${local} jump publish
   }
   chain publish {
-    meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport map @pub_port
-    meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addrport
-    meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addr
+    meta l4proto { tcp, udp, sctp } dnat ${fam} to meta l4proto . th dport map @pub_port
+    meta l4proto { tcp, udp, sctp } dnat ${fam} to ${fam} daddr . meta l4proto . th dport map @pub_addrport
+    meta l4proto { tcp, udp, sctp } dnat ${fam} to ${fam} daddr . meta l4proto . th dport map @pub_addr
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ip saddr 127.0.0.0/8 oifname @bridges masquerade
-    ct status dnat oifname . ip saddr @hairpin masquerade
-    oifname != @bridges ip saddr @masq masquerade
+${v6 ? '' : '    ip saddr 127.0.0.0/8 oifname @bridges masquerade\n'}    ct status dnat oifname . ${fam} saddr @hairpin masquerade
+    oifname != @bridges ${fam} saddr @masq masquerade
   }
   chain forward {
     type filter hook forward priority filter; policy accept;
@@ -165,8 +186,9 @@ export type MapElem = [map: string, key: string, value: string];
 export function replaceTableScript(sets: SetElem[] = [], maps: MapElem[] = [], opts: TableOptions = {},
   user: UserParts = NO_USER_PARTS): string {
   // "add" then "delete" so the delete cannot fail when the table does not exist yet.
-  const elems = sets.length || maps.length ? addElementsScript(sets, maps) : '';
-  return `add table ${TABLE}\ndelete table ${TABLE}\n${baseRuleset(opts, user)}${elems}`;
+  const t = tableOf(opts.family ?? 'ip');
+  const elems = sets.length || maps.length ? addElementsScript(sets, maps, t) : '';
+  return `add table ${t}\ndelete table ${t}\n${baseRuleset(opts, user)}${elems}`;
 }
 
 /** `nft list table` output, split into what defines the table and the elements of its sets and maps. */
@@ -220,7 +242,7 @@ export function parseTableListing(text: string): TableListing | null {
  * deleting elements only ('' when they hold the same); null when their sets, maps or rules
  * differ, so the table must be replaced whole (replaceTableScript).
  */
-export function elementDiffScript(live: TableListing, want: TableListing): string | null {
+export function elementDiffScript(live: TableListing, want: TableListing, table = TABLE): string | null {
   if (live.skeleton !== want.skeleton) return null;
   const dels: string[] = [];
   const adds: string[] = [];
@@ -230,8 +252,8 @@ export function elementDiffScript(live: TableListing, want: TableListing): strin
     // A map element is deleted by its key (an element is listed as "key : value").
     const gone = [...have].filter((e) => !need.has(e)).map((e) => (want.maps.has(name) ? e.split(' : ')[0] : e));
     const added = wanted.filter((e) => !have.has(e));
-    if (gone.length) dels.push(`delete element ${TABLE} ${name} { ${gone.join(', ')} }`);
-    if (added.length) adds.push(`add element ${TABLE} ${name} { ${added.join(', ')} }`);
+    if (gone.length) dels.push(`delete element ${table} ${name} { ${gone.join(', ')} }`);
+    if (added.length) adds.push(`add element ${table} ${name} { ${added.join(', ')} }`);
   }
   // Deletes first: a map key whose value changed is deleted and added again in one transaction.
   const lines = [...dels, ...adds];
@@ -240,27 +262,36 @@ export function elementDiffScript(live: TableListing, want: TableListing): strin
 
 const q = (ifname: string) => JSON.stringify(ifname);
 
-/** Set elements a network contributes. */
-export function networkElements(net: NetworkSpec): SetElem[] {
+/** Set elements a network contributes to the table of one family. */
+export function networkElements(net: NetworkSpec, fam: Family = 'ip'): SetElem[] {
   const out: SetElem[] = [
     ['bridges', q(net.bridgeName)],
     ['samebr', `${q(net.bridgeName)} . ${q(net.bridgeName)}`],
-    ['hairpin', `${q(net.bridgeName)} . ${canonicalCidr(net.subnet)}`],
   ];
+  const subnet = fam === 'ip' ? canonicalCidr(net.subnet) : net.subnet6 ? canonicalCidr6(net.subnet6) : '';
+  if (subnet) out.push(['hairpin', `${q(net.bridgeName)} . ${subnet}`]);
+  const masq = fam === 'ip' ? net.masquerade : net.masquerade && !!net.masquerade6;
   if (net.internal) out.push(['internal', q(net.bridgeName)]);
-  else if (net.masquerade) out.push(['masq', canonicalCidr(net.subnet)]);
+  else if (masq && subnet) out.push(['masq', subnet]);
   return out;
 }
 
 function hostKey(hostIp: string): string {
-  return !hostIp || hostIp === '0.0.0.0' ? '0.0.0.0/0' : hostIp;
+  if (!hostIp || hostIp === '0.0.0.0') return '0.0.0.0/0';
+  return hostIp === '::' ? '::/0' : hostIp;
 }
 
-/** Map elements one published mapping contributes: [map, key, value]. IPv6 host IPs have none. */
-export function portElements(m: PortMapping): MapElem[] {
-  if (m.hostIp.includes(':')) return [];
+/**
+ * Map elements one published mapping contributes to the table of its family: [map, key,
+ * value]. None for what the kernel cannot carry (an IPv6 host address to an IPv4 container,
+ * and ::1: the port relay's, see portmap/publisher.ts).
+ */
+export function portElements(m: PortMapping, fam: Family = 'ip'): MapElem[] {
+  const v6host = m.hostIp.includes(':');
+  if (v6host !== (fam === 'ip6')) return [];
+  if (v6host && (!m.containerIp.includes(':') || m.hostIp === '::1')) return [];
   const h = hostKey(m.hostIp);
-  if (h === '0.0.0.0/0' && m.count === 1) {
+  if ((h === '0.0.0.0/0' || h === '::/0') && m.count === 1) {
     return [['pub_port', `${m.proto} . ${m.hostPort}`, `${m.containerIp} . ${m.containerPort}`]];
   }
   if (m.hostPort === m.containerPort) {
@@ -274,17 +305,17 @@ export function portElements(m: PortMapping): MapElem[] {
   return out;
 }
 
-export function addElementsScript(sets: SetElem[], maps: MapElem[]): string {
+export function addElementsScript(sets: SetElem[], maps: MapElem[], table = TABLE): string {
   return [
-    ...sets.map(([s, e]) => `add element ${TABLE} ${s} { ${e} }`),
-    ...groupMaps(maps).map(([m, elems]) => `add element ${TABLE} ${m} { ${elems.map(([k, v]) => `${k} : ${v}`).join(', ')} }`),
+    ...sets.map(([s, e]) => `add element ${table} ${s} { ${e} }`),
+    ...groupMaps(maps).map(([m, elems]) => `add element ${table} ${m} { ${elems.map(([k, v]) => `${k} : ${v}`).join(', ')} }`),
   ].join('\n') + '\n';
 }
 
-export function deleteElementsScript(sets: SetElem[], maps: MapElem[]): string {
+export function deleteElementsScript(sets: SetElem[], maps: MapElem[], table = TABLE): string {
   return [
-    ...sets.map(([s, e]) => `delete element ${TABLE} ${s} { ${e} }`),
-    ...groupMaps(maps).map(([m, elems]) => `delete element ${TABLE} ${m} { ${elems.map(([k]) => k).join(', ')} }`),
+    ...sets.map(([s, e]) => `delete element ${table} ${s} { ${e} }`),
+    ...groupMaps(maps).map(([m, elems]) => `delete element ${table} ${m} { ${elems.map(([k]) => k).join(', ')} }`),
   ].join('\n') + '\n';
 }
 

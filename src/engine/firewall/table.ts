@@ -1,4 +1,4 @@
-// The nft backend's main table, `ip berth`: applies it (ruleset.ts) and keeps track of which elements are in it, so
+// The nft backend's main tables, `ip berth` and `ip6 berth` (one object each): applies one (ruleset.ts) and keeps track of which elements are in it, so
 // removing something never asks nft to delete an element that is not there (nft 1.0.6 has no
 // `destroy`, and a failed delete would abort the whole transaction).
 //
@@ -12,8 +12,8 @@ import type { NetworkSpec, PortMapping } from '../types';
 import { nftApply, nftList, nftRender } from '../../kernel/nft';
 import { Mutex } from '../../util/lock';
 import {
-  TABLE, addElementsScript, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
-  portElements, replaceTableScript, userParts, NO_USER_PARTS, type MapElem, type SetElem, type TableOptions,
+  tableOf, addElementsScript, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
+  portElements, replaceTableScript, userParts, NO_USER_PARTS, type Family, type MapElem, type SetElem, type TableOptions,
 } from './ruleset';
 import { log } from '../../util/log';
 
@@ -24,8 +24,13 @@ export class BerthTable {
   private starting = false;
   /** One change of the table at a time, so `elements` always says what the kernel holds. */
   private readonly serial = new Mutex();
-  /** `options`: table-wide settings (berthd --ports-from). */
-  constructor(private readonly options: TableOptions = {}) {}
+  private readonly fam: Family;
+  private readonly table: string;
+  /** `options`: table-wide settings (berthd --ports-from) and the family. */
+  constructor(private readonly options: TableOptions = {}) {
+    this.fam = options.family ?? 'ip';
+    this.table = tableOf(this.fam);
+  }
 
   /** Daemon start: leave the kernel's table serving as it is; record what the daemon re-adds. */
   async init(): Promise<void> {
@@ -41,7 +46,7 @@ export class BerthTable {
       if (!this.starting) return;
       const sets = [...this.elements.values()].filter((e): e is SetElem => e.length === 2);
       const maps = [...this.elements.values()].filter((e): e is MapElem => e.length === 3);
-      const liveText = await nftList(TABLE);
+      const liveText = await nftList(this.table);
       const user = userParts(liveText);
       const whole = replaceTableScript(sets, maps, this.options, user);
       try {
@@ -65,24 +70,24 @@ export class BerthTable {
   private async differences(liveText: string, whole: string): Promise<string | null> {
     const live = parseTableListing(liveText);
     if (!live) return null;
-    const want = parseTableListing(await nftRender(whole, TABLE).catch(() => ''));
-    return want ? elementDiffScript(live, want) : null;
+    const want = parseTableListing(await nftRender(whole, this.table).catch(() => ''));
+    return want ? elementDiffScript(live, want, this.table) : null;
   }
 
   async addNetwork(net: NetworkSpec): Promise<void> {
-    await this.add(networkElements(net), []);
+    await this.add(networkElements(net, this.fam), []);
   }
 
   async removeNetwork(net: NetworkSpec): Promise<void> {
-    await this.remove(networkElements(net), []);
+    await this.remove(networkElements(net, this.fam), []);
   }
 
   async publish(ms: PortMapping[]): Promise<void> {
-    await this.add([], ms.flatMap(portElements));
+    await this.add([], ms.flatMap((m) => portElements(m, this.fam)));
   }
 
   async unpublish(ms: PortMapping[]): Promise<void> {
-    await this.remove([], ms.flatMap(portElements));
+    await this.remove([], ms.flatMap((m) => portElements(m, this.fam)));
   }
 
   private add(sets: SetElem[], maps: MapElem[]): Promise<void> {
@@ -90,7 +95,7 @@ export class BerthTable {
       const s = sets.filter((e) => !this.elements.has(key(e)));
       const m = maps.filter((e) => !this.elements.has(key(e)));
       if (!s.length && !m.length) return;
-      if (!this.starting) await nftApply(addElementsScript(s, m));
+      if (!this.starting) await nftApply(addElementsScript(s, m, this.table));
       for (const e of [...s, ...m]) this.elements.set(key(e), e);
     });
   }
@@ -100,7 +105,7 @@ export class BerthTable {
       const s = sets.filter((e) => this.elements.has(key(e)));
       const m = maps.filter((e) => this.elements.has(key(e)));
       if (!s.length && !m.length) return;
-      if (!this.starting) await nftApply(deleteElementsScript(s, m));
+      if (!this.starting) await nftApply(deleteElementsScript(s, m, this.table));
       for (const e of [...s, ...m]) this.elements.delete(key(e));
     });
   }

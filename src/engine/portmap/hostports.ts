@@ -1,6 +1,6 @@
 // Which host ports are taken, per protocol, in memory. A port bound on 0.0.0.0 conflicts with
-// the same port on any address and vice versa; two different specific addresses do not
-// conflict. Free ports are picked as Docker's port allocator does: round-robin from just after
+// the same port on any IPv4 address and vice versa, :: likewise for IPv6; two different
+// specific addresses, or two addresses of different families, do not conflict. Free ports are picked as Docker's port allocator does: round-robin from just after
 // the last port handed out, so a released port is not reused at once (stale conntrack entries)
 // and the common case looks at one or two ports, not the whole range.
 import { ApiError } from '../../util/errors';
@@ -8,9 +8,12 @@ import { Proto } from '../types';
 
 export const EPHEMERAL_RANGE: [number, number] = [32768, 60999];
 const ANY = '0.0.0.0';
+const ANY6 = '::';
 
 const norm = (ip: string) => (ip === '' ? ANY : ip);
+const anyOf = (ip: string) => (ip.includes(':') ? ANY6 : ANY);
 
+// Docker's text joins address and port without brackets ("Bind for :::8080 failed").
 const portInUse = (hostIp: string, port: number) =>
   new ApiError(409, `Bind for ${norm(hostIp)}:${port} failed: port is already allocated`);
 const allPortsAllocated = () => new ApiError(409, 'all ports are allocated');
@@ -21,12 +24,20 @@ export class HostPortAllocator {
   // "tcp 32768-60999" -> last port handed out from that range
   private readonly last = new Map<string, number>();
 
-  /** Is the port free for `hostIp` (considering the 0.0.0.0 rule)? */
+  /** Is the port free for `hostIp` (considering the 0.0.0.0 and :: rules)? */
   isFree(proto: Proto, hostIp: string, port: number): boolean {
     const ips = this.taken.get(`${proto}/${port}`);
     if (!ips || ips.size === 0) return true;
     const ip = norm(hostIp);
-    return ip !== ANY && !ips.has(ANY) && !ips.has(ip);
+    const any = anyOf(ip);
+    const same = [...ips].filter((x) => anyOf(x) === any);
+    if (same.length === 0) return true;
+    return ip !== any && !ips.has(any) && !ips.has(ip);
+  }
+
+  /** Does berth hold this port on some address (then its own relay may be listening there)? */
+  held(proto: Proto, port: number): boolean {
+    return (this.taken.get(`${proto}/${port}`)?.size ?? 0) > 0;
   }
 
   /** Takes a given port; throws Docker's "Bind for IP:PORT failed" error when it is taken. */

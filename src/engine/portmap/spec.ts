@@ -3,7 +3,8 @@
 // HostConfig.PortBindings, and their expansion into the bindings berth must make.
 import { badRequest } from '../../util/errors';
 import { Proto } from '../types';
-import { isIP, isIPv4 } from '../../ipam/subnet';
+import { isIP } from '../../ipam/subnet';
+import { canonicalIp6 } from '../../ipam/subnet6';
 
 interface PortBinding { HostIp: string; HostPort: string }
 type PortBindings = Record<string, PortBinding[] | null>;
@@ -71,11 +72,7 @@ function stripBrackets(rawIp: string): string {
   return host;
 }
 
-/**
- * One `-p` value as the docker CLI parses it. Errors carry the CLI's text. An IPv6 host
- * address ("[::1]:80:80") is accepted here as Docker does; expandBindings() refuses it,
- * because berth publishes on IPv4 only.
- */
+/** One `-p` value as the docker CLI parses it. Errors carry the CLI's text. */
 export function parsePublish(spec: string): ParsedPublish {
   const [rawIp, hostPortRaw, ctrRaw] = splitParts(spec);
   const [proto, ctrPort] = splitProtoPort(ctrRaw);
@@ -136,7 +133,11 @@ function rangeError(s: string): string {
 interface WantedBinding {
   proto: Proto;
   containerPort: number;
-  hostIp: string;        // "0.0.0.0" (all addresses) or one IPv4 address
+  /**
+   * "" (every host address of both families: 0.0.0.0 and ::, on the same port, as Docker
+   * 20.10+), "0.0.0.0" or "::" (every address of one family), or one address.
+   */
+  hostIp: string;
   hostPort: number;      // 0 = any free port of the ephemeral range (or of hostPort..hostPortEnd)
   hostPortEnd?: number;  // set for "8000-8010:80": any one free port of 8000..8010
   count: number;         // > 1: host ports hostPort.. map to containerPort.. one to one
@@ -209,11 +210,8 @@ export function expandBindings(
     const list = bound.length === 0 && publishAll ? [{ HostIp: '', HostPort: '' }] : bound;
     for (const b of list) {
       const hostIp = b.HostIp ?? '';
-      if (hostIp !== '' && !isIPv4(hostIp)) {
-        if (isIP(hostIp)) throw badRequest(`IPv6 host address ${hostIp} is not supported: berth publishes ports on IPv4 only`);
-        throw badRequest(`invalid host IP address: ${hostIp}`);
-      }
-      const ip = hostIp || '0.0.0.0';
+      if (hostIp !== '' && !isIP(hostIp)) throw badRequest(`invalid host IP address: ${hostIp}`);
+      const ip = canonicalIp6(hostIp) ?? hostIp;
       const [, hp] = splitProtoPort(b.HostPort ?? '');
       const range = hp === '' ? [0, 0] : parsePortRange(hp)!;
       if (range[1] !== range[0]) {

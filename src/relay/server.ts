@@ -1,0 +1,168 @@
+// The relay process's work: one listening socket per relayed port (IPv6 only, so the IPv4
+// side stays with the kernel's NAT), each connection or datagram flow carried to the
+// container's address. The table comes whole from berthd (`sync`) and is saved in a file, so
+// a relay started again (it died, or a new build replaced it) listens again at once.
+//
+// A sync opens what is new before it closes what went away, and closes nothing that stays:
+// connections through ports that remain are never cut. If a new port cannot be opened (the
+// address is in use), the sync fails whole and the old table stays in force.
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { portKey, stateFile, type RelayPort } from './protocol';
+
+/** docker-proxy's lifetime of a UDP flow without traffic. */
+const UDP_IDLE_MS = 90_000;
+
+interface Listener { port: RelayPort; close(): void }
+
+/**
+ * berthd --ports-from lists the IPv4 sources that may reach published ports: on the IPv6 side
+ * only the host itself may then (as in berth's ip6 table). Its own addresses, looked up when a
+ * client comes (they change).
+ */
+function fromHost(addr: string): boolean {
+  if (addr === '::1') return true;
+  return Object.values(os.networkInterfaces()).some((l) => l?.some((a) => a.address === addr));
+}
+
+export class Relay {
+  private readonly open = new Map<string, Listener>();
+  /** Only the host's own connections are carried (berthd --ports-from). */
+  private hostOnly = false;
+
+  constructor(private readonly dir: string, private readonly log: (msg: string) => void) {}
+
+  ports(): RelayPort[] { return [...this.open.values()].map((l) => l.port); }
+
+  /** Make the table `want`: all or nothing for the new ports. */
+  async sync(want: RelayPort[], hostOnly = false): Promise<void> {
+    this.hostOnly = hostOnly;
+    const wanted = new Map(want.map((p) => [portKey(p), p]));
+    // A port that now goes elsewhere (the same address and port, another target) is closed
+    // first, or the new listener could not bind.
+    const binding = (p: RelayPort) => `${p.proto} [${p.hostIp}]:${p.hostPort}`;
+    const rebound = new Set([...wanted].filter(([k]) => !this.open.has(k)).map(([, p]) => binding(p)));
+    for (const [k, l] of this.open) {
+      if (!wanted.has(k) && rebound.has(binding(l.port))) { l.close(); this.open.delete(k); }
+    }
+    const opened: Listener[] = [];
+    try {
+      for (const [k, p] of wanted) {
+        if (this.open.has(k)) continue;
+        opened.push(await listen(p, this.log, (addr) => !this.hostOnly || fromHost(addr)));
+      }
+    } catch (e) {
+      for (const l of opened) l.close();
+      throw e;
+    }
+    for (const l of opened) this.open.set(portKey(l.port), l);
+    for (const [k, l] of this.open) {
+      if (wanted.has(k)) continue;
+      l.close();
+      this.open.delete(k);
+    }
+    this.save();
+  }
+
+  closeAll(): void {
+    for (const l of this.open.values()) l.close();
+    this.open.clear();
+  }
+
+  private save(): void {
+    const file = stateFile(this.dir);
+    const tmp = `${file}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify({ ports: this.ports(), hostOnly: this.hostOnly }));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  }
+}
+
+/** Bind one port; rejects with the kernel's reason ("listen tcp6 [::]:8080: bind: address already in use"). */
+type Admit = (clientAddr: string) => boolean;
+
+function listen(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
+  return p.proto === 'tcp' ? listenTcp(p, log, admit) : listenUdp(p, log, admit);
+}
+
+function bindError(p: RelayPort, e: NodeJS.ErrnoException): Error {
+  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : e.message;
+  return new Error(`listen ${p.proto}6 [${p.hostIp}]:${p.hostPort}: bind: ${why}`);
+}
+
+function listenTcp(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
+  const conns = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    if (!admit(client.remoteAddress ?? '')) { client.resetAndDestroy(); return; }
+    const upstream = net.connect({ host: p.targetIp, port: p.targetPort, allowHalfOpen: true });
+    conns.add(client);
+    conns.add(upstream);
+    // Half-closes pass through (pipe ends the other side); an error or a reset ends both.
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const kill = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', kill);
+    // (a container not listening, or one that resets, is the client's business, as with the kernel's NAT)
+    upstream.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ECONNRESET' && code !== 'ECONNREFUSED' && code !== 'EPIPE') log(`${portKey(p)}: ${e.message}`);
+      kill();
+    });
+    client.on('close', () => { conns.delete(client); if (upstream.destroyed || upstream.writableEnded) upstream.destroy(); });
+    upstream.on('close', () => { conns.delete(upstream); if (client.destroyed || client.writableEnded) client.destroy(); });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(bindError(p, e as NodeJS.ErrnoException)));
+    server.listen({ host: p.hostIp, port: p.hostPort, ipv6Only: true, backlog: 4096 }, () => {
+      server.removeAllListeners('error');
+      server.on('error', (e) => log(`${portKey(p)}: ${e.message}`));
+      resolve({ port: p, close: () => { server.close(); for (const c of conns) c.destroy(); conns.clear(); } });
+    });
+  });
+}
+
+function listenUdp(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
+  const sock = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+  // One upstream socket per client address and port: the container's answers go back to it.
+  const flows = new Map<string, { up: dgram.Socket; timer: NodeJS.Timeout }>();
+  const endFlow = (k: string) => {
+    const f = flows.get(k);
+    if (!f) return;
+    clearTimeout(f.timer);
+    f.up.close();
+    flows.delete(k);
+  };
+  sock.on('message', (msg, rinfo) => {
+    const k = `${rinfo.address}|${rinfo.port}`;
+    let f = flows.get(k);
+    if (!f) {
+      if (!admit(rinfo.address)) return;
+      const up = dgram.createSocket(p.targetIp.includes(':') ? 'udp6' : 'udp4');
+      up.on('message', (back) => {
+        sock.send(back, rinfo.port, rinfo.address);
+        const g = flows.get(k);
+        if (g) g.timer.refresh();
+      });
+      up.on('error', () => endFlow(k));
+      f = { up, timer: setTimeout(() => endFlow(k), UDP_IDLE_MS) };
+      flows.set(k, f);
+    }
+    f.timer.refresh();
+    f.up.send(msg, p.targetPort, p.targetIp);
+  });
+  return new Promise((resolve, reject) => {
+    sock.once('error', (e) => reject(bindError(p, e as NodeJS.ErrnoException)));
+    sock.bind({ address: p.hostIp, port: p.hostPort, exclusive: true }, () => {
+      sock.removeAllListeners('error');
+      sock.on('error', (e) => log(`${portKey(p)}: ${e.message}`));
+      resolve({ port: p, close: () => { for (const k of [...flows.keys()]) endFlow(k); sock.close(); } });
+    });
+  });
+}

@@ -1,0 +1,124 @@
+// The port relay (src/relay/) and which published ports it carries (engine/portmap/publisher.ts):
+// the choice between kernel NAT and relay, the table's checks, and a real Relay carrying TCP
+// and UDP from ::1 to 127.0.0.1 (loopback sockets only: no root needed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { relayPorts } from '../../src/engine/portmap/publisher';
+import { parsePorts, parseRequest, portKey, type RelayPort } from '../../src/relay/protocol';
+import { Relay } from '../../src/relay/server';
+
+const m = (hostIp: string, containerIp: string, count = 1, proto: 'tcp' | 'udp' | 'sctp' = 'tcp') =>
+  ({ proto, hostIp, hostPort: 8080, containerIp, containerPort: 80, count, bridgeName: 'berth0' });
+
+test('the relay carries the IPv6 side of an IPv4-only container, and [::1]; the kernel the rest', () => {
+  assert.deepEqual(relayPorts(m('0.0.0.0', '172.17.0.2')), []);
+  assert.deepEqual(relayPorts(m('127.0.0.1', '172.17.0.2')), []);
+  assert.deepEqual(relayPorts(m('::', '172.17.0.2')), [{ proto: 'tcp', hostIp: '::', hostPort: 8080, targetIp: '172.17.0.2', targetPort: 80 }]);
+  // a container with an IPv6 address: NAT for every address but ::1, which the kernel never routes off the host
+  assert.deepEqual(relayPorts(m('::', 'fd00:1::2')), [{ proto: 'tcp', hostIp: '::1', hostPort: 8080, targetIp: 'fd00:1::2', targetPort: 80 }]);
+  assert.deepEqual(relayPorts(m('fd99::1', 'fd00:1::2')), []);
+  assert.deepEqual(relayPorts(m('::', '172.17.0.2', 1, 'sctp')), []);
+  assert.deepEqual(relayPorts(m('::1', '172.17.0.2', 2, 'udp')), [
+    { proto: 'udp', hostIp: '::1', hostPort: 8080, targetIp: '172.17.0.2', targetPort: 80 },
+    { proto: 'udp', hostIp: '::1', hostPort: 8081, targetIp: '172.17.0.2', targetPort: 81 },
+  ]);
+});
+
+test('the relay protocol refuses malformed tables and requests', () => {
+  assert.throws(() => parsePorts({}), /"ports" must be an array/);
+  assert.throws(() => parsePorts([{ proto: 'sctp', hostIp: '::', hostPort: 1, targetIp: '1.2.3.4', targetPort: 1 }]), /ports\[0\]\.proto/);
+  assert.throws(() => parsePorts([{ proto: 'tcp', hostIp: '::', hostPort: 70000, targetIp: '1.2.3.4', targetPort: 1 }]), /ports\[0\]\.hostPort/);
+  assert.throws(() => parseRequest({ op: 'nope' }), /unknown op "nope"/);
+  assert.deepEqual(parseRequest({ op: 'hello' }), { op: 'hello' });
+});
+
+/** A TCP echo server and a UDP echo server on 127.0.0.1, on ports the kernel picks. */
+async function echoServers(): Promise<{ tcp: net.Server; udp: dgram.Socket; tcpPort: number; udpPort: number }> {
+  const tcp = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (msg, rinfo) => udp.send(Buffer.concat([Buffer.from('echo:'), msg]), rinfo.port, rinfo.address));
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  return { tcp, udp, tcpPort: (tcp.address() as net.AddressInfo).port, udpPort: udp.address().port };
+}
+
+/** A free port on ::1 (bound and closed at once). */
+async function freePort6(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '::1', r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+function tcpRoundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ host: '::1', port });
+    let got = '';
+    c.on('connect', () => c.end(text));   // a half-close: the echo must still come back
+    c.on('data', (d) => { got += d; });
+    c.on('end', () => resolve(got));
+    c.on('error', reject);
+  });
+}
+
+function udpRoundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp6');
+    s.on('message', (msg) => { s.close(); resolve(msg.toString()); });
+    s.on('error', reject);
+    s.send(text, port, '::1');
+  });
+}
+
+test('a Relay carries TCP (with half-close) and UDP from IPv6 to an IPv4 address, and saves its table', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-unit-'));
+  const echo = await echoServers();
+  const relay = new Relay(dir, () => undefined);
+  try {
+    const tcpPort = await freePort6();
+    const udpPort = await freePort6();
+    const table: RelayPort[] = [
+      { proto: 'tcp', hostIp: '::1', hostPort: tcpPort, targetIp: '127.0.0.1', targetPort: echo.tcpPort },
+      { proto: 'udp', hostIp: '::1', hostPort: udpPort, targetIp: '127.0.0.1', targetPort: echo.udpPort },
+    ];
+    await relay.sync(table);
+    assert.equal(await tcpRoundTrip(tcpPort, 'hello over v6'), 'hello over v6');
+    assert.equal(await udpRoundTrip(udpPort, 'ping'), 'echo:ping');
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'ports.json'), 'utf8')), { ports: table, hostOnly: false });
+    // Host only (berthd --ports-from): ::1 is the host's own.
+    await relay.sync(table, true);
+    assert.equal(await tcpRoundTrip(tcpPort, 'from the host'), 'from the host');
+    await relay.sync(table);
+
+    // A port in use fails the sync whole: the table in force stays as it was.
+    const busy = net.createServer();
+    const busyPort = await freePort6();
+    await new Promise<void>((r) => busy.listen(busyPort, '::1', r));
+    await assert.rejects(relay.sync([...table, { proto: 'tcp', hostIp: '::1', hostPort: busyPort, targetIp: '127.0.0.1', targetPort: 1 }]),
+      { message: `listen tcp6 [::1]:${busyPort}: bind: address already in use` });
+    busy.close();
+    assert.deepEqual(relay.ports().map(portKey), table.map(portKey));
+    assert.equal(await tcpRoundTrip(tcpPort, 'still'), 'still');
+
+    // The same port to another target: the old listener makes way in the same sync.
+    const moved = { ...table[0], targetPort: echo.tcpPort };
+    await relay.sync([{ ...moved, targetIp: '127.0.0.2' }, table[1]]);
+    await relay.sync([table[0], table[1]]);
+    assert.equal(await tcpRoundTrip(tcpPort, 'moved back'), 'moved back');
+
+    // Removed: nobody listens there any more.
+    await relay.sync([table[1]]);
+    await assert.rejects(tcpRoundTrip(tcpPort, 'gone'), { code: 'ECONNREFUSED' });
+  } finally {
+    relay.closeAll();
+    echo.tcp.close();
+    echo.udp.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
