@@ -2,11 +2,11 @@
 // it, or start one (in a process group of its own, so berthd's stop or SIGKILL leaves it
 // serving), or replace one left by another build. Requests go over its control socket
 // (control.ts).
-import { spawn } from 'node:child_process';
 import { log as logger } from '../util/log';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { startCompanion } from '../kernel/companion';
 import { buildId, controlSocket, encode, LineReader, logFile, type Hello, type Reply, type Request } from './control';
 
 /** Requests distributed over a fresh id each; DistributiveOmit keeps the union's shapes. */
@@ -94,39 +94,20 @@ export async function findResolver(dir: string, onLog?: (msg: string) => void): 
  * again every container its state file lists). A resolver already running there keeps
  * serving until the caller tells it to exit.
  */
-async function startResolver(dir: string, debug: boolean, onLog?: (msg: string) => void): Promise<Attached> {
+function startResolver(dir: string, debug: boolean, onLog?: (msg: string) => void): Promise<Attached> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const log = fs.openSync(logFile(dir), 'a', 0o600);
   const main = path.join(__dirname, 'main.js');
-  let child;
-  try {
-    // Not detached: a new session would also be a new scheduling autogroup, and the resolver
-    // answers measurably slower in a group apart from the containers' processes (which share
-    // berthd's). It leaves berthd's process group itself (main.ts), so signals to that group
-    // and berthd's death leave it be.
-    const args = [main, '--dir', dir, ...(debug ? ['--debug'] : [])];
-    logger.debug(`start: ${process.execPath} ${args.join(' ')}`);
-    child = spawn(process.execPath, args,
-      { stdio: ['ignore', log, log] });
-  } finally {
-    fs.closeSync(log);
-  }
-  child.unref();
-  let exited: string | null = null;
-  child.once('exit', (code, sig) => { exited = sig ? `killed by ${sig}` : `exit ${code}`; });
-  child.once('error', (e) => { exited = e.message; });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (exited) throw new Error(`the resolver process ended at start (${exited}): ${tail(logFile(dir))}`);
-    const found = await findResolver(dir, onLog);
-    if (found && found.hello.pid === child.pid) return found;
-    found?.control.close();
-    if (Date.now() > deadline) {
-      try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ }
-      throw new Error(`the resolver process did not answer within ${START_TIMEOUT_MS / 1000} s: ${tail(logFile(dir))}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const args = ['--dir', dir, ...(debug ? ['--debug'] : [])];
+  logger.debug(`start: ${process.execPath} ${main} ${args.join(' ')}`);
+  return startCompanion({
+    what: 'the resolver process', main, args, logFile: logFile(dir), timeoutMs: START_TIMEOUT_MS,
+    answered: async (pid) => {
+      const found = await findResolver(dir, onLog);
+      if (found && found.hello.pid === pid) return found;
+      found?.control.close();
+      return null;
+    },
+  });
 }
 
 /**
@@ -158,6 +139,3 @@ export async function obtainResolver(dir: string, debug: boolean, log: (msg: str
   return fresh;
 }
 
-function tail(file: string): string {
-  try { return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-5).join(' | '); } catch { return '(no log)'; }
-}

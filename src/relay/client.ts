@@ -1,9 +1,9 @@
 // berthd's side of the relay process: find the one running under the exec-root (adopted if it
 // runs this build), start one, or replace one left by another build; hand it the whole table.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { startCompanion } from '../kernel/companion';
 import { buildId, controlSocket, logFile, type Hello, type Reply, type Request, type RelayPort } from './protocol';
 
 const REQUEST_TIMEOUT_MS = 30_000;   // a hang guard
@@ -32,31 +32,12 @@ export async function findRelay(dir: string): Promise<Hello | null> {
   try { return await ask<Hello>(dir, { op: 'hello' }); } catch { return null; }
 }
 
-async function startRelay(dir: string): Promise<Hello> {
+function startRelay(dir: string): Promise<Hello> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const out = fs.openSync(logFile(dir), 'a', 0o600);
-  let child;
-  try {
-    // Not detached (the same reason as berth-dns): it leaves berthd's process group itself.
-    child = spawn(process.execPath, [path.join(__dirname, 'main.js'), '--dir', dir], { stdio: ['ignore', out, out] });
-  } finally {
-    fs.closeSync(out);
-  }
-  child.unref();
-  let exited: string | null = null;
-  child.once('exit', (code, sig) => { exited = sig ? `killed by ${sig}` : `exit ${code}`; });
-  child.once('error', (e) => { exited = e.message; });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (exited) throw new Error(`the port relay ended at start (${exited}): ${tail(logFile(dir))}`);
-    const hello = await findRelay(dir);
-    if (hello && hello.pid === child.pid) return hello;
-    if (Date.now() > deadline) {
-      try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ }
-      throw new Error(`the port relay did not answer within ${START_TIMEOUT_MS / 1000} s: ${tail(logFile(dir))}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return startCompanion({
+    what: 'the port relay', main: path.join(__dirname, 'main.js'), args: ['--dir', dir], logFile: logFile(dir),
+    timeoutMs: START_TIMEOUT_MS, answered: async (pid) => { const h = await findRelay(dir); return h?.pid === pid ? h : null; },
+  });
 }
 
 /**
@@ -85,6 +66,3 @@ function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-function tail(file: string): string {
-  try { return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-5).join(' | '); } catch { return '(no log)'; }
-}
