@@ -2,7 +2,8 @@
 // bench/chart.svg. With --record, a full run is first appended to bench/history.jsonl (its
 // machine, versions and figures), and RESULTS.md shows the spread (min, median, max) of the
 // last full runs in the history; a quick run is never recorded and is rendered alone, marked
-// as such. Plain Node, no dependencies.
+// as such. A full run also rewrites README.md's Benchmarks table (between its bench-table
+// markers) from the same runs. Plain Node, no dependencies.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -174,14 +175,31 @@ md += current.mode === 'full'
 const loaded = runs.filter((r) => parseFloat(r.machine.loadavg) > (r.machine.cores || 1));
 if (loaded.length) md += `**The machine was loaded** during ${loaded.length} of these run(s) (1-minute load above its core count at the end): their figures measure the competition as much as the systems.\n\n`;
 if (current.mode === 'full' && runs.length < 3) md += `**Only ${runs.length} full run(s) so far**: the goals want the median of at least three.\n\n`;
-md += `${machines}\n\n| figure | work done (each system) | berth | Docker | netavark | CNI | goal | met? |\n|---|---|---|---|---|---|---|---|\n`;
+let table = '| figure | work done (each system) | berth | Docker | netavark | CNI | goal | met? |\n|---|---|---|---|---|---|---|---|\n';
 for (const r of rows) {
-  md += `| ${r.fig} | ${r.work} | ${['berth', 'Docker', 'netavark', 'CNI'].map((s) => r.cells[s] ?? '').join(' | ')} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |\n`;
+  table += `| ${r.fig} | ${r.work} | ${['berth', 'Docker', 'netavark', 'CNI'].map((s) => r.cells[s] ?? '').join(' | ')} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |\n`;
 }
-md += `\n## 7. DNS\n\ndnsperf from inside a container against each resolver (berth's and Docker's at 127.0.0.11, aardvark-dns on the bridge's gateway); ${latest.figures.dns_dur ?? '?'} s per run, median of ${latest.figures.dns_runs ?? '?'}; p99 and answers from separate runs that log every query. Every system forwards to the same upstream, one resolver in the bench's namespace.\n\n`;
-md += `| figure | berth | Docker ${note('dns_docker_version')} | aardvark-dns ${note('dns_aardvark_version')} | goal | met? |\n|---|---|---|---|---|---|\n${dnsRows.join('\n')}\n`;
+const dnsIntro = `dnsperf from inside a container against each resolver (berth's and Docker's at 127.0.0.11, aardvark-dns on the bridge's gateway); ${latest.figures.dns_dur ?? '?'} s per run, median of ${latest.figures.dns_runs ?? '?'}; p99 and answers from separate runs that log every query. Every system forwards to the same upstream, one resolver in the bench's namespace.`;
+const dnsTable = `| figure | berth | Docker ${note('dns_docker_version')} | aardvark-dns ${note('dns_aardvark_version')} | goal | met? |\n|---|---|---|---|---|---|\n${dnsRows.join('\n')}\n`;
+md += `${machines}\n\n${table}`;
+md += `\n## 7. DNS\n\n${dnsIntro}\n\n${dnsTable}`;
 md += '\n![the n-th container start on one bridge](chart.svg)\n';
 fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
+
+// README's Benchmarks table is this table, between two markers: rewritten from the same runs
+// (full runs only), so the README never shows figures the history does not hold.
+const README = path.join(__dirname, '..', 'README.md');
+const BEGIN = '<!-- bench-table: written by bench/report.js from bench/history.jsonl -->';
+const END = '<!-- bench-table end -->';
+if (current.mode === 'full' && fs.existsSync(README)) {
+  const text = fs.readFileSync(README, 'utf8');
+  const a = text.indexOf(BEGIN); const b = text.indexOf(END);
+  if (a >= 0 && b > a) {
+    const when = runs.map((r) => r.date.slice(0, 16).replace('T', ' ')).join(', ');
+    const block = `${BEGIN}\nThe last ${runs.length} full runs (${when} UTC; machines and versions in [bench/RESULTS.md](bench/RESULTS.md)): each cell the median over the runs with (min–max), "· N×" berth's advantage (above 1× berth is ahead), goals judged on the medians.${runs.length < 3 ? ` **Only ${runs.length} run(s)**: the goals want at least three.` : ''}\n\n${table}\nFigure 7, DNS: ${dnsIntro}\n\n${dnsTable}${END}`;
+    fs.writeFileSync(README, text.slice(0, a) + block + text.slice(b + END.length));
+  }
+}
 
 // chart: the n-th start's time for berth and Docker (this run)
 const sb = dat('berth_scale_attach'); const sd = dat('docker_scale_attach');

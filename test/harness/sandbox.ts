@@ -13,7 +13,7 @@
 //            and the holder exits just the same.
 //   outside  a network namespace bound on a file in the tmpfs: a second machine on the veth.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, promises as fs, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -120,6 +120,15 @@ function pidsInPidNs(inode: string): number[] {
   return pids;
 }
 
+/** "PID (command, state)" for a message about a process that should be gone. */
+function describePid(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const m = /\((.*)\) (\S)/.exec(stat);
+    return m ? `${pid} (${m[1]}, state ${m[2]})` : String(pid);
+  } catch { return `${pid} (gone)`; }
+}
+
 /** An nft ruleset without its counters, as sorted lines: equal when the same rules exist. */
 export function normalizeRuleset(text: string): string {
   // nft lists set elements in an order that depends on insertion history: compare them as sets.
@@ -149,6 +158,9 @@ export class Sandbox {
   /** pid 1 of the sandbox's PID namespace, as the machine sees it. */
   private holderPid = 0;
   private pidNs = '';
+  /** Holds the PID namespace's inode number: once freed the kernel hands it to the next new
+   *  namespace (another test's sandbox), whose processes would then look like ours. */
+  private pidNsFd: number | null = null;
   private daemon: ChildProcess | null = null;
   private daemonExit: Promise<number | null> | null = null;
   private log: string[] = [];
@@ -265,6 +277,7 @@ export class Sandbox {
     if (!pid) throw new Error('sandbox holder has no child');
     this.holderPid = pid;
     this.pidNs = nsInode(pid, 'pid') ?? '';
+    try { this.pidNsFd = openSync(`/proc/${pid}/ns/pid`, 'r'); } catch { /* the check below may then see a reused number */ }
   }
 
   /** A path inside the sandbox's mount namespace, readable from the test process. */
@@ -558,8 +571,9 @@ export class Sandbox {
       if (this.pidNs) {
         for (let i = 0; i < 100 && pidsInPidNs(this.pidNs).length; i++) await sleep(100);
         const left = pidsInPidNs(this.pidNs);
-        if (left.length) problems.push(`processes still alive in the sandbox: ${left.join(' ')}`);
+        if (left.length) problems.push(`processes still alive in the sandbox: ${left.map(describePid).join(', ')}`);
       }
+      if (this.pidNsFd !== null) { closeSync(this.pidNsFd); this.pidNsFd = null; }
     }
     // cgroupfs is the machine's: a container killed with the sandbox (not removed) leaves its
     // cgroup directories (empty now) in every hierarchy.
