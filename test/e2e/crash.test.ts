@@ -259,7 +259,7 @@ describe('SIGKILL at each step of each change', { skip }, () => {
     await sb.sh(`mkdir -p ${dir}/bin && for c in ${WRAPPED.join(' ')}; do command -v $c > ${dir}/real-$c; done`);
     await fs.writeFile(sb.hostPath(`${dir}/bin/wrapper`), WRAPPER, { mode: 0o755 });
     await sb.sh(`for c in ${WRAPPED.join(' ')}; do ln -s wrapper ${dir}/bin/$c; done`);
-    sb.daemonEnv = { BERTH_CP_DIR: dir, PATH: `${dir}/bin:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+    sb.daemonEnv = { BERTH_CP_DIR: dir, BERTH_NFT: 'program', PATH: `${dir}/bin:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
     await sb.startDaemon();
     await sb.importBusybox();
   });

@@ -23,14 +23,14 @@ describe('berthd --debug', { skip }, () => {
     const says = (re: RegExp, what: string) => assert.match(out, re, `${what} in the debug log:\n${out}`);
     says(new RegExp(`^\\[debug\\] exec: ip -batch -\\n(\\[debug\\]   .*\\n)*\\[debug\\]   link add name ${bridge} .*type bridge$`, 'm'), 'the bridge made');
     says(new RegExp(`^\\[debug\\] sysctl: net\\.ipv4\\.conf\\.${bridge}\\.route_localnet=1$`, 'm'), 'the bridge\'s sysctl written');
-    says(/^\[debug\] exec: nft -f -\n(\[debug\]   .*\n)*\[debug\]   .*10\.77\.0\.0\/24/m, 'the nft transaction naming the subnet');
+    says(/^\[debug\] nft -f - \(libnftables\)\n(\[debug\]   .*\n)*\[debug\]   .*10\.77\.0\.0\/24/m, 'the nft transaction naming the subnet');
 
     from = sb.daemonLog().length;
     await sb.berth(['run', '-d', '--name', 'web', '--network', 'dbgnet', '-p', '8080:80', 'busybox', 'sleep', '1000']);
     out = sb.daemonLog().slice(from);
     says(/^\[debug\] exec: unshare --net=\S+ ip link set lo up$/m, 'the network namespace made');
     says(/^\[debug\]   link add \S+ .*type veth peer name /m, 'the veth pair made');
-    says(/^\[debug\] exec: nft -f -\n(\[debug\]   .*\n)*\[debug\]   add element ip berth \S+ \{[^}]*8080/m, 'the published port added to berth\'s nft map');
+    says(/^\[debug\] nft -f - \(libnftables\)\n(\[debug\]   .*\n)*\[debug\]   add element ip berth \S+ \{[^}]*8080/m, 'the published port added to berth\'s nft map');
     says(/^\[debug\] conmon .*--runtime \S*\/runc .*--bundle \S+/m, 'the container\'s monitor (conmon) started with runc and the bundle');
     says(/^\[debug\] exec: runc .* start [0-9a-f]{64}$/m, 'the container process started through runc');
 
