@@ -13,7 +13,7 @@
 //   <exec>/runc/, <exec>/runtime-crun/                       the OCI runtimes' own state (--root)
 //   <exec>/netns/<short id>                                  a running container's netns handle
 //   host links with alias "berth:<12 hex>"                   bridges (network id) and veths (container id)
-//   table ip berth                                           bridges/masq/... sets, pub_* maps
+//   table inet berth                                           bridges/masq/... sets, pub_* maps
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -93,8 +93,8 @@ function nftText(v: any): string {
 
 /** Elements of berth's sets and maps ("key" for sets, "key : value" for maps), by name. */
 async function nftElements(sb: Sandbox): Promise<Map<string, Set<string>> | string> {
-  const r = await sb.sh('nft -j list table ip berth', { allowFail: true });
-  if (r.code !== 0) return `table ip berth is missing: ${r.stderr.trim()}`;
+  const r = await sb.sh('nft -j list table inet berth', { allowFail: true });
+  if (r.code !== 0) return `table inet berth is missing: ${r.stderr.trim()}`;
   const out = new Map<string, Set<string>>();
   for (const o of JSON.parse(r.stdout).nftables ?? []) {
     const s = o.set ?? o.map;
@@ -129,7 +129,7 @@ function expectedElements(nets: NetworkRec[], running: ContainerRec[]): Map<stri
   }
   for (const c of running) {
     for (const m of c.ports ?? []) {
-      // (the IPv6 side is in table ip6 berth, or berth-relay's: not this table's)
+      // (the IPv6 side is in the *6 maps, or berth-relay's: not checked here)
       if (m.hostIp.includes(':')) continue;
       const h = hostKey(m.hostIp);
       if (h === '0.0.0.0/0' && m.count === 1) add('pub_port', `${m.proto} . ${m.hostPort} : ${m.containerIp} . ${m.containerPort}`);
