@@ -307,7 +307,7 @@ describe('anti-spoofing on bridge networks: a container sends only as itself', {
   };
   interface Ep6 { ip6: string; mac: string; ll: string }
   const ep6 = async (name: string, net: string): Promise<Ep6> => {
-    const [ip6, mac] = (await sb.inspect(name, `{{(index .NetworkSettings.Networks "${net}").GlobalIPv6Address}} {{(index .NetworkSettings.Networks "${net}").MacAddress}}`)).split(' ');
+    const [ip6, mac] = (await sb.inspect(name, `{{(index .NetworkSettings.Networks "${net}").GlobalIPv6Address}}|{{(index .NetworkSettings.Networks "${net}").MacAddress}}`)).split('|');
     return { ip6, mac, ll: linkLocal(mac) };
   };
   const neigh = async (where: string, addr: string) =>

@@ -248,7 +248,7 @@ test('IPv6 in the one table: the same forward chain, IPv6-keyed sets and maps, :
   assert.match(t, /set hairpin6 \{ type ifname \. ipv6_addr; flags interval; \}/);
   assert.match(t, /set masq6 \{ type ipv6_addr; flags interval; \}/);
   // each family's publish chain looks up its own maps
-  const chain = (name: string) => new RegExp(`chain ${name} \\{\\n([^}]*)\\}`).exec(t)![1].trim().split('\n').map((l) => l.trim());
+  const chain = (name: string) => new RegExp(`chain ${name} \\{\\n([\\s\\S]*?)\\n  \\}`).exec(t)![1].trim().split('\n').map((l) => l.trim());
   assert.deepEqual(chain('publish'), [
     'meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport map @pub_port',
     'meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addrport',

@@ -145,7 +145,7 @@ describe('anti-spoofing table', () => {
     // nft 1.0.6 has no ND fields: the target and the link-layer option are raw bits, the sets hold integers
     assert.match(whole, /set nd_target \{\n    typeof iifname \. @th,64,128;\n    elements = \{ "vethd" \. 0xfd000001000000000000000000000005, "vethd" \. 0xfe800000000000000042acfffe120005 \}/);
     assert.match(whole, /set nd_lladdr \{\n    typeof iifname \. @th,208,48;\n    elements = \{ "vethd" \. 0x0242ac120005 \}/);
-    const chain = (name: string) => new RegExp(`chain ${name} \\{\\n([^}]*)\\}`).exec(whole)![1].trim().split('\n').map((l) => l.trim());
+    const chain = (name: string) => new RegExp(`chain ${name} \\{\\n([\\s\\S]*?)\\n  \\}`).exec(whole)![1].trim().split('\n').map((l) => l.trim());
     assert.equal(chain('check').at(-1), 'ether type ip6 jump check6');
     assert.deepEqual(chain('check6'), [
       'ip6 saddr != :: iifname . ip6 saddr != @port_ip6 drop',

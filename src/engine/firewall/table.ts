@@ -49,19 +49,21 @@ export class BerthTable {
       const liveText = await nftList(TABLE);
       // Tables an older berth left: removed in the same transaction; their user parts carried
       // over unless the inet table (and so the user's current rules) is already there.
-      const legacy: Array<[Family, string]> = [];
-      for (const t of LEGACY_TABLES) {
-        const text = await nftList(t);
-        if (text.trim()) legacy.push([t.startsWith('ip6') ? 'ip6' : 'ip', text]);
+      const legacy: Array<{ table: string; fam: Family; text: string }> = [];
+      for (const table of LEGACY_TABLES) {
+        const text = await nftList(table);
+        if (text.trim()) legacy.push({ table, fam: table.startsWith('ip6 ') ? 'ip6' : 'ip', text });
       }
-      const carried = legacyUserParts(legacy);
-      const user = liveText.trim() || !legacy.length ? userParts(liveText) : carried;
-      if (user === carried && carried.dropped.length) {
+      const old = legacy.map((l) => l.table);
+      const carried = legacyUserParts(legacy.map((l) => [l.fam, l.text]));
+      const fromOld = !liveText.trim() && legacy.length > 0;
+      const user = fromOld ? carried : userParts(liveText);
+      if (fromOld && carried.dropped.length) {
         log.warn(`the older tables' user objects ${carried.dropped.join(', ')} have the name of one kept from table ip berth; they are dropped`);
       }
-      const drop = dropTablesScript(legacy.map(([fam]) => `${fam} berth`));
+      if (old.length) log.info(`replacing tables ${old.join(', ')} (an older berth's) with table ${TABLE}`);
+      const drop = dropTablesScript(old);
       const whole = replaceTableScript(sets, maps, this.options, user);
-      if (legacy.length) log.info(`replacing tables ${legacy.map(([fam]) => `${fam} berth`).join(', ')} (an older berth's) with table ${TABLE}`);
       try {
         await nftApply(((await this.differences(liveText, whole)) ?? whole) + drop);
       } catch (e) {
