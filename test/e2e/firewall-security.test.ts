@@ -163,10 +163,10 @@ describe('the firewall closes what Docker closes', { skip }, () => {
   });
 
   it('an older berth\'s tables, ip berth and ip6 berth, become inet berth in one transaction; the user\'s rules come along', async () => {
+    const web = await sb.inspect('web', '{{.NetworkSettings.IPAddress}}');
     await sb.stopDaemon();
     // What a berth before the inet table left (trimmed to what matters here): its table per
     // family, published ports NATed in `ip berth`, and the user's own rules and set.
-    const web = await sb.inspect('web', '{{.NetworkSettings.IPAddress}}');
     await sb.sh(`nft -f - <<'EOF'
 delete table inet berth
 table ip berth {
