@@ -221,7 +221,8 @@ export function dropTablesScript(tables: readonly string[]): string {
  * match of that family (`meta nfproto ipv4 …`), so it means what it meant. Sets, maps and
  * chains named user… are carried as they are (an IPv4 set is as valid in an inet table); when
  * both old tables have one of the same name, the `ip berth` one is kept and the other is named
- * in `dropped`.
+ * in `dropped`. (A base chain of the user's, named user… with a hook of its own, now sees both
+ * families: its rules are the user's to narrow.)
  */
 export function legacyUserParts(listings: Array<[Family, string]>): UserParts & { dropped: string[] } {
   const objects: string[] = [];
