@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { HOST_ADDR, HOST_ADDR6, Sandbox, shq } from '../harness/sandbox';
+import { checkConsistency } from '../harness/consistency';
 
 const skip = Sandbox.skipReason();
 const CURL = 'curl -s --max-time 5';
@@ -220,6 +221,8 @@ describe('IPv6', { skip }, () => {
     const r8 = await sb.inspect('r8', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}');
     assert.ok(r8 && !taken.includes(r8), r8);
     assert.equal((await sb.berth(['exec', 'r8', 'ping', '-6', '-c', '1', '-W', '2', 'r6'])).code, 0);
+    // Records, kernel and nft table agree, the IPv6 sets and maps of `inet berth` included.
+    assert.deepEqual(await checkConsistency(sb), []);
   });
 
   it('macvlan accepts an IPv6 subnet: the outside machine reaches the container\'s own IPv6 address', async () => {
