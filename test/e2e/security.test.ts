@@ -325,7 +325,8 @@ describe('anti-spoofing on bridge networks: a container sends only as itself', {
     await sb.berth(['run', '-d', '--name', a, '--network', net, 'host', 'sleep', '1000']);
     await until('the receiver is ready', async () => (await logs(v)).includes('ready'));
     const [ea, ev, en] = [await ep6(a, net), await ep6(v, net), await ep6(n, net)];
-    // (an honest neighbour advertisement of A's passes: V learns A by solicitation and A's answer)
+    // (an honest neighbour advertisement of A's passes: V learns A by solicitation and A's answer;
+    // no honest one follows the forged ones, which would undo what they did to V's entry for A)
     await sb.berth(['exec', v, 'busybox', 'ping', '-6', '-c1', '-W2', gw6]);
     await sb.berth(['exec', v, 'busybox', 'ping', '-6', '-c1', '-W2', ea.ip6]);
     await sb.sh(`busybox ping -6 -c1 -W2 ${en.ip6}`);
@@ -334,10 +335,10 @@ describe('anti-spoofing on bridge networks: a container sends only as itself', {
       ['udp6', ev.mac, ea.mac, 'fe80::bad', ev.ip6, 'spoofed-ll'],        // a link-local address not its own
       ['na', ev.mac, ea.mac, ea.ip6, ev.ip6, gw6, ea.mac],                // "the gateway is at A" to the victim
       ['na', ALL_NODES_MAC, ea.mac, ea.ip6, ALL_NODES, en.ip6, ea.mac],   // "N is at A" to all (the host)
-      ['na', ev.mac, ea.mac, ea.ip6, ev.ip6, ea.ip6, en.mac],             // "A is at N's MAC" to the victim
+      ['na', ev.mac, ea.mac, ea.ip6, ev.ip6, ea.ip6, en.mac],             // "A is at N's MAC" to the victim,
+      ['ns', ev.mac, ea.mac, ea.ip6, ev.ip6, ev.ip6, en.mac],             // and A asking for V from N's MAC
       ['udp6', ev.mac, ea.mac, ea.ip6, ev.ip6, 'legit6'],                 // then honestly: its address,
-      ['udp6', ev.mac, ea.mac, ea.ll, ev.ip6, 'legit-ll'],                // its MAC's link-local address,
-      ['na', ev.mac, ea.mac, ea.ip6, ev.ip6, ea.ip6, ea.mac],             // "A is at A"
+      ['udp6', ev.mac, ea.mac, ea.ll, ev.ip6, 'legit-ll'],                // its MAC's link-local address
     ];
     assert.equal((await sb.berth(['exec', a, 'python3', '-c', SEND_FRAMES, JSON.stringify(frames)])).stdout, 'sent\n');
     // The honest frames went last on the same path: once they are in, so is anything before them.
@@ -390,5 +391,6 @@ describe('anti-spoofing on bridge networks: a container sends only as itself', {
     assert.match(r.received, /spoofed-ip6/);
     assert.ok(r.victimGw.includes(r.a.mac), `the forged advertisement poisons the victim's entry for the gateway: ${r.victimGw}`);
     assert.ok(r.hostN.includes(r.a.mac), `and the host's for N: ${r.hostN}`);
+    assert.ok(r.victimA.includes(r.n.mac), `and the victim's for A: ${r.victimA}`);
   });
 });
