@@ -40,6 +40,19 @@ export function canonicalIp6(s: string): string | null {
   return n === null ? null : ip6ToString(n);
 }
 
+/**
+ * The link-local address the kernel gives an interface with this MAC (addrgenmode eui64, its
+ * default): fe80::/64 and the MAC as a modified EUI-64 (ff:fe in the middle, the
+ * universal/local bit flipped). 02:42:ac:11:00:02 → fe80::42:acff:fe11:2.
+ */
+export function linkLocalFromMac(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  if (b.length !== 6 || b.some((x) => !(x >= 0 && x <= 255))) throw new Error(`not a MAC address: ${mac}`);
+  let iid = 0n;
+  for (const x of [b[0] ^ 0x02, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]]) iid = (iid << 8n) | BigInt(x);
+  return ip6ToString((0xfe80n << 112n) | iid);
+}
+
 function maskOf(prefix: number): bigint {
   return prefix === 0 ? 0n : (ALL << BigInt(128 - prefix)) & ALL;
 }

@@ -178,7 +178,7 @@ describe('parallel clients', { skip }, () => {
     const { veths, eps } = await vethsAndEndpoints();
     assert.equal(eps.length, 1);
     assert.equal(veths.length, 1);
-    assert.equal((await sb.sh("nft list map ip berth pub_port 2>/dev/null | grep -c ' 8090 ' || true")).stdout.trim() !== '0', true);
+    assert.equal((await sb.sh("nft list map inet berth pub_port 2>/dev/null | grep -c ' 8090 ' || true")).stdout.trim() !== '0', true);
     await removeAll();
   });
 

@@ -30,7 +30,7 @@ describe('berthd --debug', { skip }, () => {
     out = sb.daemonLog().slice(from);
     says(/^\[debug\] exec: unshare --net=\S+ ip link set lo up$/m, 'the network namespace made');
     says(/^\[debug\]   link add \S+ .*type veth peer name /m, 'the veth pair made');
-    says(/^\[debug\] nft -f - \(libnftables\)\n(\[debug\]   .*\n)*\[debug\]   add element ip berth \S+ \{[^}]*8080/m, 'the published port added to berth\'s nft map');
+    says(/^\[debug\] nft -f - \(libnftables\)\n(\[debug\]   .*\n)*\[debug\]   add element inet berth \S+ \{[^}]*8080/m, 'the published port added to berth\'s nft map');
     says(/^\[debug\] conmon .*--runtime \S*\/runc .*--bundle \S+/m, 'the container\'s monitor (conmon) started with runc and the bundle');
     says(/^\[debug\] exec: runc .* start [0-9a-f]{64}$/m, 'the container process started through runc');
 
@@ -41,7 +41,7 @@ describe('berthd --debug', { skip }, () => {
     says(/^\[debug\] exec: umount --lazy \S+$/m, 'the network namespace removed');
     // berth renames the bridge to a spare name before it deletes it: either line counts.
     says(new RegExp(`^\\[debug\\]   link set dev ${bridge} name (\\S+)\\n[\\s\\S]*^\\[debug\\] exec: ip link del \\1$|^\\[debug\\] exec: ip link del ${bridge}$`, 'm'), 'the bridge removed');
-    says(/^\[debug\]   delete element ip berth \S+ \{[^}]*8080/m, 'the published port removed');
+    says(/^\[debug\]   delete element inet berth \S+ \{[^}]*8080/m, 'the published port removed');
   });
 
   it('without --debug the same commands print no debug line', { skip: process.env.BERTH_E2E_DEBUG === '1' && 'BERTH_E2E_DEBUG adds --debug' }, async () => {

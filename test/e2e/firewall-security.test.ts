@@ -6,7 +6,8 @@
 //    (the class of CVE-2020-8558) does not reach a host service bound to 127.0.0.1, while
 //    `-p 127.0.0.1:…` still serves the host;
 //  - the user chain in berth's table firewalls published ports (and keeps its rules, sets
-//    included, when berthd restarts and replaces the table whole), and `berthd --ports-from`
+//    included, when berthd restarts and replaces the table whole, and when it replaces an
+//    older berth's `ip berth` and `ip6 berth` with `inet berth`), and `berthd --ports-from`
 //    limits who outside may reach published ports.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -136,17 +137,17 @@ describe('the firewall closes what Docker closes', { skip }, () => {
     const fromOutside = () => sb.outside(`${CURL_NO} http://${HOST_ADDR}:8080/`, { allowFail: true });
     // As Docker's DOCKER-USER, the chain sees a published port after its DNAT: the port the
     // client asked for is `ct original proto-dst` (after a protocol match).
-    await sb.sh(`nft add rule ip berth user ip saddr ${OUTSIDE_ADDR} meta l4proto tcp ct original proto-dst 8080 drop`);
+    await sb.sh(`nft add rule inet berth user ip saddr ${OUTSIDE_ADDR} meta l4proto tcp ct original proto-dst 8080 drop`);
     assert.notEqual((await fromOutside()).code, 0, 'the user\'s rule did not block the published port');
     assert.equal((await sb.sh(`${CURL} http://127.0.0.1:8080/`)).stdout, 'web\n', 'the host still reaches it');
     // A set of the user's own, looked up by a rule of the user chain.
-    await sb.sh(`nft add set ip berth userblock '{ type ipv4_addr; }' && nft add element ip berth userblock '{ ${OUTSIDE_ADDR} }'`
-      + ` && nft add rule ip berth user ip saddr @userblock tcp dport 81 drop`);
+    await sb.sh(`nft add set inet berth userblock '{ type ipv4_addr; }' && nft add element inet berth userblock '{ ${OUTSIDE_ADDR} }'`
+      + ` && nft add rule inet berth user ip saddr @userblock tcp dport 81 drop`);
     const kept = async () => {
-      const chain = (await sb.sh('nft list chain ip berth user')).stdout;
+      const chain = (await sb.sh('nft list chain inet berth user')).stdout;
       assert.match(chain, /ip saddr 10\.99\.0\.2 meta l4proto tcp ct original proto-dst 8080 drop/);
       assert.match(chain, /ip saddr @userblock tcp dport 81 drop/);
-      assert.match((await sb.sh('nft list set ip berth userblock')).stdout, /elements = \{ 10\.99\.0\.2 \}/);
+      assert.match((await sb.sh('nft list set inet berth userblock')).stdout, /elements = \{ 10\.99\.0\.2 \}/);
     };
     // A plain restart changes only elements; --ports-from changes berth's own rules, so that
     // start replaces the table whole.
@@ -154,11 +155,71 @@ describe('the firewall closes what Docker closes', { skip }, () => {
     await kept();
     await sb.restartDaemon(['--ports-from', '10.99.0.0/24']);
     await kept();
-    assert.match((await sb.sh('nft list chain ip berth forward')).stdout, /ip saddr != 10\.99\.0\.0\/24 drop/, 'the table was replaced');
+    assert.match((await sb.sh('nft list chain inet berth forward')).stdout, /ip saddr != 10\.99\.0\.0\/24 drop/, 'the table was replaced');
     assert.notEqual((await fromOutside()).code, 0, 'the user\'s rule was lost at the restart');
     // Without the user's rule, --ports-from 10.99.0.0/24 lets the outside machine in.
-    await sb.sh('nft flush chain ip berth user');
+    await sb.sh('nft flush chain inet berth user');
     assert.equal((await sb.outside(`${CURL} http://${HOST_ADDR}:8080/`)).stdout, 'web\n');
+  });
+
+  it('an older berth\'s tables, ip berth and ip6 berth, become inet berth in one transaction; the user\'s rules come along', async () => {
+    const web = await sb.inspect('web', '{{.NetworkSettings.IPAddress}}');
+    await sb.stopDaemon();
+    // What a berth before the inet table left (trimmed to what matters here): its table per
+    // family, published ports NATed in `ip berth`, and the user's own rules and set.
+    await sb.sh(`nft -f - <<'EOF'
+delete table inet berth
+table ip berth {
+  set bridges { type ifname; elements = { "berth0" } }
+  set userblock { type ipv4_addr; elements = { ${OUTSIDE_ADDR} } }
+  map pub_port { type inet_proto . inet_service : ipv4_addr . inet_service; elements = { tcp . 8080 : ${web} . 80 } }
+  chain user {
+    ip saddr @userblock meta l4proto tcp ct original proto-dst 8080 drop
+  }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    fib daddr type local meta l4proto tcp dnat ip to meta l4proto . th dport map @pub_port
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname @bridges jump user
+    iifname != @bridges oifname @bridges jump user
+  }
+}
+table ip6 berth {
+  chain user {
+    ip6 saddr fd99::2 meta l4proto tcp ct original proto-dst 8080 drop
+  }
+}
+EOF`);
+    assert.notEqual((await sb.outside(`${CURL_NO} http://${HOST_ADDR}:8080/`, { allowFail: true })).code, 0, 'the old table\'s user rule holds');
+    const logFrom = sb.daemonLog().length;
+    await sb.startDaemon(['--debug']);
+    try {
+      const log = sb.daemonLog().slice(logFrom);
+      const tables = (await sb.sh('nft list tables')).stdout;
+      assert.match(tables, /^table inet berth$/m);
+      assert.doesNotMatch(tables, /^table ip6? berth$/m, 'the old tables are gone');
+      // One `nft -f` made the new table and removed the old ones: no moment with neither.
+      // (Each script is one debug block: "[debug] nft -f - (libnftables)" and its lines.)
+      const scripts = log.split(/\[debug\] (?:exec: )?(?=nft -f -)/).slice(1);
+      const swap = scripts.filter((b) => b.includes('table inet berth {'));
+      assert.equal(swap.length, 1, swap.join('\n---\n'));
+      assert.match(swap[0], /delete table ip berth\n[\s\S]*delete table ip6 berth\n/);
+      assert.ok(!scripts.some((b) => b !== swap[0] && /delete table ip6? berth\b/.test(b)), 'no other transaction touched them');
+      assert.match(log, /replacing tables ip berth, ip6 berth \(an older berth's\) with table inet berth/);
+      // The user's rules, each still for its own family, and their set.
+      const user = (await sb.sh('nft list chain inet berth user')).stdout;
+      assert.match(user, /^\s+ip saddr @userblock meta l4proto tcp ct original proto-dst 8080 drop$/m);
+      assert.match(user, /^\s+ip6 saddr fd99::2 meta l4proto tcp ct original proto-dst 8080 drop$/m);
+      assert.match((await sb.sh('nft list set inet berth userblock')).stdout, /elements = \{ 10\.99\.0\.2 \}/);
+      assert.notEqual((await sb.outside(`${CURL_NO} http://${HOST_ADDR}:8080/`, { allowFail: true })).code, 0, 'the carried rule holds');
+      assert.equal((await sb.sh(`${CURL} http://${HOST_ADDR}:8080/`)).stdout, 'web\n', 'published ports work through inet berth');
+      await sb.sh('nft flush chain inet berth user');
+      assert.equal((await sb.outside(`${CURL} http://${HOST_ADDR}:8080/`)).stdout, 'web\n');
+    } finally {
+      await sb.restartDaemon();
+    }
   });
 
   it('berthd --ports-from: only those sources reach published ports from outside; the host and containers still do', async () => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { HOST_ADDR, HOST_ADDR6, Sandbox, shq } from '../harness/sandbox';
+import { checkConsistency } from '../harness/consistency';
 
 const skip = Sandbox.skipReason();
 const CURL = 'curl -s --max-time 5';
@@ -197,7 +198,7 @@ describe('IPv6', { skip }, () => {
     await sb.outside(`ip -6 route add fd00:1::/64 via ${HOST_ADDR6}`);
     assert.ok(await refused(`${CURL} http://[fd00:1::2]/`, 'outside'), 'no routed way in');
     await sb.outside('ip -6 route del fd00:1::/64');
-    const nft = (await sb.sh('nft list table ip6 berth')).stdout;
+    const nft = (await sb.sh('nft list table inet berth')).stdout;
     assert.match(nft, /iifname @bridges oifname @bridges drop/);
   });
 
@@ -208,7 +209,7 @@ describe('IPv6', { skip }, () => {
     assert.match((await sb.outside(`${CURL} http://[${HOST_ADDR6}]:8095/cgi-bin/ip`)).stdout, /^\[?fd99::2\]?\n$/);
     assert.equal((await sb.sh(`${CURL} http://[::1]:8095/`)).stdout, 'p6\n');
     assert.equal((await sb.outside(`${CURL} http://${HOST_ADDR}:8095/`)).stdout, 'p6\n');
-    assert.match((await sb.sh('nft list map ip6 berth pub_port')).stdout, /tcp \. 8095 : fd00:1::[0-9a-f]+ \. 80/);
+    assert.match((await sb.sh('nft list map inet berth pub_port6')).stdout, /tcp \. 8095 : fd00:1::[0-9a-f]+ \. 80/);
   });
 
   it('a restart of berthd keeps every IPv6 address, and the next address is a new one', async () => {
@@ -220,6 +221,8 @@ describe('IPv6', { skip }, () => {
     const r8 = await sb.inspect('r8', '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}');
     assert.ok(r8 && !taken.includes(r8), r8);
     assert.equal((await sb.berth(['exec', 'r8', 'ping', '-6', '-c', '1', '-W', '2', 'r6'])).code, 0);
+    // Records, kernel and nft table agree, the IPv6 sets and maps of `inet berth` included.
+    assert.deepEqual(await checkConsistency(sb), []);
   });
 
   it('macvlan accepts an IPv6 subnet: the outside machine reaches the container\'s own IPv6 address', async () => {
@@ -259,7 +262,7 @@ describe('IPv6', { skip }, () => {
     await sb.startDaemon(['--ip6-masquerade']);
     try {
       assert.equal(await ping(), 0, 'masqueraded behind the host\'s IPv6 address');
-      assert.match((await sb.sh('nft list set ip6 berth masq')).stdout, /fd00:1::\/64/);
+      assert.match((await sb.sh('nft list set inet berth masq6')).stdout, /fd00:1::\/64/);
     } finally {
       await sb.stopDaemon();
       await sb.startDaemon();
@@ -292,6 +295,6 @@ describe('IPv6', { skip }, () => {
     assert.ok(await refused(`${CURL} http://[::1]:8080/`));
     assert.ok(await refused(`${CURL} http://[::1]:8081/`));
     assert.equal((await sb.sh('ss -H -ltnu6 | wc -l')).stdout.trim(), '0', 'no IPv6 socket listens');
-    assert.doesNotMatch((await sb.sh('nft list table ip6 berth')).stdout, /fd00:/);
+    assert.doesNotMatch((await sb.sh('nft list table inet berth')).stdout, /fd00:/);
   });
 });

@@ -131,7 +131,7 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
   let webIp = '';
   let web2Ip = '';
   let peerNetns = '';
-  const table = async () => (await sb.sh('nft -a list table ip berth')).stdout;
+  const table = async () => (await sb.sh('nft -a list table inet berth')).stdout;
 
   before(async () => {
     sb = await Sandbox.start();
@@ -300,33 +300,33 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
     await sb.berth(['run', '-d', '--name', 'doomed', '-p', '8300:80', '-p', '8301-8302:8301-8302/udp', 'busybox', 'sleep', '434343']);
     const withDoomed = await table();
     assert.match(withDoomed, /tcp \. 8300 :/);
-    const handle = /^table ip berth \{ # handle (\d+)$/m.exec(withDoomed)?.[1];
+    const handle = /^table inet berth \{ # handle (\d+)$/m.exec(withDoomed)?.[1];
     assert.ok(handle, 'the table has a handle');
     await sb.killDaemon();
     await sb.pkill('sleep 43434[3]');
     await sb.startDaemon();
     const now = await table();
     assert.doesNotMatch(now, /8300|8301/, 'the dead container\'s ports are gone');
-    assert.match(now, new RegExp(`^table ip berth \\{ # handle ${handle}$`, 'm'), 'same table (same handle)');
+    assert.match(now, new RegExp(`^table inet berth \\{ # handle ${handle}$`, 'm'), 'same table (same handle)');
     assert.match(now, /tcp \. 8080 : 172\.17\.0\.\d+ \. 80/, 'the others\' ports stay');
     assert.equal((await sb.outside(`curl -s --max-time 5 http://${HOST_ADDR}:8090/`)).stdout, 'web2\n');
   });
 
   it('a damaged table is replaced whole at start; a missing one is made; published ports work again', async () => {
-    const want = normalizeRuleset((await sb.sh('nft list table ip berth')).stdout);
-    for (const damage of ['nft flush chain ip berth publish', 'nft delete table ip berth',
-      'nft add element ip berth pub_port { tcp . 7777 : 10.78.0.200 . 80 }']) {
+    const want = normalizeRuleset((await sb.sh('nft list table inet berth')).stdout);
+    for (const damage of ['nft flush chain inet berth publish', 'nft delete table inet berth',
+      'nft add element inet berth pub_port { tcp . 7777 : 10.78.0.200 . 80 }']) {
       await sb.stopDaemon();
       await sb.sh(damage);
-      assert.notEqual(normalizeRuleset((await sb.sh('nft list table ip berth', { allowFail: true })).stdout), want, `${damage} changed the table`);
+      assert.notEqual(normalizeRuleset((await sb.sh('nft list table inet berth', { allowFail: true })).stdout), want, `${damage} changed the table`);
       await sb.startDaemon();
-      assert.equal(normalizeRuleset((await sb.sh('nft list table ip berth')).stdout), want, `after ${damage}: the table is berth's again`);
+      assert.equal(normalizeRuleset((await sb.sh('nft list table inet berth')).stdout), want, `after ${damage}: the table is berth's again`);
       assert.equal((await sb.outside(`curl -s --max-time 5 http://${HOST_ADDR}:8080/`)).stdout, 'web\n');
     }
   });
 
   it('a table whose rules differ (as after an upgrade) is swapped whole while traffic flows', async () => {
-    const want = normalizeRuleset((await sb.sh('nft list table ip berth')).stdout);
+    const want = normalizeRuleset((await sb.sh('nft list table inet berth')).stdout);
     const outsideClient = client('outside2', 'outside', '', [
       { proto: 'tcp', host: HOST_ADDR, port: 8080, expect: 'web' },
       { proto: 'udp', host: HOST_ADDR, port: 5301, expect: 'web2:ping' },
@@ -346,7 +346,7 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
       await advance();
       await sb.stopDaemon();
       // A rule this berth would not write (harmless: it only counts).
-      await sb.sh('nft add rule ip berth publish counter');
+      await sb.sh('nft add rule inet berth publish counter');
       old = (await table());
       await advance();
       const t0 = Date.now() / 1000;
@@ -363,7 +363,7 @@ describe('a berthd restart disturbs no traffic', { skip }, () => {
       for (const st of s.streams) assert.ok(st.alive && st.lines >= s.rounds, `${name}: the long-lived session ${st.name} lived`);
       assert.ok(s.starts.some((t) => t >= windows[0][0] && t <= windows[0][1]), `${name}: a round ran during the start`);
     }
-    const handleOf = (t: string) => /^table ip berth \{ # handle (\d+)$/m.exec(t)?.[1];
+    const handleOf = (t: string) => /^table inet berth \{ # handle (\d+)$/m.exec(t)?.[1];
     assert.notEqual(handleOf(now), handleOf(old), 'a new table took the old one\'s place');
     assert.equal(normalizeRuleset(now.replace(/ # handle \d+/g, '')), want, 'berth\'s own rules, with every element');
   });

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Sandbox } from '../harness/sandbox';
+import { HOST_ADDR6, Sandbox } from '../harness/sandbox';
 import { api, message } from '../harness/api';
 
 const skip = Sandbox.skipReason();
@@ -167,7 +167,12 @@ describe('the API: socket group and mode; TCP only with TLS client verification'
   });
 });
 
-/** Sends Ethernet frames from eth0 (AF_PACKET, so NET_RAW is all it needs): ["udp", dmac, smac, sip, dip, text] or ["arp", dmac, smac, op, sha, spa, tha, tpa]. */
+/**
+ * Sends Ethernet frames from eth0 (AF_PACKET, so NET_RAW is all it needs): ["udp", dmac, smac,
+ * sip, dip, text], ["arp", dmac, smac, op, sha, spa, tha, tpa], ["udp6", dmac, smac, sip, dip,
+ * text], or a neighbour advertisement (override flag, target link-layer option) or solicitation
+ * (source link-layer option): ["na" | "ns", dmac, smac, sip, dip, target, lladdr].
+ */
 const SEND_FRAMES = `
 import socket, struct, sys, json
 def csum(b):
@@ -180,13 +185,34 @@ def udp(dmac, smac, sip, dip, text):
     return mac(dmac) + mac(smac) + b'\\x08\\x00' + h[:10] + struct.pack('!H', csum(h)) + h[12:] + u
 def arp(dmac, smac, op, sha, spa, tha, tpa):
     return mac(dmac) + mac(smac) + b'\\x08\\x06' + struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, op, mac(sha), ip(spa), mac(tha), ip(tpa))
+ip6 = lambda a: socket.inet_pton(socket.AF_INET6, a)
+def sum6(sip, dip, nh, p):
+    b = ip6(sip) + ip6(dip) + struct.pack('!IxxxB', len(p), nh) + p
+    return csum(b + b'\\0' * (len(b) % 2))
+def v6(dmac, smac, sip, dip, nh, p, hops):
+    return mac(dmac) + mac(smac) + b'\\x86\\xdd' + struct.pack('!IHBB', 0x60000000, len(p), nh, hops) + ip6(sip) + ip6(dip) + p
+def udp6(dmac, smac, sip, dip, text):
+    u = struct.pack('!HHHH', 40000, 9999, 8 + len(text), 0) + text.encode()
+    u = u[:6] + struct.pack('!H', sum6(sip, dip, 17, u) or 0xffff) + u[8:]
+    return v6(dmac, smac, sip, dip, 17, u, 64)
+def nd(kind, dmac, smac, sip, dip, target, ll):
+    na = kind == 'na'
+    m = struct.pack('!BBHI', 136 if na else 135, 0, 0, 0x20000000 if na else 0) + ip6(target) + struct.pack('!BB', 2 if na else 1, 1) + mac(ll)
+    m = m[:2] + struct.pack('!H', sum6(sip, dip, 58, m)) + m[4:]
+    return v6(dmac, smac, sip, dip, 58, m, 255)
+make = {'udp': udp, 'arp': arp, 'udp6': udp6, 'na': lambda *a: nd('na', *a), 'ns': lambda *a: nd('ns', *a)}
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('eth0', 0))
 for f in json.loads(sys.argv[1]):
-    s.send(udp(*f[1:]) if f[0] == 'udp' else arp(*f[1:]))
+    s.send(make[f[0]](*f[1:]))
 print('sent')
 `;
 const RECEIVER = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 9999)); print('ready', flush=True)\nwhile True:\n d, a = s.recvfrom(100); print(d.decode(), a[0], flush=True)";
+/** The same on IPv6 (bound to [::]:9999: its own addresses and multicast groups). */
+const RECEIVER6 = "import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(('::', 9999)); print('ready', flush=True)\nwhile True:\n d, a = s.recvfrom(100); print(d.decode(), a[0], flush=True)";
 const BCAST = 'ff:ff:ff:ff:ff:ff';
+/** All IPv6 nodes on the link, and its Ethernet address. */
+const ALL_NODES = 'ff02::1';
+const ALL_NODES_MAC = '33:33:00:00:00:01';
 const ZERO = '00:00:00:00:00:00';
 
 describe('anti-spoofing on bridge networks: a container sends only as itself', { skip }, () => {
@@ -269,5 +295,102 @@ describe('anti-spoofing on bridge networks: a container sends only as itself', {
     assert.match(r.received, /spoofed-ip/);
     const bad = await sb.berth(['network', 'create', '-o', 'com.berth.network.allow_spoofing=maybe', 'nope'], { allowFail: true });
     assert.match(bad.stderr, /failed to parse com\.berth\.network\.allow_spoofing value: maybe/);
+  });
+
+  // ---- IPv6: addresses and neighbour discovery ----
+
+  /** The link-local address the kernel would give this MAC (EUI-64: ff:fe in the middle, the U/L bit flipped). */
+  const linkLocal = (mac: string) => {
+    const b = mac.split(':').map((x) => parseInt(x, 16));
+    const words = [((b[0] ^ 2) << 8) | b[1], (b[2] << 8) | 0xff, 0xfe00 | b[3], (b[4] << 8) | b[5]];
+    return `fe80::${words.map((w) => w.toString(16)).join(':')}`;
+  };
+  interface Ep6 { ip6: string; mac: string; ll: string }
+  const ep6 = async (name: string, net: string): Promise<Ep6> => {
+    const [ip6, mac] = (await sb.inspect(name, `{{(index .NetworkSettings.Networks "${net}").GlobalIPv6Address}}|{{(index .NetworkSettings.Networks "${net}").MacAddress}}`)).split('|');
+    return { ip6, mac, ll: linkLocal(mac) };
+  };
+  const neigh = async (where: string, addr: string) =>
+    (where === 'host' ? await sb.sh(`ip -6 neigh show ${addr}`) : await sb.berth(['exec', where, 'ip', '-6', 'neigh', 'show', addr])).stdout;
+
+  /**
+   * On dual-stack network `net`: attacker A, victim V (a UDP receiver on [::]), neighbour N. The
+   * neighbour entries worth poisoning are made first (V's for the gateway and for A, the
+   * host's for N); A forges datagrams and neighbour advertisements, then sends honest ones.
+   */
+  async function attack6(net: string, gw6: string) {
+    const [a, v, n] = [`a6-${net}`, `v6-${net}`, `n6-${net}`];
+    await sb.berth(['run', '-d', '--name', v, '--network', net, 'host', 'python3', '-u', '-c', RECEIVER6]);
+    await sb.berth(['run', '-d', '--name', n, '--network', net, 'host', 'sleep', '1000']);
+    await sb.berth(['run', '-d', '--name', a, '--network', net, 'host', 'sleep', '1000']);
+    await until('the receiver is ready', async () => (await logs(v)).includes('ready'));
+    const [ea, ev, en] = [await ep6(a, net), await ep6(v, net), await ep6(n, net)];
+    // (an honest neighbour advertisement of A's passes: V learns A by solicitation and A's answer;
+    // no honest one follows the forged ones, which would undo what they did to V's entry for A)
+    await sb.berth(['exec', v, 'busybox', 'ping', '-6', '-c1', '-W2', gw6]);
+    await sb.berth(['exec', v, 'busybox', 'ping', '-6', '-c1', '-W2', ea.ip6]);
+    await sb.sh(`busybox ping -6 -c1 -W2 ${en.ip6}`);
+    const frames = [
+      ['udp6', ev.mac, ea.mac, en.ip6, ev.ip6, 'spoofed-ip6'],            // a neighbour's address
+      ['udp6', ev.mac, ea.mac, 'fe80::bad', ev.ip6, 'spoofed-ll'],        // a link-local address not its own
+      ['na', ev.mac, ea.mac, ea.ip6, ev.ip6, gw6, ea.mac],                // "the gateway is at A" to the victim
+      ['na', ALL_NODES_MAC, ea.mac, ea.ip6, ALL_NODES, en.ip6, ea.mac],   // "N is at A" to all (the host)
+      ['na', ev.mac, ea.mac, ea.ip6, ev.ip6, ea.ip6, en.mac],             // "A is at N's MAC" to the victim,
+      ['ns', ev.mac, ea.mac, ea.ip6, ev.ip6, ev.ip6, en.mac],             // and A asking for V from N's MAC
+      ['udp6', ev.mac, ea.mac, ea.ip6, ev.ip6, 'legit6'],                 // then honestly: its address,
+      ['udp6', ev.mac, ea.mac, ea.ll, ev.ip6, 'legit-ll'],                // its MAC's link-local address
+    ];
+    assert.equal((await sb.berth(['exec', a, 'python3', '-c', SEND_FRAMES, JSON.stringify(frames)])).stdout, 'sent\n');
+    // The honest frames went last on the same path: once they are in, so is anything before them.
+    await until('the honest datagrams arrive', async () => /legit6[\s\S]*legit-ll/.test(await logs(v)));
+    return {
+      a: ea, n: en, received: await logs(v),
+      victimGw: await neigh(v, gw6), victimA: await neigh(v, ea.ip6), hostN: await neigh('host', en.ip6),
+    };
+  }
+
+  it('IPv6: forged source addresses and neighbour advertisements are dropped; ping6 by name and published ports work', async () => {
+    await sb.berth(['network', 'create', '--ipv6', '--subnet', '10.62.0.0/24', '--subnet', 'fd00:62::/64', 'guarded6']);
+    const r = await attack6('guarded6', 'fd00:62::1');
+    assert.doesNotMatch(r.received, /spoofed-ip6/, 'a datagram from a neighbour\'s IPv6 address is not delivered');
+    assert.doesNotMatch(r.received, /spoofed-ll/, 'a datagram from a link-local address not its own is not delivered');
+    assert.match(r.received, new RegExp(`legit-ll ${r.a.ll}`), 'its own link-local address is');
+    assert.ok(!r.victimGw.includes(r.a.mac), `the victim's entry for the gateway is not A's: ${r.victimGw}`);
+    assert.ok(!r.hostN.includes(r.a.mac), `the host's entry for N is not A's: ${r.hostN}`);
+    assert.ok(!r.victimA.includes(r.n.mac), `the victim's entry for A is not N's MAC: ${r.victimA}`);
+    // berth gives the container no link-local address (addrgenmode none): the EUI-64 one is what it could have.
+    assert.equal((await sb.berth(['exec', 'a6-guarded6', 'ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'])).stdout, '');
+    // Ordinary IPv6: a neighbour by name, the gateway, a published port from the outside machine.
+    assert.equal((await sb.berth(['exec', 'n6-guarded6', 'busybox', 'ping', '-6', '-c1', '-W2', 'v6-guarded6'])).code, 0);
+    assert.equal((await sb.berth(['exec', 'a6-guarded6', 'busybox', 'ping', '-6', '-c1', '-W2', 'fd00:62::1'])).code, 0);
+    await sb.berth(['run', '-d', '--name', 'web6', '--network', 'guarded6', '-p', '8096:80', 'host', 'sh', '-c',
+      'mkdir -p /www && echo web6 > /www/index.html && exec busybox httpd -f -p 80 -h /www']);
+    assert.equal((await sb.waitFor(`curl -s --max-time 5 http://[${HOST_ADDR6}]:8096/`, 'the published port over IPv6', 'outside')).stdout, 'web6\n');
+    assert.equal((await sb.outside('curl -s --max-time 5 -o /dev/null -w "%{http_code}" http://[fd99::1]:8096/')).stdout, '200');
+  });
+
+  it('IPv6: a container without an IPv6 address may send link-local IPv6 only', async () => {
+    await sb.berth(['network', 'create', '--subnet', '10.63.0.0/24', 'v4only']);
+    await sb.berth(['run', '-d', '--name', 'v6-v4only', '--network', 'v4only', 'host', 'python3', '-u', '-c', RECEIVER6]);
+    await sb.berth(['run', '-d', '--name', 'a6-v4only', '--network', 'v4only', 'host', 'sleep', '1000']);
+    await until('the receiver is ready', async () => (await logs('v6-v4only')).includes('ready'));
+    const a = await ep6('a6-v4only', 'v4only');
+    const frames = [
+      ['udp6', ALL_NODES_MAC, a.mac, 'fd00:63::5', ALL_NODES, 'spoofed-global'],
+      ['udp6', ALL_NODES_MAC, a.mac, a.ll, ALL_NODES, 'legit-ll'],
+    ];
+    assert.equal((await sb.berth(['exec', 'a6-v4only', 'python3', '-c', SEND_FRAMES, JSON.stringify(frames)])).stdout, 'sent\n');
+    await until('the link-local datagram arrives', async () => (await logs('v6-v4only')).includes('legit-ll'));
+    assert.doesNotMatch(await logs('v6-v4only'), /spoofed-global/);
+  });
+
+  it('IPv6: allow_spoofing=true lifts the guard (the same forged frames get through)', async () => {
+    await sb.berth(['network', 'create', '--ipv6', '--subnet', '10.64.0.0/24', '--subnet', 'fd00:64::/64',
+      '-o', 'com.berth.network.allow_spoofing=true', 'open6']);
+    const r = await attack6('open6', 'fd00:64::1');
+    assert.match(r.received, /spoofed-ip6/);
+    assert.ok(r.victimGw.includes(r.a.mac), `the forged advertisement poisons the victim's entry for the gateway: ${r.victimGw}`);
+    assert.ok(r.hostN.includes(r.a.mac), `and the host's for N: ${r.hostN}`);
+    assert.ok(r.victimA.includes(r.n.mac), `and the victim's for A: ${r.victimA}`);
   });
 });

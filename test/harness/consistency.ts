@@ -13,7 +13,7 @@
 //   <exec>/runc/, <exec>/runtime-crun/                       the OCI runtimes' own state (--root)
 //   <exec>/netns/<short id>                                  a running container's netns handle
 //   host links with alias "berth:<12 hex>"                   bridges (network id) and veths (container id)
-//   table ip berth                                           bridges/masq/... sets, pub_* maps
+//   table inet berth                                           bridges/masq/... sets, pub_* maps
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -30,7 +30,7 @@ interface ContainerRec {
 }
 
 interface NetworkRec {
-  Id: string; Name: string; Driver: string; Internal: boolean; bridgeName?: string;
+  Id: string; Name: string; Driver: string; Internal: boolean; EnableIPv6?: boolean; bridgeName?: string;
   parent?: string; createdParent?: boolean;
   Options: Record<string, string>;
   IPAM: { Config: Array<{ Subnet: string; Gateway: string }> };
@@ -93,8 +93,8 @@ function nftText(v: any): string {
 
 /** Elements of berth's sets and maps ("key" for sets, "key : value" for maps), by name. */
 async function nftElements(sb: Sandbox): Promise<Map<string, Set<string>> | string> {
-  const r = await sb.sh('nft -j list table ip berth', { allowFail: true });
-  if (r.code !== 0) return `table ip berth is missing: ${r.stderr.trim()}`;
+  const r = await sb.sh('nft -j list table inet berth', { allowFail: true });
+  if (r.code !== 0) return `table inet berth is missing: ${r.stderr.trim()}`;
   const out = new Map<string, Set<string>>();
   for (const o of JSON.parse(r.stdout).nftables ?? []) {
     const s = o.set ?? o.map;
@@ -110,34 +110,43 @@ async function nftElements(sb: Sandbox): Promise<Map<string, Set<string>> | stri
 }
 
 function hostKey(hostIp: string): string {
-  return !hostIp || hostIp === '0.0.0.0' ? '0.0.0.0/0' : hostIp;
+  if (!hostIp || hostIp === '0.0.0.0') return '0.0.0.0/0';
+  return hostIp === '::' ? '::/0' : hostIp;
 }
 
-/** What berth's table must hold for these networks and running containers (firewall/ruleset.ts's layout). */
+/**
+ * What berth's table must hold for these networks and running containers (firewall/ruleset.ts's
+ * layout). IPv6 masquerade (masq6) depends on a berthd flag and is not checked.
+ */
 function expectedElements(nets: NetworkRec[], running: ContainerRec[]): Map<string, Set<string>> {
   const want = new Map<string, Set<string>>();
   const add = (set: string, e: string) => { if (!want.has(set)) want.set(set, new Set()); want.get(set)!.add(e); };
-  for (const n of ['bridges', 'samebr', 'internal', 'masq', 'hairpin', 'pub_port', 'pub_addr', 'pub_addrport']) want.set(n, new Set());
+  for (const n of ['bridges', 'samebr', 'internal', 'masq', 'hairpin', 'pub_port', 'pub_addr', 'pub_addrport',
+    'hairpin6', 'pub_port6', 'pub_addr6', 'pub_addrport6']) want.set(n, new Set());
   for (const n of nets) {
     if (n.Driver !== 'bridge' || !n.bridgeName) continue;
-    const subnet = n.IPAM.Config[0]?.Subnet;
+    const subnet = n.IPAM.Config.find((c) => !c.Subnet.includes(':'))?.Subnet;
+    const subnet6 = n.EnableIPv6 ? n.IPAM.Config.find((c) => c.Subnet.includes(':'))?.Subnet : undefined;
     add('bridges', n.bridgeName);
     add('samebr', `${n.bridgeName} . ${n.bridgeName}`);
     add('hairpin', `${n.bridgeName} . ${subnet}`);
+    if (subnet6) add('hairpin6', `${n.bridgeName} . ${subnet6}`);
     if (n.Internal) add('internal', n.bridgeName);
-    else if (n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false') add('masq', subnet);
+    else if (n.Options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false') add('masq', subnet!);
   }
   for (const c of running) {
     for (const m of c.ports ?? []) {
-      // (the IPv6 side is in table ip6 berth, or berth-relay's: not this table's)
-      if (m.hostIp.includes(':')) continue;
+      const v6 = m.hostIp.includes(':');
+      // (the relay's: the IPv6 side of an IPv4-only container, and [::1])
+      if (v6 && (!m.containerIp.includes(':') || m.hostIp === '::1')) continue;
+      const f = v6 ? '6' : '';
       const h = hostKey(m.hostIp);
-      if (h === '0.0.0.0/0' && m.count === 1) add('pub_port', `${m.proto} . ${m.hostPort} : ${m.containerIp} . ${m.containerPort}`);
+      if ((h === '0.0.0.0/0' || h === '::/0') && m.count === 1) add(`pub_port${f}`, `${m.proto} . ${m.hostPort} : ${m.containerIp} . ${m.containerPort}`);
       else if (m.hostPort === m.containerPort) {
         const ports = m.count > 1 ? `${m.hostPort}-${m.hostPort + m.count - 1}` : `${m.hostPort}`;
-        add('pub_addr', `${h} . ${m.proto} . ${ports} : ${m.containerIp}`);
+        add(`pub_addr${f}`, `${h} . ${m.proto} . ${ports} : ${m.containerIp}`);
       } else {
-        for (let i = 0; i < m.count; i++) add('pub_addrport', `${h} . ${m.proto} . ${m.hostPort + i} : ${m.containerIp} . ${m.containerPort + i}`);
+        for (let i = 0; i < m.count; i++) add(`pub_addrport${f}`, `${h} . ${m.proto} . ${m.hostPort + i} : ${m.containerIp} . ${m.containerPort + i}`);
       }
     }
   }

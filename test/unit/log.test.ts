@@ -14,11 +14,11 @@ function captured(fn: () => Promise<void> | void): Promise<string> {
 
 test('debug lines only at the debug level; scripts indented under them', async () => {
   setLogLevel('info');
-  assert.equal(await captured(() => log.debug('exec: nft -f -', 'add table ip berth')), '');
+  assert.equal(await captured(() => log.debug('exec: nft -f -', 'add table inet berth')), '');
   assert.equal(await captured(() => log.warn('network n1: gone')), 'berthd: network n1: gone\n');
   setLogLevel('debug');
   try {
-    assert.equal(await captured(() => log.debug('exec: nft -f -', 'add table ip berth\n')), '[debug] exec: nft -f -\n[debug]   add table ip berth\n');
+    assert.equal(await captured(() => log.debug('exec: nft -f -', 'add table inet berth\n')), '[debug] exec: nft -f -\n[debug]   add table inet berth\n');
     // A script given as the line itself is indented the same way, so every line says [debug].
     assert.equal(await captured(() => log.debug("shim: sh -c 'cd /b\nrunc run x'")), "[debug] shim: sh -c 'cd /b\n[debug]   runc run x'\n");
   } finally {

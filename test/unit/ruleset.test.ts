@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  addElementsScript, baseRuleset, deleteElementsScript, elementDiffScript, networkElements, parseTableListing,
-  parsePortsFrom, portElements, replaceTableScript, userParts,
+  addElementsScript, baseRuleset, deleteElementsScript, dropTablesScript, elementDiffScript, legacyUserParts, networkElements,
+  parseTableListing, parsePortsFrom, portElements, replaceTableScript, userParts,
 } from '../../src/engine/firewall/ruleset';
 import type { NetworkSpec, PortMapping } from '../../src/engine/types';
 
@@ -18,11 +18,17 @@ const port = (o: Partial<PortMapping>): PortMapping => ({
   proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerIp: '10.5.0.2', containerPort: 80, count: 1, bridgeName: 'br-aaaaaaaaaaaa', ...o,
 });
 
-test('the base table: one table, maps for ports, fixed rules', () => {
+test('the base table: one table for both families, maps for ports, fixed rules', () => {
   const t = baseRuleset();
-  assert.match(t, /^table ip berth \{/);
-  for (const m of ['pub_port', 'pub_addr', 'pub_addrport']) assert.match(t, new RegExp(`map ${m} \\{`));
-  assert.match(t, /fib daddr type local jump publish/);
+  assert.match(t, /^table inet berth \{/);
+  assert.equal(t.match(/^table /gm)!.length, 1);
+  for (const m of ['pub_port', 'pub_addr', 'pub_addrport']) {
+    assert.match(t, new RegExp(`map ${m} \\{ [^}]*ipv4_addr`));
+    assert.match(t, new RegExp(`map ${m}6 \\{ [^}]*ipv6_addr`));
+  }
+  // one verdict-map lookup on the family: each family walks only its own publish chain
+  assert.match(t, /chain prerouting \{\n[^}]*fib daddr type local meta nfproto vmap \{ ipv4 : jump publish, ipv6 : jump publish6 \}\n  \}/);
+  assert.match(t, /chain output \{\n[^}]*fib daddr type local meta nfproto vmap \{ ipv4 : jump publish, ipv6 : jump publish6 \}\n  \}/);
   assert.match(t, /ip saddr 127\.0\.0\.0\/8 oifname @bridges masquerade/);
   assert.match(t, /iifname @bridges oifname @bridges drop/);
 });
@@ -48,12 +54,13 @@ test('the forward chain: the user chain first, then only what Docker lets reach 
 });
 
 test('packets to 127.0.0.0/8 that arrive off loopback are dropped before conntrack', () => {
-  assert.match(baseRuleset(), /chain localnet \{\n    type filter hook prerouting priority raw; policy accept;\n    iifname != "lo" ip daddr 127\.0\.0\.0\/8 drop\n  \}/);
+  assert.match(baseRuleset(), /chain localnet \{\n    type filter hook prerouting priority raw; policy accept;\n    iifname != "lo" ip daddr 127\.0\.0\.0\/8 drop\n    iifname != "lo" ip6 daddr ::1 drop\n  \}/);
 });
 
 test('--ports-from: outside sources not listed cannot reach published ports; values checked and made canonical', () => {
   const t = baseRuleset({ portsFrom: ['10.0.0.0/8', '192.0.2.7/32'] });
-  assert.match(t, /oifname @bridges ct state established,related accept\n    oifname @bridges ct status dnat ip saddr != \{ 10\.0\.0\.0\/8, 192\.0\.2\.7\/32 \} drop\n    oifname @bridges ct status dnat accept/);
+  // (IPv4 sources: in IPv6 no outside source may reach a published port)
+  assert.match(t, /oifname @bridges ct state established,related accept\n    oifname @bridges ct status dnat ip saddr != \{ 10\.0\.0\.0\/8, 192\.0\.2\.7\/32 \} drop\n    oifname @bridges ct status dnat meta nfproto ipv6 drop\n    oifname @bridges ct status dnat accept/);
   assert.doesNotMatch(baseRuleset({ portsFrom: [] }), /saddr !=/);
   assert.deepEqual(parsePortsFrom(['10.1.2.3/8', '192.0.2.7']), ['10.0.0.0/8', '192.0.2.7/32']);
   for (const bad of ['10.0.0.300/8', 'fd00::/64', 'example.com', '10.0.0.0/33', '']) {
@@ -81,20 +88,20 @@ test('published ports: one hash element per port, a same-number range is one int
   assert.deepEqual(portElements(port({ proto: 'udp', hostPort: 5000, containerPort: 5000, count: 5001 })),
     [['pub_addr', '0.0.0.0/0 . udp . 5000-10000', '10.5.0.2']]);
   assert.equal(portElements(port({ hostPort: 8000, containerPort: 80, count: 3 })).length, 3, 'shifted ranges: one element per port');
-  assert.deepEqual(portElements(port({ hostIp: '::' })), [], 'IPv6 host addresses are not published');
+  assert.deepEqual(portElements(port({ hostIp: '::' })), [], 'IPv6 to an IPv4-only container: the relay\'s');
 });
 
 test('add and delete scripts group map elements per map', () => {
   const maps = [...portElements(port({})), ...portElements(port({ hostPort: 8081 }))];
   const add = addElementsScript([['bridges', '"br0"']], maps);
-  assert.equal(add, 'add element ip berth bridges { "br0" }\nadd element ip berth pub_port { tcp . 8080 : 10.5.0.2 . 80, tcp . 8081 : 10.5.0.2 . 80 }\n');
-  assert.equal(deleteElementsScript([], maps), 'delete element ip berth pub_port { tcp . 8080, tcp . 8081 }\n');
+  assert.equal(add, 'add element inet berth bridges { "br0" }\nadd element inet berth pub_port { tcp . 8080 : 10.5.0.2 . 80, tcp . 8081 : 10.5.0.2 . 80 }\n');
+  assert.equal(deleteElementsScript([], maps), 'delete element inet berth pub_port { tcp . 8080, tcp . 8081 }\n');
 });
 
 test('the whole table with its elements replaces any old one in one script', () => {
   const empty = replaceTableScript();
-  assert.ok(empty.startsWith('add table ip berth\ndelete table ip berth\ntable ip berth {'));
-  assert.equal(empty, `add table ip berth\ndelete table ip berth\n${baseRuleset()}`);
+  assert.ok(empty.startsWith('add table inet berth\ndelete table inet berth\ntable inet berth {'));
+  assert.equal(empty, `add table inet berth\ndelete table inet berth\n${baseRuleset()}`);
   const full = replaceTableScript(networkElements(net), portElements(port({})));
   assert.equal(full, empty + addElementsScript(networkElements(net), portElements(port({}))));
   // One script: nothing between the delete and the new table's elements is applied apart.
@@ -102,7 +109,7 @@ test('the whole table with its elements replaces any old one in one script', () 
 });
 
 /** What nft 1.0.6 lists for a table like berth's (elements wrap across lines). */
-const LISTING = `table ip berth {
+const LISTING = `table inet berth {
 \tset bridges {
 \t\ttype ifname
 \t\telements = { "berth0",
@@ -163,16 +170,16 @@ test('same skeleton: only the elements that differ change, deletes first, map el
     .replace('tcp . 8080 : 10.5.0.2 . 80', 'tcp . 8080 : 10.5.0.3 . 80')
     .replace('\t\ttype ifname\n\t}', '\t\ttype ifname\n\t\telements = { "br-int" }\n\t}'))!;
   assert.equal(elementDiffScript(live, want), [
-    'delete element ip berth bridges { "br-aaaa" }',
-    'delete element ip berth pub_port { tcp . 8080 }',
-    'add element ip berth internal { "br-int" }',
-    'add element ip berth pub_port { tcp . 8080 : 10.5.0.3 . 80 }',
+    'delete element inet berth bridges { "br-aaaa" }',
+    'delete element inet berth pub_port { tcp . 8080 }',
+    'add element inet berth internal { "br-int" }',
+    'add element inet berth pub_port { tcp . 8080 : 10.5.0.3 . 80 }',
   ].join('\n') + '\n');
   assert.equal(elementDiffScript(want, live), [
-    'delete element ip berth internal { "br-int" }',
-    'delete element ip berth pub_port { tcp . 8080 }',
-    'add element ip berth bridges { "br-aaaa" }',
-    'add element ip berth pub_port { tcp . 8080 : 10.5.0.2 . 80 }',
+    'delete element inet berth internal { "br-int" }',
+    'delete element inet berth pub_port { tcp . 8080 }',
+    'add element inet berth bridges { "br-aaaa" }',
+    'add element inet berth pub_port { tcp . 8080 : 10.5.0.2 . 80 }',
   ].join('\n') + '\n');
   assert.equal(elementDiffScript(live, live), '', 'nothing to change');
 });
@@ -185,7 +192,7 @@ test('a different skeleton (a rule missing or changed, a set more or less) needs
 });
 
 /** Part of what nft lists for berth's table with the user's own rules, set and chain. */
-const WITH_USER = `table ip berth {
+const WITH_USER = `table inet berth {
 \tset bridges {
 \t\ttype ifname
 \t}
@@ -228,60 +235,106 @@ test('a replaced table carries the user\'s parts over, sets before the user chai
     + '\tchain userlog {\n\t\tcounter packets 3 bytes 180\n\t}\n'
     + '  chain user {\n    ip saddr @userblock drop\n    jump userlog\n  }\n'), t);
   assert.equal(t.match(/chain user \{/g)!.length, 1);
-  assert.equal(replaceTableScript(), `add table ip berth\ndelete table ip berth\n${baseRuleset()}`);
+  assert.equal(replaceTableScript(), `add table inet berth\ndelete table inet berth\n${baseRuleset()}`);
 });
 
-// ---- IPv6: the table `ip6 berth`, of the same shape ----
+// ---- IPv6: the same table, sets and maps of IPv6 addresses beside the IPv4 ones ----
 
 const net6: NetworkSpec = { ...net, subnet6: 'fd00:1::/64', gateway6: 'fd00:1::1' };
 
-test('the IPv6 table: the same sets, maps and forward chain, keyed by IPv6 addresses', () => {
-  const t4 = baseRuleset();
-  const t6 = baseRuleset({ family: 'ip6' });
-  assert.match(t6, /^table ip6 berth \{/);
-  assert.match(t6, /map pub_port \{ type inet_proto \. inet_service : ipv6_addr \. inet_service; \}/);
-  assert.match(t6, /set hairpin \{ type ifname \. ipv6_addr; flags interval; \}/);
-  assert.match(t6, /dnat ip6 to ip6 daddr \. meta l4proto \. th dport map @pub_addrport/);
-  // isolation and --internal exactly as in IPv4
-  const fwd = (t: string) => /chain forward \{\n([^}]*)\}/.exec(t)![1];
-  assert.equal(fwd(t6), fwd(t4));
-  // ::1 is never NATed (the kernel routes no ::1 packet off the host: the relay's); no route_localnet masquerade
-  assert.match(t6, /fib daddr type local ip6 daddr != ::1 jump publish/);
-  assert.match(t6, /iifname != "lo" ip6 daddr ::1 drop/);
-  assert.doesNotMatch(t6, /127\.0\.0\.0/);
-  // --ports-from lists IPv4 sources: in IPv6 no outside source reaches a published port
-  assert.match(baseRuleset({ family: 'ip6', portsFrom: ['192.168.1.0/24'] }), /oifname @bridges ct status dnat drop\n/);
+test('IPv6 in the one table: the same forward chain, IPv6-keyed sets and maps, ::1 left to the relay', () => {
+  const t = baseRuleset();
+  assert.match(t, /map pub_port6 \{ type inet_proto \. inet_service : ipv6_addr \. inet_service; \}/);
+  assert.match(t, /set hairpin6 \{ type ifname \. ipv6_addr; flags interval; \}/);
+  assert.match(t, /set masq6 \{ type ipv6_addr; flags interval; \}/);
+  // each family's publish chain looks up its own maps
+  const chain = (name: string) => new RegExp(`chain ${name} \\{\\n([\\s\\S]*?)\\n  \\}`).exec(t)![1].trim().split('\n').map((l) => l.trim());
+  assert.deepEqual(chain('publish'), [
+    'meta l4proto { tcp, udp, sctp } dnat ip to meta l4proto . th dport map @pub_port',
+    'meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addrport',
+    'meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . meta l4proto . th dport map @pub_addr',
+  ]);
+  assert.deepEqual(chain('publish6'), [
+    // ::1 is never NATed (the kernel routes no ::1 packet off the host: the relay's)
+    'ip6 daddr ::1 return',
+    'meta l4proto { tcp, udp, sctp } dnat ip6 to meta l4proto . th dport map @pub_port6',
+    'meta l4proto { tcp, udp, sctp } dnat ip6 to ip6 daddr . meta l4proto . th dport map @pub_addrport6',
+    'meta l4proto { tcp, udp, sctp } dnat ip6 to ip6 daddr . meta l4proto . th dport map @pub_addr6',
+  ]);
+  // hairpin per family; route_localnet's masquerade only for IPv4
+  assert.deepEqual(chain('postrouting'), [
+    'type nat hook postrouting priority srcnat; policy accept;',
+    'ip saddr 127.0.0.0/8 oifname @bridges masquerade',
+    'ct status dnat oifname . ip saddr @hairpin masquerade',
+    'ct status dnat oifname . ip6 saddr @hairpin6 masquerade',
+    'oifname != @bridges ip saddr @masq masquerade',
+    'oifname != @bridges ip6 saddr @masq6 masquerade',
+  ]);
 });
 
-test('a dual-stack network: its IPv6 subnet for hairpin; masquerade only when berthd opts in', () => {
-  assert.deepEqual(networkElements(net6, 'ip6'), [
+test('a dual-stack network: both subnets for hairpin; IPv6 masquerade only when berthd opts in', () => {
+  assert.deepEqual(networkElements(net6), [
     ['bridges', '"br-aaaaaaaaaaaa"'],
     ['samebr', '"br-aaaaaaaaaaaa" . "br-aaaaaaaaaaaa"'],
-    ['hairpin', '"br-aaaaaaaaaaaa" . fd00:1::/64'],
+    ['hairpin', '"br-aaaaaaaaaaaa" . 10.5.0.0/16'],
+    ['hairpin6', '"br-aaaaaaaaaaaa" . fd00:1::/64'],
+    ['masq', '10.5.0.0/16'],
   ]);
-  assert.deepEqual(networkElements({ ...net6, masquerade6: true }, 'ip6').at(-1), ['masq', 'fd00:1::/64']);
-  assert.deepEqual(networkElements({ ...net6, masquerade6: true, internal: true }, 'ip6').at(-1), ['internal', '"br-aaaaaaaaaaaa"']);
-  // an IPv4-only network still joins the IPv6 table's bridge sets: its bridge is isolated in both families
-  assert.deepEqual(networkElements(net, 'ip6'), [['bridges', '"br-aaaaaaaaaaaa"'], ['samebr', '"br-aaaaaaaaaaaa" . "br-aaaaaaaaaaaa"']]);
-  // the IPv4 table is as before
-  assert.deepEqual(networkElements(net6, 'ip'), networkElements(net, 'ip'));
+  assert.deepEqual(networkElements({ ...net6, masquerade6: true }).at(-1), ['masq6', 'fd00:1::/64']);
+  assert.deepEqual(networkElements({ ...net6, masquerade6: true, masquerade: false }).filter(([s]) => s.startsWith('masq')), [],
+    'enable_ip_masquerade=false: neither family');
+  assert.deepEqual(networkElements({ ...net6, masquerade6: true, internal: true }).slice(-1), [['internal', '"br-aaaaaaaaaaaa"']]);
+  assert.deepEqual(networkElements({ ...net6, subnet6: 'fd00:1::7/64' })[3], ['hairpin6', '"br-aaaaaaaaaaaa" . fd00:1::/64'], 'canonical');
 });
 
 test('published ports per family: IPv6 NAT only to an IPv6 container address, never on ::1', () => {
   const p6 = port({ hostIp: '::', containerIp: 'fd00:1::2' });
-  assert.deepEqual(portElements(p6, 'ip6'), [['pub_port', 'tcp . 8080', 'fd00:1::2 . 80']]);
-  assert.deepEqual(portElements(p6, 'ip'), []);
-  assert.deepEqual(portElements(port({ hostIp: 'fd99::1', containerIp: 'fd00:1::2', hostPort: 9000, containerPort: 9000, count: 3 }), 'ip6'),
-    [['pub_addr', 'fd99::1 . tcp . 9000-9002', 'fd00:1::2']]);
-  assert.deepEqual(portElements(port({ hostIp: '::', containerIp: '10.5.0.2' }), 'ip6'), [], 'IPv4-only container: the relay');
-  assert.deepEqual(portElements(port({ hostIp: '::1', containerIp: 'fd00:1::2' }), 'ip6'), [], '::1: the relay');
-  assert.deepEqual(portElements(port({}), 'ip6'), []);
-  assert.deepEqual(portElements(port({}), 'ip'), [['pub_port', 'tcp . 8080', '10.5.0.2 . 80']]);
+  assert.deepEqual(portElements(p6), [['pub_port6', 'tcp . 8080', 'fd00:1::2 . 80']]);
+  assert.deepEqual(portElements(port({ hostIp: 'fd99::1', containerIp: 'fd00:1::2', hostPort: 9000, containerPort: 9000, count: 3 })),
+    [['pub_addr6', 'fd99::1 . tcp . 9000-9002', 'fd00:1::2']]);
+  assert.deepEqual(portElements(port({ hostIp: 'fd99::1', containerIp: 'fd00:1::2', hostPort: 9000 })),
+    [['pub_addrport6', 'fd99::1 . tcp . 9000', 'fd00:1::2 . 80']]);
+  assert.deepEqual(portElements(port({ hostIp: '::', containerIp: '10.5.0.2' })), [], 'IPv4-only container: the relay');
+  assert.deepEqual(portElements(port({ hostIp: '::1', containerIp: 'fd00:1::2' })), [], '::1: the relay');
+  assert.deepEqual(portElements(port({})), [['pub_port', 'tcp . 8080', '10.5.0.2 . 80']]);
 });
 
-test('the IPv6 table is replaced and changed by its own name', () => {
-  const s = replaceTableScript([['bridges', '"b"']], [['pub_port', 'tcp . 1', 'fd00::2 . 1']], { family: 'ip6' });
-  assert.match(s, /^add table ip6 berth\ndelete table ip6 berth\ntable ip6 berth \{/);
-  assert.match(s, /add element ip6 berth pub_port \{ tcp \. 1 : fd00::2 \. 1 \}/);
-  assert.equal(deleteElementsScript([['bridges', '"b"']], [], 'ip6 berth'), 'delete element ip6 berth bridges { "b" }\n');
+// ---- the upgrade from `ip berth` and `ip6 berth` ----
+
+const OLD_IP = WITH_USER.replace('table inet berth', 'table ip berth');
+const OLD_IP6 = `table ip6 berth {
+\tset userblock {
+\t\ttype ipv6_addr
+\t\telements = { fd99::2 }
+\t}
+
+\tset userblock6 {
+\t\ttype ipv6_addr
+\t}
+
+\tchain user {
+\t\tip6 saddr @userblock6 drop
+\t}
+}
+`;
+
+test('an older berth\'s tables: their user rules carried over, each behind its family; dropped in the same transaction', () => {
+  const u = legacyUserParts([['ip', OLD_IP], ['ip6', OLD_IP6]]);
+  assert.deepEqual(u.rules, [
+    'meta nfproto ipv4 ip saddr @userblock drop',
+    'meta nfproto ipv4 jump userlog',
+    'meta nfproto ipv6 ip6 saddr @userblock6 drop',
+  ]);
+  assert.deepEqual(u.objects, [
+    '\tset userblock {\n\t\ttype ipv4_addr\n\t\telements = { 10.99.0.2 }\n\t}',
+    '\tset userblock6 {\n\t\ttype ipv6_addr\n\t}',
+    '\tchain userlog {\n\t\tcounter packets 3 bytes 180\n\t}',
+  ], 'sets before chains; the ip table\'s userblock wins the name');
+  assert.deepEqual(u.dropped, ['ip6 berth userblock']);
+  assert.deepEqual(legacyUserParts([]), { objects: [], rules: [], dropped: [] });
+  assert.equal(dropTablesScript(['ip berth', 'ip6 berth']), 'delete table ip berth\ndelete table ip6 berth\n');
+  const t = replaceTableScript([], [], {}, u) + dropTablesScript(['ip berth']);
+  assert.match(t, /^add table inet berth\ndelete table inet berth\ntable inet berth \{/);
+  assert.match(t, /  chain user \{\n    meta nfproto ipv4 ip saddr @userblock drop\n/);
+  assert.match(t, /\ndelete table ip berth\n$/, 'the old table goes in the transaction that makes the new one');
 });

@@ -11,7 +11,8 @@ import { securityOpts } from '../../src/engine/hostconfig';
 import { DEFAULT_CAPS, ociSpec } from '../../src/runtime/spec';
 import { reservedSubnet } from '../../src/ipam/pools';
 import { checkTls, groupId, parseListener } from '../../src/daemon/listen';
-import { addScript, deleteScript, guardDiffScript, guardTableScript, parseGuardListing } from '../../src/engine/firewall/antispoof';
+import { addScript, deleteScript, guardDiffScript, guardTableScript, guardedPort, parseGuardListing } from '../../src/engine/firewall/antispoof';
+import type { EndpointSpec } from '../../src/engine/types';
 import { allowsSpoofing } from '../../src/engine/drivers/bridge';
 
 const blocked = (p: ReturnType<typeof defaultSeccomp>) => new Set(p.syscalls.filter((r) => !r.args).flatMap((r) => r.names));
@@ -123,7 +124,7 @@ describe('berthd listeners (-H) and TLS', () => {
 });
 
 describe('anti-spoofing table', () => {
-  const p = [{ port: 'vethabc', mac: '02:42:AC:11:00:02', ip: '172.17.0.2' }];
+  const p = [{ port: 'vethabc', mac: '02:42:AC:11:00:02', ip: '172.17.0.2', ip6: ['fe80::42:acff:fe11:2'] }];
   it('is one fixed set of rules; endpoints are elements keyed by their veth', () => {
     const whole = guardTableScript(p);
     assert.match(whole, /^add table bridge berth_guard\ndelete table bridge berth_guard\ntable bridge berth_guard \{/);
@@ -133,6 +134,38 @@ describe('anti-spoofing table', () => {
     assert.match(addScript(p), /add element bridge berth_guard ports \{ "vethabc" \}\n$/, 'the port is guarded last, once its addresses are in');
     assert.match(deleteScript(p), /^delete element bridge berth_guard ports/);
     assert.equal(addScript([]), '');
+  });
+  it('pins IPv6: own addresses (the network\'s, the MAC\'s link-local) or ::, neighbour discovery about itself only', () => {
+    const ep = { hostIfname: 'vethd', mac: '02:42:AC:12:00:05', address: '172.18.0.5', address6: 'fd00:1:0::0005' } as EndpointSpec;
+    const g = guardedPort(ep);
+    assert.deepEqual(g, { port: 'vethd', mac: '02:42:ac:12:00:05', ip: '172.18.0.5', ip6: ['fd00:1::5', 'fe80::42:acff:fe12:5'] });
+    assert.deepEqual(guardedPort({ ...ep, address6: undefined }).ip6, ['fe80::42:acff:fe12:5'], 'IPv4-only: link-local only');
+    const whole = guardTableScript([g]);
+    assert.match(whole, /set port_ip6 \{\n    type ifname \. ipv6_addr;\n    elements = \{ "vethd" \. fd00:1::5, "vethd" \. fe80::42:acff:fe12:5 \}/);
+    // nft 1.0.6 has no ND fields: the target and the link-layer option are raw bits, the sets hold integers
+    assert.match(whole, /set nd_target \{\n    typeof iifname \. @th,64,128;\n    elements = \{ "vethd" \. 0xfd000001000000000000000000000005, "vethd" \. 0xfe800000000000000042acfffe120005 \}/);
+    assert.match(whole, /set nd_lladdr \{\n    typeof iifname \. @th,208,48;\n    elements = \{ "vethd" \. 0x0242ac120005 \}/);
+    const chain = (name: string) => new RegExp(`chain ${name} \\{\\n([\\s\\S]*?)\\n  \\}`).exec(whole)![1].trim().split('\n').map((l) => l.trim());
+    assert.equal(chain('check').at(-1), 'ether type ip6 jump check6');
+    assert.deepEqual(chain('check6'), [
+      'ip6 saddr != :: iifname . ip6 saddr != @port_ip6 drop',
+      'ip6 saddr :: meta l4proto != ipv6-icmp drop',
+      'ip6 saddr :: icmpv6 type != { nd-neighbor-solicit, nd-router-solicit, mld-listener-report, mld2-listener-report } drop',
+      'icmpv6 type { nd-router-advert, nd-redirect } drop',
+      'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } jump nd',
+    ]);
+    assert.deepEqual(chain('nd'), [
+      'ip6 nexthdr != ipv6-icmp drop',
+      'icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @nd_target drop',
+      'ip6 saddr :: iifname . @th,64,128 != @nd_target drop',
+      'ip6 length 24 return',
+      'ip6 length 32 @th,192,16 0x0e01 return',
+      'ip6 length 32 @th,192,16 { 0x0101, 0x0201 } iifname . @th,208,48 @nd_lladdr return',
+      'drop',
+    ]);
+    const add = addScript([g]).trim().split('\n').map((l) => l.split(' ')[4]);
+    assert.deepEqual(add, ['nd_lladdr', 'nd_target', 'port_ip6', 'port_ip', 'port_mac', 'ports'], 'addresses first, the port last');
+    assert.deepEqual(deleteScript([g]).trim().split('\n').map((l) => l.split(' ')[4]), [...add].reverse());
   });
   it('the opt-out is a network option', () => {
     assert.equal(allowsSpoofing({ 'com.berth.network.allow_spoofing': 'true' }), true);
@@ -165,7 +198,10 @@ describe('anti-spoofing table at a daemon start', () => {
     const live = parseGuardListing(listing)!;
     assert.deepEqual([...live.elements.ports], ['"vetha"', '"vethb"']);
     assert.equal(guardDiffScript(live.elements, live.elements), '', 'a plain restart changes nothing');
-    const want = { ports: new Set(['"vetha"']), port_mac: new Set(['"vetha" . 02:42:ac:11:00:02']), port_ip: new Set(['"vetha" . 172.17.0.2']) };
+    const want = {
+      ports: new Set(['"vetha"']), port_mac: new Set(['"vetha" . 02:42:ac:11:00:02']), port_ip: new Set(['"vetha" . 172.17.0.2']),
+      port_ip6: new Set<string>(), nd_target: new Set<string>(), nd_lladdr: new Set<string>(),
+    };
     assert.equal(guardDiffScript(live.elements, want),
       'delete element bridge berth_guard ports { "vethb" }\ndelete element bridge berth_guard port_mac { "vethb" . 02:42:ac:11:00:03 }\ndelete element bridge berth_guard port_ip { "vethb" . 172.17.0.3 }\n');
     assert.equal(parseGuardListing(''), null);

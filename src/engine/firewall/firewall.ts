@@ -3,13 +3,13 @@
 // ruleset change or a second backend touches only this folder (as netavark's firewall trait
 // has its nftables and iptables backends).
 //
-// Today's backend is nftables: berth's tables `ip berth` and `ip6 berth` (table.ts, their
-// rules in ruleset.ts: isolation, masquerade, published ports as map elements, the same in
-// both families) and the anti-spoofing table `bridge berth_guard` (antispoof.ts: IPv4 and ARP;
-// an IPv6 source address is not pinned, see README's IPv6 section).
+// Today's backend is nftables: berth's table `inet berth` (table.ts, its rules in ruleset.ts:
+// isolation, masquerade, published ports as map elements, one set of rules for both families)
+// and the anti-spoofing table `bridge berth_guard` (antispoof.ts: a container's MAC, IPv4 and
+// IPv6 sources, ARP and neighbour discovery).
 import type { EndpointSpec, NetworkSpec, PortMapping } from '../types';
 import { BerthTable } from './table';
-import { SpoofGuard } from './antispoof';
+import { SpoofGuard, guardedPort } from './antispoof';
 
 export interface Firewall {
   /**
@@ -41,7 +41,6 @@ interface FirewallOptions {
 /** The nftables backend. */
 export class NftFirewall implements Firewall {
   private readonly table: BerthTable;
-  private readonly table6: BerthTable;
   private readonly guard = new SpoofGuard();
 
   private readonly masquerade6: boolean;
@@ -49,34 +48,29 @@ export class NftFirewall implements Firewall {
   constructor(opts: FirewallOptions = {}) {
     this.masquerade6 = !!opts.masquerade6;
     this.table = new BerthTable({ portsFrom: opts.portsFrom ?? [] });
-    this.table6 = new BerthTable({ portsFrom: opts.portsFrom ?? [], family: 'ip6' });
   }
 
   async init(): Promise<void> {
     await this.table.init();
-    await this.table6.init();
     await this.guard.init();
   }
 
   async sync(): Promise<void> {
     await this.table.sync();
-    await this.table6.sync();
     await this.guard.sync();
   }
 
   async addNetwork(net: NetworkSpec): Promise<void> {
-    await this.table.addNetwork(net);
-    await this.table6.addNetwork({ ...net, masquerade6: this.masquerade6 });
+    await this.table.addNetwork({ ...net, masquerade6: this.masquerade6 });
   }
 
   async removeNetwork(net: NetworkSpec): Promise<void> {
-    await this.table.removeNetwork(net);
-    await this.table6.removeNetwork({ ...net, masquerade6: this.masquerade6 });
+    await this.table.removeNetwork({ ...net, masquerade6: this.masquerade6 });
   }
 
   async addEndpoint(net: NetworkSpec, ep: EndpointSpec): Promise<void> {
     if (net.allowSpoofing || !ep.hostIfname) return;
-    await this.guard.add({ port: ep.hostIfname, mac: ep.mac, ip: ep.address });
+    await this.guard.add(guardedPort(ep));
   }
 
   async removeEndpoint(_net: NetworkSpec, ep: EndpointSpec): Promise<void> {
@@ -85,16 +79,9 @@ export class NftFirewall implements Firewall {
 
   async publish(ms: PortMapping[]): Promise<void> {
     await this.table.publish(ms);
-    try {
-      await this.table6.publish(ms);
-    } catch (e) {
-      await this.table.unpublish(ms).catch(() => undefined);
-      throw e;
-    }
   }
 
   async unpublish(ms: PortMapping[]): Promise<void> {
     await this.table.unpublish(ms);
-    await this.table6.unpublish(ms);
   }
 }

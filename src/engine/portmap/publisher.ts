@@ -1,4 +1,4 @@
-// Where each published port is carried: the kernel's NAT (berth's nft tables) for every
+// Where each published port is carried: the kernel's NAT (berth's nft table, `inet berth`) for every
 // binding it can translate, the port relay (src/relay/) for the IPv6 side of a container that
 // has no IPv6 address (nftables cannot NAT IPv6 to IPv4) and for [::1]. The sandboxes speak only of
 // published ports; this module decides which of the two carries each.
