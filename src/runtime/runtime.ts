@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { run } from '../kernel/exec';
+import { writeDurably } from '../store/durable';
 import { SeqpacketWriter } from '../kernel/seqpacket';
 import { findExecutable } from '../kernel/cgroups';
 import { ApiError, badRequest, conflict, serverError } from '../util/errors';
@@ -180,9 +181,11 @@ export class Runtime {
         hostname: spec.hostname, tty: spec.tty, netnsPath: spec.netnsPath, shareHostUts: spec.shareHostUts, etc,
         extras: spec.extras,
       });
-      await fs.writeFile(path.join(bundle, FILES.config), JSON.stringify(config, null, 1));
+      // Whole or not at all: a berthd killed mid-write must not leave a torn file that the
+      // next berthd's recovery (adopt) or the runtime then fails to parse.
+      await writeDurably(path.join(bundle, FILES.config), JSON.stringify(config, null, 1));
       const meta: Meta = { tty: spec.tty, openStdin: spec.openStdin, stdinOnce: spec.stdinOnce ?? true, runtime: this.runtimes.resolve(spec.runtime) };
-      await fs.writeFile(this.state(id, 'meta'), JSON.stringify(meta));
+      await writeDurably(this.state(id, 'meta'), JSON.stringify(meta));
     } catch (e) {
       await this.unmountRootfs(id);
       throw e;
