@@ -206,7 +206,6 @@ export class Sandboxes {
     if (traitsOf(net).addresses === 'cluster') {
       // Addresses on an overlay network come from the cluster's manager, for every host.
       if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
-      if (wantIp6) throw badRequest(`network ${net.Name} has no IPv6 address pool (berth's overlay networks are IPv4 only): cannot use --ip6 ${wantIp6}`);
       if (!net.Attachable) {
         throw forbidden(`Could not attach to network ${net.Name}: rpc error: code = PermissionDenied desc = network ${net.Name} not manually attachable`);
       }
@@ -214,9 +213,10 @@ export class Sandboxes {
       const remote = await hooks.addEndpoint({
         id: endpointId, networkId: net.Id, nodeId: hooks.nodeId(), containerId: c.Id, name: c.Name.replace(/^\//, ''),
         hostname: c.Config.Hostname, aliases: Array.isArray(cfg?.Aliases) ? cfg.Aliases : [], ip: wantIp,
-        mac: cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || '',
+        ...(wantIp6 ? { ip6: wantIp6 } : {}), mac: cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || '',
       });
       ip = remote.ip;
+      ip6 = remote.ip6;
       overlayMac = remote.mac;
       undo.add(() => hooks.removeEndpoint(endpointId));
     } else {
