@@ -140,11 +140,8 @@ function ipv6Config(s: ClusterState, r: NetworkRequest): Pick<OverlayNetwork, 'e
   if (!isIPv6Cidr(r.subnet6)) throw badRequest(`Invalid subnet ${r.subnet6} : invalid CIDR address: ${r.subnet6}`);
   const taken = s.networks.flatMap((n) => (n.subnet6 ? [n.subnet6] : []));
   const c = validateIpamConfig6({ Subnet: r.subnet6, Gateway: r.gateway6, IPRange: r.ipRange6 }, taken, r.name);
-  return {
-    enableIPv6: !!r.enableIPv6, subnet6: c.Subnet,
-    // (no Gateway when none was asked for: the first address serves, and inspect shows none, as Docker)
-    ...(r.gateway6 ? { gateway6: c.Gateway } : {}), ...(c.IPRange ? { ipRange6: c.IPRange } : {}),
-  };
+  // (the gateway is recorded even when none was asked for: Docker's swarm shows the one it chose)
+  return { enableIPv6: !!r.enableIPv6, subnet6: c.Subnet, gateway6: c.Gateway, ...(c.IPRange ? { ipRange6: c.IPRange } : {}) };
 }
 
 export function removeNetwork(s: ClusterState, ref: string): ClusterState {
@@ -165,13 +162,7 @@ export type EndpointRequest = Omit<OverlayEndpoint, 'ip' | 'ip6'> & { ip?: strin
 /** The IPv6 allocator of a dual-stack network (null for an IPv4-only one). */
 function allocator6Of(n: OverlayNetwork): Allocator6 | null {
   if (!n.enableIPv6 || !n.subnet6) return null;
-  return new Allocator6({ Subnet: n.subnet6, Gateway: gateway6Of(n), IPRange: n.ipRange6 }, { name: n.name, id: n.id });
-}
-
-/** The network's IPv6 gateway: the one asked for, else the subnet's first usable address (as Docker). */
-export function gateway6Of(n: OverlayNetwork): string {
-  if (n.gateway6) return n.gateway6;
-  return validateIpamConfig6({ Subnet: n.subnet6, IPRange: n.ipRange6 }, []).Gateway;
+  return new Allocator6({ Subnet: n.subnet6, Gateway: n.gateway6 ?? '', IPRange: n.ipRange6 }, { name: n.name, id: n.id });
 }
 
 /**

@@ -242,7 +242,8 @@ export class Sandboxes {
       EndpointID: endpointId,
       IPAddress: ip,
       IPPrefixLen: Number(v4Config(net)!.Subnet.split('/')[1]),
-      Gateway: v4Config(net)!.Gateway,
+      // (a network that never gives the default route, overlay, shows no gateway: Docker's swarm shape)
+      Gateway: traitsOf(net).defaultRoute ? v4Config(net)!.Gateway : '',
       MacAddress: mac,
       Aliases: Array.isArray(cfg?.Aliases) && cfg.Aliases.length ? [...cfg.Aliases] : null,
       Links: null,
@@ -372,10 +373,10 @@ export class Sandboxes {
   }
 }
 
-/** An endpoint's IPv6 fields on a dual-stack network, as Docker shows them. */
+/** An endpoint's IPv6 fields on a dual-stack network, as Docker shows them (no gateway on overlay, as its swarm). */
 function v6Fields(net: NetworkRecord, ip6: string): Pick<EndpointRecord, 'GlobalIPv6Address' | 'GlobalIPv6PrefixLen' | 'IPv6Gateway'> {
   const c6 = v6Config(net)!;
-  return { GlobalIPv6Address: ip6, GlobalIPv6PrefixLen: Number(c6.Subnet.split('/')[1]), IPv6Gateway: gateway6Of(c6) };
+  return { GlobalIPv6Address: ip6, GlobalIPv6PrefixLen: Number(c6.Subnet.split('/')[1]), IPv6Gateway: traitsOf(net).defaultRoute ? gateway6Of(c6) : '' };
 }
 
 function logErr(what: string) {

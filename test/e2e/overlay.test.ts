@@ -156,9 +156,10 @@ describe('overlay networks across two hosts', { skip }, () => {
     }
     await a.berth(['run', '-d', '--name', 's1', '--network', 'ov6', 'busybox', 'sh', '-c', 'echo over6 > /www/index.html; exec httpd -f -p 80 -h /www']);
     await b.berth(['run', '-d', '--name', 's2', '--network', 'ov6', '--ip6', 'fd00:6::99', 'busybox', 'sleep', '1000']);
-    const fmt = '{{with index .NetworkSettings.Networks "ov6"}}{{.IPAddress}} {{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}} {{json .IPAMConfig}}{{end}}';
-    assert.equal(await a.inspect('s1', fmt), '10.0.6.2 fd00:6::2 64 fd00:6::1 null');
-    assert.equal(await b.inspect('s2', fmt), '10.0.6.3 fd00:6::99 64 fd00:6::1 {"IPv6Address":"fd00:6::99"}');
+    // (no gateway of either family on an overlay network, as Docker's swarm shows it)
+    const fmt = '{{with index .NetworkSettings.Networks "ov6"}}{{.IPAddress}} {{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} [{{.Gateway}}] [{{.IPv6Gateway}}] {{json .IPAMConfig}}{{end}}';
+    assert.equal(await a.inspect('s1', fmt), '10.0.6.2 fd00:6::2 64 [] [] null');
+    assert.equal(await b.inspect('s2', fmt), '10.0.6.3 fd00:6::99 64 [] [] {"IPv6Address":"fd00:6::99"}');
     const members = Object.values(JSON.parse(await b.inspect('ov6', '{{json .Containers}}', 'network'))) as any[];
     assert.deepEqual(members.map((m) => [m.Name, m.IPv4Address, m.IPv6Address]), [['s2', '10.0.6.3/24', 'fd00:6::99/64']]);
     const id12 = (await b.inspect('s2', '{{.Id}}')).slice(0, 12);
@@ -198,11 +199,12 @@ describe('overlay networks across two hosts', { skip }, () => {
     }
     const out = await b.berth(['run', '-d', '--name', 'bad6', '--network', 'ov6', '--ip6', 'fd00:7::5', 'busybox', 'true'], { allowFail: true });
     assert.match(out.stderr, /Invalid address fd00:7::5: It does not belong to any of this network's subnets/);
-    const taken = await a.berth(['run', '-d', '--name', 'bad6', '--network', 'ov6', '--ip6', 'fd00:6::99', 'busybox', 'true'], { allowFail: true });
+    // (refused when it starts: the container is made, as with Docker's run)
+    const taken = await a.berth(['run', '-d', '--name', 'bad7', '--network', 'ov6', '--ip6', 'fd00:6::99', 'busybox', 'true'], { allowFail: true });
     assert.match(taken.stderr, /Address already in use/, 'an address another host\'s container holds');
-    const v4 = await a.berth(['run', '-d', '--name', 'bad6', '--network', 'ov', '--ip6', 'fd00:6::5', 'busybox', 'true'], { allowFail: true });
+    const v4 = await a.berth(['run', '-d', '--name', 'bad8', '--network', 'ov', '--ip6', 'fd00:6::5', 'busybox', 'true'], { allowFail: true });
     assert.match(v4.stderr, /network ov has no IPv6 address pool/);
-    await Promise.all([a.berth(['rm', '-f', 'bad6'], { allowFail: true }), b.berth(['rm', '-f', 'bad6'], { allowFail: true })]);
+    await Promise.all([a.berth(['rm', '-f', 'bad7', 'bad8'], { allowFail: true }), b.berth(['rm', '-f', 'bad6'], { allowFail: true })]);
     assert.deepEqual(await Promise.all([a.berth(['network', 'ls', '-q']), b.berth(['network', 'ls', '-q'])]), before);
     // Another dual-stack overlay network: its container reaches nothing on ov6, in either family.
     await b.berth(['network', 'create', '-d', 'overlay', '--attachable', '--ipv6', '--subnet', 'fd00:16::/64', 'ov6b']);
@@ -219,16 +221,20 @@ describe('overlay networks across two hosts', { skip }, () => {
   it('a dual-stack overlay removed leaves nothing: its IPv6 subnet and addresses are free again', async () => {
     await a.berth(['rm', '-f', 's1']);
     await b.berth(['rm', '-f', 's2']);
+    const id12 = (await a.inspect('ov6', '{{.Id}}', 'network')).slice(0, 12);
+    assert.match(id12, /^[0-9a-z]{12}$/);
     await until(async () => (await b.berth(['network', 'rm', 'ov6'], { allowFail: true })).code, (c) => c === 0, 'network rm ov6');
     await until(async () => (await a.berth(['network', 'ls', '-q', '--filter', 'name=ov6'])).stdout.trim(), (s) => s === '', 'ov6 gone on a');
     // The same subnets and the same --ip6 again: nothing of the old network holds them.
-    await a.berth(['network', 'create', '-d', 'overlay', '--attachable', '--ipv6', '--subnet', '10.0.6.0/24', '--subnet', 'fd00:6::/64', 'ov6']);
+    const id12b = (await a.berth(['network', 'create', '-d', 'overlay', '--attachable', '--ipv6', '--subnet', '10.0.6.0/24', '--subnet', 'fd00:6::/64', 'ov6'])).stdout.slice(0, 12);
+    assert.match(id12b, /^[0-9a-z]{12}$/);
     await a.berth(['run', '-d', '--name', 's3', '--network', 'ov6', '--ip6', 'fd00:6::99', 'busybox', 'sleep', '1000']);
     assert.equal(await a.inspect('s3', '{{(index .NetworkSettings.Networks "ov6").GlobalIPv6Address}}'), 'fd00:6::99');
     await a.berth(['rm', '-f', 's3']);
     await a.berth(['network', 'rm', 'ov6']);
+    // (the second network ov6 had another id: neither's devices are left on either host)
     for (const h of [a, b]) {
-      await until(async () => (await h.sh('ip -o link show | grep -c " vx-\\| ov-" || true')).stdout.trim(), (s) => s === '2', 'only ov\'s devices are left');
+      await until(async () => (await h.sh(`ip -o link show | grep -c -- "-${id12}\\|-${id12b}" || true`)).stdout.trim(), (s) => s === '0', 'ov6\'s devices gone');
     }
   });
 
