@@ -182,6 +182,16 @@ describe('overlay networks across two hosts', { skip }, () => {
     assert.equal((await b.berth(['exec', 's2', 'sh', '-c', `${WGET} http://[fd00:6::2]/`])).stdout, 'over6\n', 'TCP over IPv6 across hosts');
     // IPv4 on the same network still works.
     assert.equal((await b.berth(['exec', 's2', 'sh', '-c', `${WGET} http://s1/`])).stdout, 'over6\n');
+    // A berthd SIGKILLed and started again registers its endpoint with both addresses again
+    // (under its new lease); the next container there gets neither of them.
+    await b.killDaemon();
+    await b.startDaemon();
+    assert.equal(await b.inspect('s2', '{{(index .NetworkSettings.Networks "ov6").GlobalIPv6Address}}'), 'fd00:6::99');
+    assert.equal((await until(async () => (await a.berth(['exec', 's1', 'ping', '-6', '-c', '1', '-W', '2', 's2'], { allowFail: true })).code,
+      (c) => c === 0, 's1 → s2 over IPv6 after b\'s restart')), 0);
+    await b.berth(['run', '-d', '--name', 's4', '--network', 'ov6', 'busybox', 'sleep', '1000']);
+    assert.equal(await b.inspect('s4', '{{with index .NetworkSettings.Networks "ov6"}}{{.IPAddress}} {{.GlobalIPv6Address}}{{end}}'), '10.0.6.4 fd00:6::3');
+    await b.berth(['rm', '-f', 's4']);
   });
 
   it('dual-stack overlays: Docker\'s errors for bad IPv6 input, nothing made; isolated from each other in IPv6', async () => {
