@@ -83,8 +83,8 @@ export function fromKeys(kvs: Map<string, string>, revision: number): ClusterSta
     else if (p.kind === 'leader') s.managerNodeId = v;
     else if (p.kind === 'alive') s.alive.push(p.id);
     else if (p.kind === 'node') { const n = json(v); if (n?.id === p.id && typeof n.addr === 'string') s.nodes.push(n); }
-    else if (p.kind === 'network') { const n = json(v); if (n?.id === p.id && typeof n.subnet === 'string') s.networks.push(n); }
-    else if (p.kind === 'endpoint') { const e = json(v); if (e?.id === p.id && e.networkId === p.net && typeof e.ip === 'string') s.endpoints.push(e); }
+    else if (p.kind === 'network') { const n = json(v); if (n?.id === p.id && typeof n.subnet === 'string' && optString(n.subnet6)) s.networks.push(n); }
+    else if (p.kind === 'endpoint') { const e = json(v); if (e?.id === p.id && e.networkId === p.net && typeof e.ip === 'string' && optString(e.ip6)) s.endpoints.push(e); }
   }
   s.nodes.sort((a, b) => (a.joined ?? '').localeCompare(b.joined ?? '') || a.id.localeCompare(b.id));
   s.networks.sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
@@ -205,5 +205,8 @@ function chooseOverlaySubnet(used: string[]): string {
   }
   throw badRequest(POOLS_EXHAUSTED);
 }
+
+/** An optional field (absent in records of an older berthd) is absent or a string. */
+function optString(v: unknown): boolean { return v === undefined || typeof v === 'string'; }
 
 function bump(s: ClusterState): ClusterState { return { ...s, version: s.version + 1 }; }

@@ -136,7 +136,10 @@ test('dual-stack endpoints: an address of each family, cluster-wide; --ip6 check
 test('records of an older berthd (no IPv6 fields) load as IPv4-only networks and endpoints', () => {
   const old = { id: hex('a'), name: 'ov', created: 'then', subnet: '10.0.1.0/24', gateway: '10.0.1.1', vni: 4097, attachable: true, internal: false, labels: {}, options: {} };
   const e = { id: hex('1'), networkId: hex('a'), nodeId: 'w', containerId: hex('1'), name: 'c', hostname: 'h', aliases: [], ip: '10.0.1.2', mac: '02:42:0a:00:01:02' };
-  const v = S.fromKeys(new Map([[K.network(old.id), JSON.stringify(old)], [K.endpoint(old.id, e.id), JSON.stringify(e)]]), 7);
+  const v = S.fromKeys(new Map([[K.network(old.id), JSON.stringify(old)], [K.endpoint(old.id, e.id), JSON.stringify(e)],
+    [K.endpoint(old.id, hex('9')), JSON.stringify({ ...e, id: hex('9'), ip6: 42 })],          // a wrong shape: left out
+    [K.network(hex('b')), JSON.stringify({ ...old, id: hex('b'), subnet6: ['x'] })]]), 7);
+  assert.deepEqual([v.networks.length, v.endpoints.length], [1, 1]);
   assert.equal(v.networks[0].enableIPv6, undefined);
   assert.deepEqual(S.addressesOf(v.endpoints[0]), ['10.0.1.2']);
   assert.deepEqual(S.addEndpoint(v, ep(hex('2'), hex('a'), 'm')).endpoint, { ...ep(hex('2'), hex('a'), 'm'), ip: '10.0.1.3', mac: '02:42:0a:00:01:03' });
