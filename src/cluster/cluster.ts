@@ -418,7 +418,7 @@ export class Cluster {
         await kv.registerNode({ id: cfg.nodeId, addr: cfg.advertiseAddr, hostname: os.hostname(), role, joined: cfg.createdAt }, id);
         for (const e of this.mine.values()) {
           const r = await kv.put(e, id);
-          if (r !== 'ok') log.warn(`cluster: endpoint ${e.id.slice(0, 12)} of container ${e.name} could not be registered again: ${r === 'taken' ? `its address ${e.ip} was given to another container meanwhile` : 'its network is gone'}`);
+          if (r !== 'ok') log.warn(`cluster: endpoint ${e.id.slice(0, 12)} of container ${e.name} could not be registered again: ${r === 'no network' ? 'its network is gone' : `its address ${r.taken.join(' and ')} was given to another container meanwhile`}`);
         }
         this.lease = lease;
         this.leaseId = id;

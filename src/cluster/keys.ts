@@ -11,11 +11,14 @@
 //   berth/cluster/networks/<net>        an overlay network (state.ts OverlayNetwork)
 //   berth/cluster/names/<name>          net id: a name is taken by one network only (create: CAS)
 //   berth/cluster/vnis/<vni>            net id: one VXLAN id per network (CAS)
-//   berth/cluster/subnets/<a.b.c.d_n>   net id: one network per subnet (CAS)
+//   berth/cluster/subnets/<a.b.c.d_n>   net id: one network per subnet (CAS); a dual-stack network
+//                                       holds its IPv6 subnet's key too (<fd00:1::_64>, RFC 5952 form)
 //   berth/cluster/inuse/<net>           touched by every endpoint made on the network, so that a
 //                                       network removal (compare: unchanged) never races one
 //   berth/cluster/endpoints/<net>/<ep>  an endpoint (state.ts OverlayEndpoint), lease-bound to its node
-//   berth/cluster/addrs/<net>/<ip>      endpoint id, lease-bound: the address is taken (CAS on create)
+//   berth/cluster/addrs/<net>/<ip>      endpoint id, lease-bound: the address is taken (CAS on create);
+//                                       on a dual-stack network an endpoint holds two, its IPv4 and
+//                                       its IPv6 address (RFC 5952 form), taken in one transaction
 //
 // Every change of more than one key is one transaction whose compares make it all-or-nothing
 // (a name, VNI, subnet or address already taken fails it, and the caller chooses again). When a

@@ -7,6 +7,7 @@ import * as K from './keys';
 import * as S from './state';
 import { ATTEMPT_MS, nextTry } from './retry';
 import { ApiError, notFound } from '../util/errors';
+import { POOL_OVERLAP } from '../ipam/pools';
 import { log } from '../util/log';
 
 interface StoreOptions {
@@ -206,19 +207,20 @@ export class ClusterStore {
     const eps = this.view.endpoints.filter((e) => e.nodeId === nodeId);
     await this.call((c) => c.if(K.node(nodeId), 'Create', '>', -1).then(
       c.delete().key(K.node(nodeId)), c.delete().key(K.alive(nodeId)),
-      ...eps.flatMap((e) => [c.delete().key(K.endpoint(e.networkId, e.id)), c.delete().key(K.addr(e.networkId, e.ip))]),
+      ...eps.flatMap((e) => [c.delete().key(K.endpoint(e.networkId, e.id)), ...S.addressesOf(e).map((a) => c.delete().key(K.addr(e.networkId, a)))]),
     ).commit());
   }
 
-  /** A new overlay network: its name, VNI and subnet taken in one transaction. */
+  /** A new overlay network: its name, VNI and subnet (subnets: IPv4 and IPv6) taken in one transaction. */
   async createNetwork(r: S.NetworkRequest, used: string[]): Promise<S.OverlayNetwork> {
     const vnis = new Set<number>();
     for (let i = 0; i < RETRIES; i++) {
       const net = S.addNetwork(this.view, r, used, vnis).networks.find((n) => n.id === r.id)!;
-      const ok = await this.call((c) => c
-        .if(K.name(net.name), 'Create', '==', 0).and(K.vni(net.vni), 'Create', '==', 0).and(K.subnet(net.subnet), 'Create', '==', 0)
+      const subnets = subnetKeys(net);
+      const ok = await this.call((c) => subnets.reduce((t, k) => t.and(k, 'Create', '==', 0),
+        c.if(K.name(net.name), 'Create', '==', 0).and(K.vni(net.vni), 'Create', '==', 0))
         .then(c.put(K.network(net.id)).value(JSON.stringify(net)), c.put(K.name(net.name)).value(net.id),
-          c.put(K.vni(net.vni)).value(net.id), c.put(K.subnet(net.subnet)).value(net.id))
+          c.put(K.vni(net.vni)).value(net.id), ...subnets.map((k) => c.put(k).value(net.id)))
         .else(c.get(K.name(net.name)), c.get(K.network(net.id)))
         .commit());
       if (ok.succeeded) return net;
@@ -226,12 +228,14 @@ export class ClusterStore {
       const mine = ok.responses[1]?.response_range?.kvs?.[0]?.value.toString();
       if (mine && ok.responses[0]?.response_range?.kvs?.[0]?.value.toString() === net.id) return JSON.parse(mine) as S.OverlayNetwork;
       // Someone else took one of them: learn which, and decide again.
-      const [name, vni, subnet] = await Promise.all([K.name(net.name), K.vni(net.vni), K.subnet(net.subnet)]
+      const [name, vni, subnet, subnet6] = await Promise.all([K.name(net.name), K.vni(net.vni), ...subnets]
         .map((k) => this.call((c) => c.get(k).exists())));
       if (name) throw new ApiError(409, `network with name ${net.name} already exists`);
       if (vni) vnis.add(net.vni);
+      // (an IPv6 subnet is always the user's: Docker has no default IPv6 pool)
+      if (subnet6) throw new ApiError(403, POOL_OVERLAP);
       if (subnet) {
-        if (r.subnet) throw new ApiError(403, `Pool overlaps with other one on this address space`);
+        if (r.subnet) throw new ApiError(403, POOL_OVERLAP);
         used = [...used, net.subnet];
       }
     }
@@ -252,7 +256,7 @@ export class ClusterStore {
       const modRev = use.kvs[0]?.mod_revision ?? '0';
       const ok = await this.call((c) => c.if(K.inuse(id), 'Mod', '==', Number(modRev)).and(K.network(id), 'Create', '>', 0)
         .then(c.delete().key(K.network(id)), c.delete().key(K.name(net.name)), c.delete().key(K.vni(net.vni)),
-          c.delete().key(K.subnet(net.subnet)), c.delete().key(K.inuse(id)))
+          ...subnetKeys(net).map((k) => c.delete().key(k)), c.delete().key(K.inuse(id)))
         .else(c.get(K.network(id)))
         .commit());
       if (ok.succeeded) return;
@@ -264,14 +268,14 @@ export class ClusterStore {
   }
 
   /**
-   * An endpoint with an address no other endpoint has: the address key is created only if
-   * absent, in the same transaction as the endpoint (both on the node's lease), and only if the
-   * network still exists.
+   * An endpoint with addresses no other endpoint has (on a dual-stack network, one of each
+   * family): each address key is created only if absent, in the same transaction as the
+   * endpoint (all on the node's lease), and only if the network still exists.
    */
   async addEndpoint(r: S.EndpointRequest, leaseId: string): Promise<S.OverlayEndpoint> {
     const taken = new Set<string>();
     for (let i = 0; i < RETRIES; i++) {
-      const recent = r.ip ? [] : [...this.freed].filter((k) => k.startsWith(`${r.networkId}/`)).map((k) => k.slice(r.networkId.length + 1));
+      const recent = r.ip || r.ip6 ? [] : [...this.freed].filter((k) => k.startsWith(`${r.networkId}/`)).map((k) => k.slice(r.networkId.length + 1));
       let endpoint: S.OverlayEndpoint;
       try {
         endpoint = S.addEndpoint(this.view, r, [...taken, ...recent]).endpoint;
@@ -281,37 +285,57 @@ export class ClusterStore {
       const ok = await this.put(endpoint, leaseId);
       if (ok === 'ok') return endpoint;
       if (ok === 'no network') throw notFound(`network ${r.networkId} not found`);
-      taken.add(endpoint.ip);
+      for (const a of ok.taken) taken.add(a);
     }
     throw new ApiError(503, `${UNREACHABLE}: too many concurrent changes, try again`);
   }
 
-  /** Put an endpoint whose address is chosen (also: re-register one after a new lease). */
-  async put(e: S.OverlayEndpoint, leaseId: string): Promise<'ok' | 'taken' | 'no network'> {
-    const r = await this.call((c) => c.if(K.addr(e.networkId, e.ip), 'Create', '==', 0).and(K.network(e.networkId), 'Create', '>', 0)
-      .then(c.put(K.addr(e.networkId, e.ip)).value(e.id).lease(leaseId), c.put(K.endpoint(e.networkId, e.id)).value(JSON.stringify(e)).lease(leaseId),
-        c.put(K.inuse(e.networkId)).value(e.id))
-      .else(c.get(K.addr(e.networkId, e.ip)), c.get(K.network(e.networkId)))
-      .commit());
-    if (r.succeeded) return 'ok';
-    const owner = r.responses[0]?.response_range?.kvs?.[0]?.value.toString();
-    if (!r.responses[1]?.response_range?.kvs?.length) return 'no network';
-    if (owner === e.id) {
-      // Ours already (a re-registration, or an earlier try of this put was applied and only its
-      // answer lost): move it to this lease (a no-op if it is on it).
-      await this.call((c) => c.if(K.addr(e.networkId, e.ip), 'Value', '==', e.id)
-        .then(c.put(K.addr(e.networkId, e.ip)).value(e.id).lease(leaseId), c.put(K.endpoint(e.networkId, e.id)).value(JSON.stringify(e)).lease(leaseId))
+  /**
+   * Put an endpoint whose addresses are chosen (also: re-register one after a new lease);
+   * `taken`: the addresses another endpoint holds.
+   */
+  async put(e: S.OverlayEndpoint, leaseId: string): Promise<'ok' | 'no network' | { taken: string[] }> {
+    const addrs = S.addressesOf(e);
+    const keys = addrs.map((a) => K.addr(e.networkId, a));
+    for (let i = 0; i < RETRIES; i++) {
+      const r = await this.call((c) => keys.reduce((t, k) => t.and(k, 'Create', '==', 0), c.if(K.network(e.networkId), 'Create', '>', 0))
+        .then(...keys.map((k) => c.put(k).value(e.id).lease(leaseId)), c.put(K.endpoint(e.networkId, e.id)).value(JSON.stringify(e)).lease(leaseId),
+          c.put(K.inuse(e.networkId)).value(e.id))
+        .else(c.get(K.network(e.networkId)), ...keys.map((k) => c.get(k)))
         .commit());
-      return 'ok';
+      if (r.succeeded) return 'ok';
+      if (!r.responses[0]?.response_range?.kvs?.length) return 'no network';
+      const owners = keys.map((_, j) => r.responses[j + 1]?.response_range?.kvs?.[0]?.value.toString());
+      const taken = addrs.filter((_, j) => owners[j] !== undefined && owners[j] !== e.id);
+      if (taken.length) return { taken };
+      // Each address is ours already or free (a re-registration, or an earlier try of this put
+      // was applied and only its answer lost): move them to this lease (a no-op if they are on it).
+      const moved = await this.call((c) => keys.reduce((t, k, j) => (owners[j] === e.id ? t.and(k, 'Value', '==', e.id) : t.and(k, 'Create', '==', 0)),
+        c.if(K.network(e.networkId), 'Create', '>', 0))
+        .then(...keys.map((k) => c.put(k).value(e.id).lease(leaseId)), c.put(K.endpoint(e.networkId, e.id)).value(JSON.stringify(e)).lease(leaseId))
+        .commit());
+      if (moved.succeeded) return 'ok';
+      // (one of them changed between the two: look again)
     }
-    return 'taken';
+    throw new ApiError(503, `${UNREACHABLE}: too many concurrent changes, try again`);
   }
 
-  /** Remove an endpoint and free its address (only if the address is still this endpoint's). */
-  async removeEndpoint(e: { id: string; networkId: string; ip: string }): Promise<void> {
-    await this.call((c) => c.if(K.addr(e.networkId, e.ip), 'Value', '==', e.id)
-      .then(c.delete().key(K.endpoint(e.networkId, e.id)), c.delete().key(K.addr(e.networkId, e.ip)))
+  /** Remove an endpoint and free its addresses (each only if it is still this endpoint's). */
+  async removeEndpoint(e: { id: string; networkId: string; ip: string; ip6?: string }): Promise<void> {
+    const keys = S.addressesOf(e).map((a) => K.addr(e.networkId, a));
+    const r = await this.call((c) => keys.reduce((t, k) => t.and(k, 'Value', '==', e.id), c.if(K.endpoint(e.networkId, e.id), 'Create', '>', -1))
+      .then(c.delete().key(K.endpoint(e.networkId, e.id)), ...keys.map((k) => c.delete().key(k)))
       .else(c.delete().key(K.endpoint(e.networkId, e.id)))
       .commit());
+    if (r.succeeded) return;
+    // Not all of them are still its (a host back after its lease expired finds one given away):
+    // free those that are.
+    for (const k of keys) await this.call((c) => c.if(k, 'Value', '==', e.id).then(c.delete().key(k)).commit());
   }
+}
+
+/** The subnet keys a network holds: its IPv4 subnet's, and its IPv6 subnet's when it has one. */
+function subnetKeys(n: S.OverlayNetwork): string[] {
+  const s6 = S.subnetKey6(n);
+  return [K.subnet(n.subnet), ...(s6 ? [K.subnet(s6)] : [])];
 }

@@ -5,7 +5,9 @@
 // decided here, on the view (a name, subnet, VNI or address that looks free), and made in etcd
 // by a transaction that fails if the view was stale. Pure: no I/O.
 import { Allocator } from '../ipam/allocator';
-import { validateIpamConfig, overlaps, tryParseSubnet, macFromIp, POOLS_EXHAUSTED } from '../ipam';
+import { Allocator6 } from '../ipam/allocator6';
+import { validateIpamConfig, validateIpamConfig6, overlaps, tryParseSubnet, macFromIp, canonicalCidr6, isIPv6Cidr,
+  POOLS_EXHAUSTED, POOLS_EXHAUSTED_V6 } from '../ipam';
 import { activeEndpoints, badRequest, conflict, notFound } from '../util/errors';
 import * as K from './keys';
 
@@ -20,6 +22,14 @@ export interface OverlayNetwork {
   ipRange?: string;
   vni: number;
   userSubnet?: boolean;     // --subnet given: containers may ask for an --ip (Docker's rule)
+  /**
+   * Dual-stack (`--ipv6`): containers get an address of `subnet6` too. A record of an older
+   * berthd has none of these fields: an IPv4-only network.
+   */
+  enableIPv6?: boolean;
+  subnet6?: string;         // as given (inspect shows it so); its key in etcd is the canonical form
+  gateway6?: string;
+  ipRange6?: string;
   attachable: boolean;
   internal: boolean;
   labels: Record<string, string>;
@@ -35,7 +45,14 @@ export interface OverlayEndpoint {
   hostname: string;
   aliases: string[];
   ip: string;
+  /** Its address on a dual-stack network (none on an IPv4-only one, or from an older berthd). */
+  ip6?: string;
   mac: string;
+}
+
+/** The addresses an endpoint holds (each has its key in etcd: keys.ts addr). */
+export function addressesOf(e: { ip: string; ip6?: string }): string[] {
+  return e.ip6 ? [e.ip, e.ip6] : [e.ip];
 }
 
 export interface ClusterState {
@@ -66,8 +83,8 @@ export function fromKeys(kvs: Map<string, string>, revision: number): ClusterSta
     else if (p.kind === 'leader') s.managerNodeId = v;
     else if (p.kind === 'alive') s.alive.push(p.id);
     else if (p.kind === 'node') { const n = json(v); if (n?.id === p.id && typeof n.addr === 'string') s.nodes.push(n); }
-    else if (p.kind === 'network') { const n = json(v); if (n?.id === p.id && typeof n.subnet === 'string') s.networks.push(n); }
-    else if (p.kind === 'endpoint') { const e = json(v); if (e?.id === p.id && e.networkId === p.net && typeof e.ip === 'string') s.endpoints.push(e); }
+    else if (p.kind === 'network') { const n = json(v); if (n?.id === p.id && typeof n.subnet === 'string' && optString(n.subnet6)) s.networks.push(n); }
+    else if (p.kind === 'endpoint') { const e = json(v); if (e?.id === p.id && e.networkId === p.net && typeof e.ip === 'string' && optString(e.ip6)) s.endpoints.push(e); }
   }
   s.nodes.sort((a, b) => (a.joined ?? '').localeCompare(b.joined ?? '') || a.id.localeCompare(b.id));
   s.networks.sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
@@ -77,7 +94,14 @@ export function fromKeys(kvs: Map<string, string>, revision: number): ClusterSta
 
 export interface NetworkRequest {
   id: string; name: string; created: string; subnet?: string; gateway?: string; ipRange?: string;
+  /** --ipv6, and the IPv6 IPAM entry (--subnet/--gateway/--ip-range of the IPv6 family). */
+  enableIPv6?: boolean; subnet6?: string; gateway6?: string; ipRange6?: string;
   attachable: boolean; internal: boolean; labels: Record<string, string>; options: Record<string, string>;
+}
+
+/** A network's IPv6 subnet as its etcd key names it (one network per subnet, however it is written). */
+export function subnetKey6(n: { subnet6?: string }): string | null {
+  return n.subnet6 ? canonicalCidr6(n.subnet6) : null;
 }
 
 /**
@@ -91,15 +115,33 @@ export function addNetwork(s: ClusterState, r: NetworkRequest, used: string[] = 
   const cfg = r.subnet
     ? validateIpamConfig({ Subnet: r.subnet, Gateway: r.gateway, IPRange: r.ipRange }, taken)
     : validateIpamConfig({ Subnet: chooseOverlaySubnet([...taken, ...used]) }, []);
+  const v6 = ipv6Config(s, r);
   let vni = VNI_BASE + 1;
   while (vnis.has(vni)) vni++;
   const net: OverlayNetwork = {
     id: r.id, name: r.name, created: r.created, subnet: cfg.Subnet, gateway: cfg.Gateway, vni,
-    ...(cfg.IPRange ? { ipRange: cfg.IPRange } : {}), userSubnet: !!r.subnet,
+    ...(cfg.IPRange ? { ipRange: cfg.IPRange } : {}), userSubnet: !!r.subnet, ...v6,
     attachable: r.attachable, internal: r.internal, labels: r.labels,
     options: { ...r.options, 'com.docker.network.driver.overlay.vxlanid_list': String(vni) },
   };
   return bump({ ...s, networks: [...s.networks, net] });
+}
+
+/**
+ * The IPv6 part of a new network: Docker has no default IPv6 pool, so --ipv6 needs an IPv6
+ * --subnet (its message); one that overlaps another network's is refused. A v6 subnet given
+ * without --ipv6 is kept and used by nothing, as on a local network.
+ */
+function ipv6Config(s: ClusterState, r: NetworkRequest): Pick<OverlayNetwork, 'enableIPv6' | 'subnet6' | 'gateway6' | 'ipRange6'> {
+  if (!r.subnet6) {
+    if (r.enableIPv6) throw badRequest(POOLS_EXHAUSTED_V6);
+    return {};
+  }
+  if (!isIPv6Cidr(r.subnet6)) throw badRequest(`Invalid subnet ${r.subnet6} : invalid CIDR address: ${r.subnet6}`);
+  const taken = s.networks.flatMap((n) => (n.subnet6 ? [n.subnet6] : []));
+  const c = validateIpamConfig6({ Subnet: r.subnet6, Gateway: r.gateway6, IPRange: r.ipRange6 }, taken, r.name);
+  // (the gateway is recorded even when none was asked for: Docker's swarm shows the one it chose)
+  return { enableIPv6: !!r.enableIPv6, subnet6: c.Subnet, gateway6: c.Gateway, ...(c.IPRange ? { ipRange6: c.IPRange } : {}) };
 }
 
 export function removeNetwork(s: ClusterState, ref: string): ClusterState {
@@ -115,22 +157,42 @@ function findNetwork(s: ClusterState, ref: string): OverlayNetwork | undefined {
     (ref.length >= 1 ? s.networks.find((n) => n.id.startsWith(ref)) : undefined);
 }
 
-export type EndpointRequest = Omit<OverlayEndpoint, 'ip'> & { ip?: string };
+export type EndpointRequest = Omit<OverlayEndpoint, 'ip' | 'ip6'> & { ip?: string; ip6?: string };
+
+/** The IPv6 allocator of a dual-stack network (null for an IPv4-only one). */
+function allocator6Of(n: OverlayNetwork): Allocator6 | null {
+  if (!n.enableIPv6 || !n.subnet6) return null;
+  return new Allocator6({ Subnet: n.subnet6, Gateway: n.gateway6 ?? '', IPRange: n.ipRange6 }, { name: n.name, id: n.id });
+}
 
 /**
- * An endpoint with its address: the one asked for (checked) or the next free one; `taken`:
- * addresses found taken in etcd that the view does not show yet.
+ * An endpoint with its addresses: for each family the network has, the one asked for
+ * (checked) or the next free one; `taken`: addresses (of either family) found taken in etcd
+ * that the view does not show yet.
  */
 export function addEndpoint(s: ClusterState, r: EndpointRequest, taken: Iterable<string> = []): { state: ClusterState; endpoint: OverlayEndpoint } {
   const n = s.networks.find((x) => x.id === r.networkId);
   if (!n) throw notFound(`network ${r.networkId} not found`);
   const alloc = new Allocator({ Subnet: n.subnet, Gateway: n.gateway, IPRange: n.ipRange }, { name: n.name, id: n.id });
-  for (const e of s.endpoints) if (e.networkId === n.id) alloc.reserve(e.ip);
-  for (const ip of taken) alloc.reserve(ip);
+  const alloc6 = allocator6Of(n);
+  if (r.ip6 && !alloc6) throw badRequest(`network ${n.name} has no IPv6 address pool (created without --ipv6): cannot use --ip6 ${r.ip6}`);
+  const mine = s.endpoints.filter((e) => e.networkId === n.id && e.id !== r.id);
+  for (const e of mine) {
+    alloc.reserve(e.ip);
+    if (e.ip6 && alloc6?.inSubnet(e.ip6)) alloc6.reserve(e.ip6);
+  }
+  for (const ip of taken) {
+    if (!ip.includes(':')) alloc.reserve(ip);
+    else if (alloc6?.inSubnet(ip)) alloc6.reserve(ip);
+  }
   if (r.ip) alloc.check(r.ip);
+  if (r.ip6) alloc6!.check(r.ip6);
   const ip = alloc.allocate(r.ip);
+  // (printed in RFC 5952 form: etcd's key for it has one spelling whatever the user wrote)
+  const ip6 = alloc6?.allocate(r.ip6);
   // Every host needs the MAC (its VXLAN forwarding entries are made from this state).
-  const endpoint = { ...r, ip, mac: r.mac || macFromIp(ip) };
+  const endpoint: OverlayEndpoint = { ...r, ip, ...(ip6 ? { ip6 } : {}), mac: r.mac || macFromIp(ip) };
+  if (!ip6) delete endpoint.ip6;
   return { state: bump({ ...s, endpoints: [...s.endpoints.filter((e) => e.id !== r.id), endpoint] }), endpoint };
 }
 
@@ -143,5 +205,8 @@ function chooseOverlaySubnet(used: string[]): string {
   }
   throw badRequest(POOLS_EXHAUSTED);
 }
+
+/** An optional field (absent in records of an older berthd) is absent or a string. */
+function optString(v: unknown): boolean { return v === undefined || typeof v === 'string'; }
 
 function bump(s: ClusterState): ClusterState { return { ...s, version: s.version + 1 }; }

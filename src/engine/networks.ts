@@ -93,10 +93,12 @@ export class Networks {
       if (traitsOf(n).scope === 'swarm' && !want.has(n.Id)) { this.byId.delete(n.Id); removed.push(n); }
     }
     for (const o of nets) {
+      const v6: IpamConfigRecord[] = o.subnet6
+        ? [{ Subnet: o.subnet6, Gateway: o.gateway6 ?? '', ...(o.ipRange6 ? { IPRange: o.ipRange6 } : {}) }] : [];
       this.byId.set(o.id, {
-        Id: o.id, Name: o.name, Created: o.created, Driver: 'overlay', Scope: 'swarm', EnableIPv6: false,
+        Id: o.id, Name: o.name, Created: o.created, Driver: 'overlay', Scope: 'swarm', EnableIPv6: !!o.enableIPv6,
         Internal: o.internal, Attachable: o.attachable,
-        IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: o.subnet, Gateway: o.gateway, ...(o.ipRange ? { IPRange: o.ipRange } : {}) }] },
+        IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: o.subnet, Gateway: o.gateway, ...(o.ipRange ? { IPRange: o.ipRange } : {}) }, ...v6] },
         Options: o.options, Labels: o.labels, userSubnet: !!o.userSubnet,
       });
     }
@@ -132,17 +134,18 @@ export class Networks {
   /** A new overlay network checked against this node's own networks, for the cluster's manager. */
   async overlayRequest(body: any): Promise<NetworkRequest> {
     const name = this.newName(body);
-    if (body.EnableIPv6 || (body.IPAM?.Config ?? []).some((c: any) => typeof c?.Subnet === 'string' && isIPv6Cidr(c.Subnet))) {
-      throw badRequest("berth's overlay driver does not support IPv6 networks (its overlay networks are IPv4 only)");
-    }
-    const ipamIn: any[] = body.IPAM?.Config ?? [];
-    if (ipamIn.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
+    const { in4, in6 } = splitIpam(body);
     const id = newId();
     const { options } = await this.drivers.named(body.Driver).validate({ id, name, options: { ...(body.Options ?? {}) } }, this.list());
-    const want = ipamIn[0] ?? {};
+    const want = in4[0] ?? {};
+    const want6 = in6[0] ?? {};
     return {
       id, name, created: nowRfc3339(), subnet: want.Subnet || undefined, gateway: want.Gateway || undefined,
-      ipRange: want.IPRange || undefined, attachable: !!body.Attachable, internal: !!body.Internal,
+      ipRange: want.IPRange || undefined,
+      // (the cluster state checks the IPv6 entry against the other overlay networks: state.ts)
+      ...(body.EnableIPv6 ? { enableIPv6: true } : {}),
+      ...(want6.Subnet ? { subnet6: want6.Subnet, gateway6: want6.Gateway || undefined, ipRange6: want6.IPRange || undefined } : {}),
+      attachable: !!body.Attachable, internal: !!body.Internal,
       labels: body.Labels ?? {}, options,
     };
   }
@@ -291,12 +294,7 @@ export class Networks {
     const id = newId();
     const fields = await driver.validate({ id, name, options: { ...(body.Options ?? {}) } }, this.list());
 
-    // Docker's split: IPAM entries whose subnet is IPv6 go to the IPv6 pool, the rest to IPv4.
-    const ipamIn: any[] = body.IPAM?.Config ?? [];
-    const in6 = ipamIn.filter((c) => typeof c?.Subnet === 'string' && isIPv6Cidr(c.Subnet));
-    const in4 = ipamIn.filter((c) => !in6.includes(c));
-    if (in4.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
-    if (in6.length > 1) throw badRequest('berth supports one IPv6 subnet per network');
+    const { in4, in6 } = splitIpam(body);
     const used = await this.usedSubnets();
     const want = in4[0] ?? {};
     const cfg = want.Subnet
@@ -390,7 +388,11 @@ export class Networks {
     if (!this.isUserDefined(n)) {
       throw badRequest('user specified IP address is supported on user defined networks only');
     }
-    const a = this.allocator6(n);
+    // (overlay addresses are the manager's; here only the address itself is checked)
+    const c6 = v6Config(n);
+    const a = traitsOf(n).addresses === 'cluster'
+      ? (n.EnableIPv6 && c6 ? new Allocator6({ ...c6, Gateway: gateway6Of(c6) }, { name: n.Name, id: n.Id }) : null)
+      : this.allocator6(n);
     if (!a) throw badRequest(`network ${n.Name} has no IPv6 address pool (created without --ipv6): cannot use --ip6 ${ip}`);
     a.check(ip);
   }
@@ -398,6 +400,19 @@ export class Networks {
   isPredefined(n: NetworkRecord): boolean {
     return isPredefinedNetwork(n);
   }
+}
+
+/**
+ * Docker's split of a new network's IPAM entries: those whose subnet is IPv6 go to the IPv6
+ * pool, the rest to IPv4; berth takes one of each.
+ */
+function splitIpam(body: any): { in4: any[]; in6: any[] } {
+  const ipamIn: any[] = body.IPAM?.Config ?? [];
+  const in6 = ipamIn.filter((c) => typeof c?.Subnet === 'string' && isIPv6Cidr(c.Subnet));
+  const in4 = ipamIn.filter((c) => !in6.includes(c));
+  if (in4.length > 1) throw badRequest('berth supports one IPv4 subnet per network');
+  if (in6.length > 1) throw badRequest('berth supports one IPv6 subnet per network');
+  return { in4, in6 };
 }
 
 function predefined(name: string, driver: NetworkRecord['Driver']): NetworkRecord {

@@ -206,7 +206,6 @@ export class Sandboxes {
     if (traitsOf(net).addresses === 'cluster') {
       // Addresses on an overlay network come from the cluster's manager, for every host.
       if (!this.overlay) throw badRequest(`network ${net.Name} is an overlay network and this node is not part of a swarm`);
-      if (wantIp6) throw badRequest(`network ${net.Name} has no IPv6 address pool (berth's overlay networks are IPv4 only): cannot use --ip6 ${wantIp6}`);
       if (!net.Attachable) {
         throw forbidden(`Could not attach to network ${net.Name}: rpc error: code = PermissionDenied desc = network ${net.Name} not manually attachable`);
       }
@@ -214,9 +213,10 @@ export class Sandboxes {
       const remote = await hooks.addEndpoint({
         id: endpointId, networkId: net.Id, nodeId: hooks.nodeId(), containerId: c.Id, name: c.Name.replace(/^\//, ''),
         hostname: c.Config.Hostname, aliases: Array.isArray(cfg?.Aliases) ? cfg.Aliases : [], ip: wantIp,
-        mac: cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || '',
+        ...(wantIp6 ? { ip6: wantIp6 } : {}), mac: cfg?.MacAddress || (primary ? c.Config.MacAddress : '') || '',
       });
       ip = remote.ip;
+      ip6 = remote.ip6;
       overlayMac = remote.mac;
       undo.add(() => hooks.removeEndpoint(endpointId));
     } else {
@@ -242,7 +242,8 @@ export class Sandboxes {
       EndpointID: endpointId,
       IPAddress: ip,
       IPPrefixLen: Number(v4Config(net)!.Subnet.split('/')[1]),
-      Gateway: v4Config(net)!.Gateway,
+      // (a network that never gives the default route, overlay, shows no gateway: Docker's swarm shape)
+      Gateway: traitsOf(net).defaultRoute ? v4Config(net)!.Gateway : '',
       MacAddress: mac,
       Aliases: Array.isArray(cfg?.Aliases) && cfg.Aliases.length ? [...cfg.Aliases] : null,
       Links: null,
@@ -372,10 +373,10 @@ export class Sandboxes {
   }
 }
 
-/** An endpoint's IPv6 fields on a dual-stack network, as Docker shows them. */
+/** An endpoint's IPv6 fields on a dual-stack network, as Docker shows them (no gateway on overlay, as its swarm). */
 function v6Fields(net: NetworkRecord, ip6: string): Pick<EndpointRecord, 'GlobalIPv6Address' | 'GlobalIPv6PrefixLen' | 'IPv6Gateway'> {
   const c6 = v6Config(net)!;
-  return { GlobalIPv6Address: ip6, GlobalIPv6PrefixLen: Number(c6.Subnet.split('/')[1]), IPv6Gateway: gateway6Of(c6) };
+  return { GlobalIPv6Address: ip6, GlobalIPv6PrefixLen: Number(c6.Subnet.split('/')[1]), IPv6Gateway: traitsOf(net).defaultRoute ? gateway6Of(c6) : '' };
 }
 
 function logErr(what: string) {

@@ -76,7 +76,7 @@ export class Swarm implements SwarmApi {
       if (!net) continue;
       let c = byContainer.get(e.containerId);
       if (!c) { c = { id: e.containerId, name: e.name, hostname: e.hostname, endpoints: [], upstreams: [] }; byContainer.set(e.containerId, c); }
-      c.endpoints.push({ networkId: net.id, networkName: net.name, ip: e.ip, aliases: e.aliases });
+      c.endpoints.push({ networkId: net.id, networkName: net.name, ip: e.ip, ...(e.ip6 ? { ip6: e.ip6 } : {}), aliases: e.aliases });
     }
     return [...byContainer.values()];
   }

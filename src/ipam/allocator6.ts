@@ -80,6 +80,12 @@ export class Allocator6 {
     if (this.bounds && n >= this.bounds[0] && n < this.cursor) this.cursor = n;
   }
 
+  /** Whether the address lies in this network's subnet (one of another family or network does not). */
+  inSubnet(ip: string): boolean {
+    const n = parseIPv6(ip);
+    return n !== null && contains6(this.subnet, n);
+  }
+
   inUse(ip: string): boolean {
     const n = parseIPv6(ip);
     return n !== null && this.taken(n);

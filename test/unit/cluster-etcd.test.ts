@@ -41,6 +41,12 @@ if (!INNER) {
   const views: ClusterStore[] = [];
   const follow = async (s: ClusterStore) => { views.push(s); await s.follow(() => undefined); return s; };
 
+  /** Until the store's view (its watch) shows what `ok` wants. */
+  const seen = async (s: ClusterStore, ok: (v: ClusterStore['view']) => boolean) => {
+    for (let i = 0; i < 100 && !ok(s.view); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(ok(s.view), 'the watch brought the change');
+  };
+
   /** Until etcd answers (a new client each time: a client's circuit breaker stays open a while). */
   const answers = async () => {
     for (let i = 0; i < 200; i++) {
@@ -105,6 +111,36 @@ if (!INNER) {
     await b.removeNetwork(id);
     assert.equal(await b.client.get(K.name('ov')).string(), null);
     lb.lease.release();
+  });
+
+  test('dual-stack: one network per IPv6 subnet; parallel hosts never share an IPv6 address; both freed together', async () => {
+    const [a, b] = views;
+    const v6 = (name: string, id: string, subnet6: string): NetworkRequest => ({ ...net(name, id), enableIPv6: true, subnet6 });
+    // Two hosts racing for one IPv6 subnet (written two ways): one network gets it.
+    const r = await Promise.allSettled([a.createNetwork(v6('d1', hex('i'), 'fd00:7::/64'), []), b.createNetwork(v6('d2', hex('j'), 'fd00:7:0::/64'), [])]);
+    assert.deepEqual(r.map((x) => x.status).sort(), ['fulfilled', 'rejected']);
+    assert.match(String((r.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason.message), /Pool overlaps with other one on this address space/);
+    const made = (r.find((x) => x.status === 'fulfilled') as PromiseFulfilledResult<any>).value;
+    assert.equal(await a.client.get(K.subnet('fd00:7::/64')).string(), made.id);
+    await Promise.all([seen(a, (v) => v.networks.some((n) => n.id === made.id)), seen(b, (v) => v.networks.some((n) => n.id === made.id))]);
+    const la = await a.lease(30), lb = await b.lease(30);
+    const eps = await Promise.all([...'0123456789'].map((c, i) => (i % 2 ? b : a).addEndpoint(ep(hex(c), made.id, i % 2 ? 'B' : 'A'), i % 2 ? lb.id : la.id)));
+    assert.equal(new Set(eps.map((e) => e.ip6)).size, eps.length, eps.map((e) => e.ip6).join(' '));
+    for (const e of eps) {
+      assert.match(e.ip6!, /^fd00:7::[0-9a-f]+$/);
+      assert.equal(await a.client.get(K.addr(made.id, e.ip6!)).string(), e.id);
+    }
+    // An --ip6 another endpoint holds (one the asking view has not seen yet either): refused.
+    const late = store();
+    late.view = { ...b.view, endpoints: [] };
+    await assert.rejects(late.addEndpoint({ ...ep(hex('f'), made.id, 'B'), ip6: eps[0].ip6 }, lb.id), /Address already in use/);
+    late.close();
+    for (const e of eps) await (e.nodeId === 'A' ? a : b).removeEndpoint(e);
+    assert.equal((await a.client.getAll().prefix(`${K.CLUSTER}addrs/${made.id}/`).keys()).length, 0, 'both families\' addresses freed');
+    await seen(a, (v) => !v.endpoints.some((e) => e.networkId === made.id));
+    await a.removeNetwork(made.id);
+    assert.equal(await a.client.get(K.subnet('fd00:7::/64')).string(), null, 'the IPv6 subnet is free again');
+    la.lease.release(); lb.lease.release();
   });
 
   test('out of reach: a clear error, and nothing is made', async () => {

@@ -88,3 +88,61 @@ test('key layout: every key parses back to what it names', () => {
   assert.equal(K.parse(`${K.CLUSTER}endpoints/x`), null);
   assert.equal(K.parse(K.CA_KEY), null, 'the CA is not part of the view');
 });
+
+test('dual-stack networks: the IPv6 entry as given, checked against the other networks\' with Docker\'s words', () => {
+  let s = S.addNetwork(emptyState('cl', mgr), req('ov6', hex('a'), { enableIPv6: true, subnet6: 'fd00:1::/64' }));
+  const n = s.networks[0];
+  assert.deepEqual([n.enableIPv6, n.subnet6, n.gateway6, n.subnet], [true, 'fd00:1::/64', 'fd00:1::1', '10.0.1.0/24'],
+    'the first address as gateway (Docker\'s swarm shows it); an IPv4 subnet from the pool');
+  s = S.addNetwork(s, req('gw6', hex('b'), { enableIPv6: true, subnet6: 'fd00:2:0::/64', gateway6: 'fd00:2::fe', ipRange6: 'fd00:2::100/120' }));
+  assert.deepEqual([s.networks[1].gateway6, s.networks[1].ipRange6], ['fd00:2::fe', 'fd00:2::100/120']);
+  assert.equal(S.subnetKey6(s.networks[1]), 'fd00:2::/64', 'one etcd key per subnet, however it is written');
+  assert.equal(S.subnetKey6(s.networks.find((x) => x.name === 'ov6')!), 'fd00:1::/64');
+  assert.throws(() => S.addNetwork(s, req('x', hex('c'), { enableIPv6: true })),
+    /could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network/);
+  assert.throws(() => S.addNetwork(s, req('x', hex('c'), { enableIPv6: true, subnet6: 'fd00:1::/80' })), /Pool overlaps with other one on this address space/);
+  assert.throws(() => S.addNetwork(s, req('x', hex('c'), { enableIPv6: true, subnet6: 'fe80::/64' })), /link-local/);
+  assert.throws(() => S.addNetwork(s, req('x', hex('c'), { enableIPv6: true, subnet6: 'fd00:9::/64', gateway6: 'fd00:8::1' })),
+    /failed to allocate gateway \(fd00:8::1\): Requested address is out of range/);
+  assert.throws(() => S.addNetwork(s, req('x', hex('c'), { enableIPv6: true, subnet6: 'fd00:9::zz/64' })), /Invalid subnet fd00:9::zz\/64/);
+  const v4 = S.addNetwork(s, req('v4', hex('c'))).networks[2];
+  assert.deepEqual([v4.enableIPv6, v4.subnet6], [undefined, undefined], 'an IPv4-only network has no IPv6 fields');
+});
+
+test('dual-stack endpoints: an address of each family, cluster-wide; --ip6 checked; taken ones skipped', () => {
+  let s = S.addNetwork(emptyState('cl', mgr), req('ov6', hex('a'), { enableIPv6: true, subnet6: 'fd00:1::/64', subnet: '10.5.0.0/24' }));
+  s = S.addNetwork(s, req('v4', hex('b')));
+  let r = S.addEndpoint(s, ep(hex('1'), hex('a'), 'm'));
+  assert.deepEqual([r.endpoint.ip, r.endpoint.ip6], ['10.5.0.2', 'fd00:1::2']);
+  assert.deepEqual(S.addressesOf(r.endpoint), ['10.5.0.2', 'fd00:1::2']);
+  r = S.addEndpoint(r.state, { ...ep(hex('2'), hex('a'), 'w'), ip6: 'fd00:1:0::99' });
+  assert.deepEqual([r.endpoint.ip, r.endpoint.ip6], ['10.5.0.3', 'fd00:1::99'], 'the address asked for, in RFC 5952 form (its key in etcd)');
+  assert.throws(() => S.addEndpoint(r.state, { ...ep(hex('3'), hex('a'), 'w'), ip6: 'fd00:1::99' }), /address already in use/i);
+  assert.throws(() => S.addEndpoint(r.state, { ...ep(hex('3'), hex('a'), 'w'), ip6: 'fd00:2::5' }),
+    /Invalid address fd00:2::5: It does not belong to any of this network's subnets/);
+  assert.throws(() => S.addEndpoint(r.state, { ...ep(hex('3'), hex('a'), 'w'), ip6: 'fd00:1::1' }), /address already in use/i, 'the gateway');
+  assert.throws(() => S.addEndpoint(r.state, { ...ep(hex('3'), hex('b'), 'w'), ip6: 'fd00:1::7' }), /network v4 has no IPv6 address pool/);
+  // Addresses of either family found taken in etcd (a failed compare) are skipped.
+  const t = S.addEndpoint(r.state, ep(hex('3'), hex('a'), 'w'), ['10.5.0.4', 'fd00:1::3', 'fd00:1::4']).endpoint;
+  assert.deepEqual([t.ip, t.ip6], ['10.5.0.5', 'fd00:1::5']);
+  const v4 = S.addEndpoint(r.state, ep(hex('4'), hex('b'), 'w')).endpoint;
+  assert.equal(v4.ip6, undefined);
+  assert.deepEqual(S.addressesOf(v4), [v4.ip]);
+  // A freed IPv6 address comes back.
+  const u = { ...r.state, endpoints: r.state.endpoints.filter((e) => e.id !== hex('1')) };
+  assert.equal(S.addEndpoint(u, ep(hex('5'), hex('a'), 'm')).endpoint.ip6, 'fd00:1::2');
+});
+
+test('records of an older berthd (no IPv6 fields) load as IPv4-only networks and endpoints', () => {
+  const old = { id: hex('a'), name: 'ov', created: 'then', subnet: '10.0.1.0/24', gateway: '10.0.1.1', vni: 4097, attachable: true, internal: false, labels: {}, options: {} };
+  const e = { id: hex('1'), networkId: hex('a'), nodeId: 'w', containerId: hex('1'), name: 'c', hostname: 'h', aliases: [], ip: '10.0.1.2', mac: '02:42:0a:00:01:02' };
+  const v = S.fromKeys(new Map([[K.network(old.id), JSON.stringify(old)], [K.endpoint(old.id, e.id), JSON.stringify(e)],
+    [K.endpoint(old.id, hex('9')), JSON.stringify({ ...e, id: hex('9'), ip6: 42 })],          // a wrong shape: left out
+    [K.network(hex('b')), JSON.stringify({ ...old, id: hex('b'), subnet6: ['x'] })]]), 7);
+  assert.deepEqual([v.networks.length, v.endpoints.length], [1, 1]);
+  assert.equal(v.networks[0].enableIPv6, undefined);
+  assert.deepEqual(S.addressesOf(v.endpoints[0]), ['10.0.1.2']);
+  assert.deepEqual(S.addEndpoint(v, ep(hex('2'), hex('a'), 'm')).endpoint, { ...ep(hex('2'), hex('a'), 'm'), ip: '10.0.1.3', mac: '02:42:0a:00:01:03' });
+  assert.deepEqual(K.parse(K.subnet('fd00:1::/64')), { kind: 'subnet', id: 'fd00:1::_64' });
+  assert.deepEqual(K.parse(K.addr(hex('a'), 'fd00:1::2')), { kind: 'addr', net: hex('a'), id: 'fd00:1::2' });
+});

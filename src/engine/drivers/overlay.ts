@@ -2,8 +2,9 @@
 // network is a bridge ("ov-<id>", no address: the host itself is not on the network) with a
 // VXLAN device ("vx-<id>", the network's VNI, UDP 4789 from the host's advertised address)
 // as one of its ports; containers join the bridge with a veth, as on a bridge network.
-// Broadcasts (ARP) go to every other host (one all-zero FDB entry per peer, head-end
-// replication, no multicast needed). Which host has which container MAC comes from the
+// Broadcasts (ARP) and multicast (IPv6 neighbour discovery on a dual-stack network) go to
+// every other host (one all-zero FDB entry per peer, head-end replication, no multicast needed
+// in the underlay). Which host has which container MAC comes from the
 // cluster state as static FDB entries, not from learning: a container that goes and comes
 // back elsewhere with the same address (and so the same MAC) is found there at once, not
 // after the five minutes a learned entry takes to age out. The VXLAN header takes 50 bytes,
@@ -34,7 +35,7 @@ const overlayVxlan = (id: string) => `vx-${id.slice(0, 12)}`;
 
 export const OVERLAY_TRAITS: DriverTraits = {
   name: 'overlay', scope: 'swarm', made: 'swarm', namespace: 'own', addresses: 'cluster', link: 'veth',
-  ports: 'gateway-bridge', gatewayBridge: true, defaultRoute: false, dns: true, ipv6: false,
+  ports: 'gateway-bridge', gatewayBridge: true, defaultRoute: false, dns: true, ipv6: true,
 };
 
 export class OverlayDriver implements NetworkDriver {
@@ -77,7 +78,11 @@ export class OverlayDriver implements NetworkDriver {
     const br = overlayBridge(net.id), vx = overlayVxlan(net.id);
     const lines: string[] = [];
     if (!linkExists(br)) {
-      lines.push(`link add name ${br} mtu ${OVERLAY_MTU} type bridge`, `link set dev ${br} alias ${ALIAS}`, `link set dev ${br} up`);
+      // No multicast snooping: IPv6 neighbour discovery (multicast to solicited-node groups)
+      // is then always flooded to every port, the VXLAN port included, whatever MLD reports or
+      // queries a container sends (a container's fake query would otherwise make the bridge
+      // keep unreported groups from the other hosts).
+      lines.push(`link add name ${br} mtu ${OVERLAY_MTU} type bridge mcast_snooping 0`, `link set dev ${br} alias ${ALIAS}`, `link set dev ${br} up`);
     }
     if (!linkExists(vx)) {
       // Neither the VXLAN device nor the bridge learns what is behind the VXLAN port: both
