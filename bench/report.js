@@ -181,6 +181,8 @@ for (const r of rows) {
 md += `\n## 7. DNS\n\ndnsperf from inside a container against each resolver (berth's and Docker's at 127.0.0.11, aardvark-dns on the bridge's gateway); ${latest.figures.dns_dur ?? '?'} s per run, median of ${latest.figures.dns_runs ?? '?'}; p99 and answers from separate runs that log every query. Every system forwards to the same upstream, one resolver in the bench's namespace.\n\n`;
 md += `| figure | berth | Docker ${note('dns_docker_version')} | aardvark-dns ${note('dns_aardvark_version')} | goal | met? |\n|---|---|---|---|---|---|\n${dnsRows.join('\n')}\n`;
 md += '\n![the n-th container start on one bridge](chart.svg)\n';
+// Measurements made outside full runs (bench/run.sh --only …, probes), kept by hand in NOTES.md.
+try { md += `\n## Notes: measurements outside full runs\n\n${fs.readFileSync(path.join(__dirname, 'NOTES.md'), 'utf8')}`; } catch { /* none */ }
 fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
 
 // chart: the n-th start's time for berth and Docker (this run)
