@@ -184,6 +184,8 @@ const dnsTable = `| figure | berth | Docker ${note('dns_docker_version')} | aard
 md += `${machines}\n\n${table}`;
 md += `\n## 7. DNS\n\n${dnsIntro}\n\n${dnsTable}`;
 md += '\n![the n-th container start on one bridge](chart.svg)\n';
+// Measurements made outside full runs (bench/run.sh --only …, probes), kept by hand in NOTES.md.
+try { md += `\n## Notes: measurements outside full runs\n\n${fs.readFileSync(path.join(__dirname, 'NOTES.md'), 'utf8')}`; } catch { /* none */ }
 fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
 
 // README's Benchmarks table is this table, between two markers: rewritten from the same runs

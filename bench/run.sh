@@ -6,6 +6,9 @@
 #
 #   npm run bench              (= npm run build && bench/run.sh), about 20 minutes
 #   bench/run.sh --quick       fewer repetitions and smaller scales; not recorded in the history
+#   bench/run.sh --only fig5   figure 5 alone (HTTP connections/s and iperf3 through a published
+#                              port, IPv4 and IPv6, berth and Docker with and without its proxy),
+#                              printed, not recorded: a few minutes, for work on the data path
 #
 # Every figure states the work each system does (the table's "work" column): figure 1 is the same
 # job for all four (attach to and detach from an existing network, no ports), figure 1b the cost
@@ -30,6 +33,10 @@ if [[ ${1:-} != --inside ]]; then
   [[ -f dist/src/daemon/main.js ]] || npm run build
   start=$(date +%s)
   unshare --net --mount --pid --fork --propagation private "$0" --inside "$@"
+  if [[ " $* " == *" --only fig5 "* ]]; then
+    for f in bench/out/*_connrate_*.txt bench/out/*_gbps_*.txt; do echo "$(basename "$f" .txt) $(cat "$f")"; done
+    exit 0
+  fi
   bench/dns.sh "$@" >/dev/null
   bench/overlay-latency.sh "$@" >/dev/null   # figure 9: two hosts each, outside this namespace
   bench/machine.sh "$(( $(date +%s) - start ))" >bench/out/machine.json
@@ -37,7 +44,15 @@ if [[ ${1:-} != --inside ]]; then
   exit 0
 fi
 shift
-QUICK=0; [[ ${1:-} == --quick ]] && QUICK=1
+QUICK=0; ONLY=
+while (($#)); do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --only) ONLY=$2; shift; [[ $ONLY == fig5 ]] || { echo "bench/run.sh: --only takes fig5" >&2; exit 2; } ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 R=$((QUICK ? 5 : 15))              # repetitions of each timed operation
 NSCALE=$((QUICK ? 30 : 200))       # containers in the scaling and memory figures
 NPORTS=$((QUICK ? 200 : 2000))     # ports in the port-scaling figure
@@ -203,6 +218,7 @@ apirm() { api DELETE '/containers/up1?force=1'; }
 engine_figures() {
   local sys=$1 rend=$2 s m0 n i step
   $CLI import --change 'ENV PATH=/bin:/usr/bin:/sbin' "$top/busybox.tar" busybox >/dev/null
+  if [[ $ONLY == fig5 ]]; then packet_figures "$sys"; return; fi
   record "${sys}_pss_idle_kb" "$(pss_kb)"
   record "${sys}_procs_idle" "$(sys_procs)"
   timeit "${sys}_cli_version" $CLI version
@@ -240,13 +256,19 @@ engine_figures() {
   record "${sys}_procs_loaded" "$(sys_procs)"
   record "${sys}_loaded_n" "$NSCALE"
   $CLI rm -f $($CLI ps -q --filter network=snet) >/dev/null
-  # 4b/5. connections/s and throughput through a published port: 127.0.0.1, the host's address
+  packet_figures "$sys"
+}
+
+# 4b/5. connections/s and throughput through a published port: 127.0.0.1, the host's address
+# (IPv4 and IPv6). $1: berth | docker
+packet_figures() {
+  local sys=$1 i ip3
   $CLI run -d --name pp -p $((PB + 90)):80 busybox httpd -f -p 80 -h /www >/dev/null
   $CLI run -d --name ip3 -p $((PB + 201)):5201 "${IPERF_IMAGE[@]}" iperf3 -s -p 5201 >/dev/null
   fig5 "$sys" $((PB + 90)) $((PB + 201))
-  local ip3; ip3=$($CLI inspect --format '{{.NetworkSettings.IPAddress}}' ip3)
+  ip3=$($CLI inspect --format '{{.NetworkSettings.IPAddress}}' ip3)
   record "${sys}_gbps_direct" "$(median_of gbps "$ip3" 5201)"
-  if [[ $sys == berth ]]; then
+  if [[ $sys == berth && -z $ONLY ]]; then
     # NPORTS separate mappings (host port != container port: one map element each, no range);
     # Docker would start two docker-proxy processes for each.
     local pflags=(); for ((i = 0; i < NPORTS; i++)); do pflags+=(-p "$((20000 + i)):$((1000 + i))"); done
@@ -291,6 +313,7 @@ fig5 docker_np 20390 20301
 docker rm -f ip3np ppnp >/dev/null
 kill "$DPID"; for _ in $(seq 40); do [[ -d /proc/$DPID ]] || break; sleep 0.25; done
 cg_gone "$SYSCG"; scrub
+[[ -n $ONLY ]] && exit 0
 
 # ------------------------------------------------------------------ netavark
 # The same job as berth's and Docker's figure 1: a namespace that already has a network (eth0 on

@@ -10,9 +10,10 @@ apt-get update -qq
 # crun: an OCI runtime containers may choose (--runtime crun; runc is the default); nftables, iproute2: berth's kernel tools; util-linux: unshare, nsenter,
 # script; busybox-static: the busybox image; curl, nginx-light, python3: programs the tests
 # and the walkthrough run from the host image; docker-registry: the registry the pull tests run
-# inside their namespace (Debian does not start it).
+# inside their namespace (Debian does not start it); gcc, libc6-dev: `npm run build` compiles
+# berth-relay-tcp, the port relay's TCP data path (src/relay/tcp-plane.c).
 apt-get install -y -qq --no-install-recommends \
-  conmon crun runc nftables iproute2 util-linux busybox-static curl nginx-light python3 procps tar ca-certificates \
+  gcc libc6-dev conmon crun runc nftables iproute2 util-linux busybox-static curl nginx-light python3 procps tar ca-certificates \
   docker-registry >/dev/null
 # The docker CLI, for the tests that drive berthd with it (Debian's docker.io; only its client is used).
 command -v docker >/dev/null || apt-get install -y -qq --no-install-recommends docker.io >/dev/null

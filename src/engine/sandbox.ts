@@ -74,7 +74,10 @@ export class Sandboxes {
       const primaryNet = names.length ? this.nets.get(names[0]) : undefined;
       const ports = primaryNet ? traitsOf(primaryNet).ports : 'none';
       const publishes = ports === 'direct' || (ports === 'gateway-bridge' && !primaryNet!.Internal);
-      const wanted = publishes ? this.reservePorts(c, undo) : [];
+      // A dual-stack network that publishes directly gives the container an IPv6 address the
+      // kernel can NAT to (SCTP's IPv6 side needs one: see reservePorts).
+      const natV6 = ports === 'direct' && !!this.nets.allocator6(primaryNet!);
+      const wanted = publishes ? this.reservePorts(c, undo, natV6) : [];
       c.noPortMap = mode.kind === 'network' && !publishes ? true : undefined;
       const ns = this.netnsPath(c.Id);
       await createNetns(ns);
@@ -317,7 +320,7 @@ export class Sandboxes {
   }
 
   /** Resolve every wanted binding to concrete host ports, reserving them; undo releases them. */
-  private reservePorts(c: ContainerRecord, undo: Undo): Array<Omit<PortMapping, 'containerIp' | 'bridgeName'>> {
+  private reservePorts(c: ContainerRecord, undo: Undo, natV6: boolean): Array<Omit<PortMapping, 'containerIp' | 'bridgeName'>> {
     const wanted = expandBindings(c.Config.ExposedPorts ?? {}, c.HostConfig.PortBindings ?? {}, !!c.HostConfig.PublishAllPorts);
     const out: Array<Omit<PortMapping, 'containerIp' | 'bridgeName'>> = [];
     const busy = new Map<Proto, Set<number>>();
@@ -329,12 +332,17 @@ export class Sandboxes {
       return busy.get(proto)!.has(port);
     };
     for (const w of wanted) {
-      // No address: every address of both families, on the same port (Docker 20.10+). SCTP
-      // stays on IPv4 there: its IPv6 side would need the relay, which carries TCP and UDP.
-      const ips = w.hostIp ? [w.hostIp] : w.proto === 'sctp' ? ['0.0.0.0'] : ['0.0.0.0', '::'];
+      // No address: every address of both families, on the same port (Docker 20.10+). SCTP's
+      // IPv6 side is the kernel's NAT to a container's own IPv6 address, so it is there only
+      // for a container on a dual-stack network: nftables has no NAT from IPv6 to IPv4, and
+      // the relay cannot carry SCTP (this kernel has no SCTP sockets, docker-proxy fails the
+      // same way). [::1] is never NATed: SCTP on [::1] is refused.
+      const sctp6 = natV6 && w.hostIp !== '::1';
+      const ips = w.hostIp ? [w.hostIp] : w.proto === 'sctp' && !sctp6 ? ['0.0.0.0'] : ['0.0.0.0', '::'];
       const proto = w.proto as Proto;
-      if (proto === 'sctp' && ips[0].includes(':')) {
-        throw badRequest(`cannot publish ${w.containerPort}/sctp on ${ips[0]}: berth publishes SCTP on IPv4 addresses only`);
+      if (proto === 'sctp' && ips[0].includes(':') && !sctp6) {
+        throw badRequest(`cannot publish ${w.containerPort}/sctp on ${ips[0]}: SCTP reaches IPv6 addresses only by NAT, `
+          + `to a container with an IPv6 address (on a network made with --ipv6), and never [::1]`);
       }
       const freeEverywhere = (pr: Proto, p: number) => !hostBusy(pr, p) && ips.every((ip) => this.hostPorts.isFree(pr, ip, p));
       if (w.hostPort === 0 || w.hostPortEnd) {

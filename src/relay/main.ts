@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
         return { ok: true, data: hello };
       }
       case 'exit':
-        setImmediate(() => { relay.closeAll(); process.exit(0); });
+        setImmediate(() => { void relay.closeAll().then(() => process.exit(0)); });
         return { ok: true };
       case 'sync':
         await relay.sync(req.ports, req.hostOnly);
@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<void> {
   });
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(sockPath, resolve); });
   fs.chmodSync(sockPath, 0o600);
-  process.on('SIGTERM', () => { relay.closeAll(); process.exit(0); });
+  process.on('SIGTERM', () => { void relay.closeAll().then(() => process.exit(0)); });
   log.info(`pid ${process.pid} build ${build} relaying ${relay.ports().length} ports`);
 }
 

@@ -73,10 +73,10 @@ export function parsePorts(v: unknown): RelayPort[] {
   });
 }
 
-/** A hash of the relay's compiled code on disk: a relay left by another build is replaced. */
+/** A hash of the relay's compiled code on disk (berth-relay-tcp too): a relay left by another build is replaced. */
 export function buildId(dir = __dirname): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.js')).sort()) {
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.js') || n === 'berth-relay-tcp').sort()) {
     h.update(f);
     try { h.update(readFileSync(path.join(dir, f))); } catch { h.update('(missing)'); }
   }

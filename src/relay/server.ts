@@ -1,6 +1,7 @@
 // The relay process's work: one listening socket per relayed port (IPv6 only, so the IPv4
 // side stays with the kernel's NAT), each connection or datagram flow carried to the
-// container's address. The table comes whole from berthd (`sync`) and is saved in a file, so
+// container's address. TCP ports are the child berth-relay-tcp's (tcpplane.ts: connections
+// cost a tenth of what they cost in Node.js), UDP flows are carried here. The table comes whole from berthd (`sync`) and is saved in a file, so
 // a relay started again (it died, or a new build replaced it) listens again at once.
 //
 // A sync opens what is new before it closes what went away, and closes nothing that stays:
@@ -8,9 +9,9 @@
 // address is in use), the sync fails whole and the old table stays in force.
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import { portKey, stateFile, type RelayPort } from './protocol';
+import { TcpPlane } from './tcpplane';
 
 /** docker-proxy's lifetime of a UDP flow without traffic. */
 const UDP_IDLE_MS = 90_000;
@@ -32,13 +33,18 @@ export class Relay {
   /** Only the host's own connections are carried (berthd --ports-from). */
   private hostOnly = false;
 
-  constructor(private readonly dir: string, private readonly log: (msg: string) => void) {}
+  private readonly tcp: TcpPlane;
+
+  constructor(private readonly dir: string, private readonly log: (msg: string) => void, tcpProgram?: string) {
+    this.tcp = new TcpPlane(log, tcpProgram);
+  }
 
   ports(): RelayPort[] { return [...this.open.values()].map((l) => l.port); }
 
   /** Make the table `want`: all or nothing for the new ports. */
   async sync(want: RelayPort[], hostOnly = false): Promise<void> {
     this.hostOnly = hostOnly;
+    await this.tcp.setHostOnly(hostOnly);
     const wanted = new Map(want.map((p) => [portKey(p), p]));
     // A port that now goes elsewhere (the same address and port, another target) is closed
     // first, or the new listener could not bind.
@@ -51,7 +57,7 @@ export class Relay {
     try {
       for (const [k, p] of wanted) {
         if (this.open.has(k)) continue;
-        opened.push(await listen(p, this.log, (addr) => !this.hostOnly || fromHost(addr)));
+        opened.push(p.proto === 'tcp' ? await listenTcp(p, this.tcp) : await listenUdp(p, this.log, (addr) => !this.hostOnly || fromHost(addr)));
       }
     } catch (e) {
       for (const l of opened) l.close();
@@ -66,9 +72,11 @@ export class Relay {
     this.save();
   }
 
-  closeAll(): void {
+  /** Close every port; resolves when they are free to bind again. */
+  closeAll(): Promise<void> {
     for (const l of this.open.values()) l.close();
     this.open.clear();
+    return this.tcp.stop();
   }
 
   private save(): void {
@@ -85,47 +93,23 @@ export class Relay {
   }
 }
 
-/** Bind one port; rejects with the kernel's reason ("listen tcp6 [::]:8080: bind: address already in use"). */
+/** A datagram's or connection's source may come in (berthd --ports-from: the host's only). */
 type Admit = (clientAddr: string) => boolean;
 
-function listen(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
-  return p.proto === 'tcp' ? listenTcp(p, log, admit) : listenUdp(p, log, admit);
-}
-
+/** The kernel's reason as docker-proxy words it: "listen tcp6 [::]:8080: bind: address already in use". */
 function bindError(p: RelayPort, e: NodeJS.ErrnoException): Error {
   const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : e.message;
   return new Error(`listen ${p.proto}6 [${p.hostIp}]:${p.hostPort}: bind: ${why}`);
 }
 
-function listenTcp(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {
-  const conns = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (client) => {
-    if (!admit(client.remoteAddress ?? '')) { client.resetAndDestroy(); return; }
-    const upstream = net.connect({ host: p.targetIp, port: p.targetPort, allowHalfOpen: true });
-    conns.add(client);
-    conns.add(upstream);
-    // Half-closes pass through (pipe ends the other side); an error or a reset ends both.
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const kill = () => { client.destroy(); upstream.destroy(); };
-    client.on('error', kill);
-    // (a container not listening, or one that resets, is the client's business, as with the kernel's NAT)
-    upstream.on('error', (e) => {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ECONNRESET' && code !== 'ECONNREFUSED' && code !== 'EPIPE') log(`${portKey(p)}: ${e.message}`);
-      kill();
-    });
-    client.on('close', () => { conns.delete(client); if (upstream.destroyed || upstream.writableEnded) upstream.destroy(); });
-    upstream.on('close', () => { conns.delete(upstream); if (client.destroyed || client.writableEnded) client.destroy(); });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(bindError(p, e as NodeJS.ErrnoException)));
-    server.listen({ host: p.hostIp, port: p.hostPort, ipv6Only: true, backlog: 4096 }, () => {
-      server.removeAllListeners('error');
-      server.on('error', (e) => log(`${portKey(p)}: ${e.message}`));
-      resolve({ port: p, close: () => { server.close(); for (const c of conns) c.destroy(); conns.clear(); } });
-    });
-  });
+async function listenTcp(p: RelayPort, tcp: TcpPlane): Promise<Listener> {
+  let id: number;
+  try {
+    id = await tcp.listen(p);
+  } catch (e) {
+    throw bindError(p, e as NodeJS.ErrnoException);
+  }
+  return { port: p, close: () => tcp.close(id) };
 }
 
 function listenUdp(p: RelayPort, log: (msg: string) => void, admit: Admit): Promise<Listener> {

@@ -70,3 +70,12 @@ test('a dual-stack bridge gets its IPv6 gateway too (no DAD wait); an existing o
   assert.deepEqual(bridgeLines(net6, bridgeNow), ['addr replace fd00:1::1/64 dev br-ab12cd34ab12 nodad']);
   assert.deepEqual(bridgeLines(net6, { ...bridgeNow, addrs6: ['fd00:1::1/64'] }), []);
 });
+
+test('an IPv6 gateway the network no longer has leaves berth\'s own bridge, not a bridge berth did not make', () => {
+  // berthd --ipv6 --fixed-cidr-v6 fd00:17::/64, then started again without (or with another subnet)
+  assert.deepEqual(bridgeLines(net, { ...bridgeNow, addrs6: ['fd00:17::1/64'] }), ['addr del fd00:17::1/64 dev br-ab12cd34ab12']);
+  const net6 = { ...net, subnet6: 'fd00:18::/64', gateway6: 'fd00:18::1' };
+  assert.deepEqual(bridgeLines(net6, { ...bridgeNow, addrs6: ['fd00:17::1/64'] }),
+    ['addr replace fd00:18::1/64 dev br-ab12cd34ab12 nodad', 'addr del fd00:17::1/64 dev br-ab12cd34ab12']);
+  assert.deepEqual(bridgeLines(net, { ...bridgeNow, ifalias: undefined, addrs6: ['2001:db8::1/64'] }), []);
+});

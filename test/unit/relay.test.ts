@@ -3,11 +3,14 @@
 // and UDP from ::1 to 127.0.0.1 (loopback sockets only: no root needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { once } from 'node:events';
 import { relayPorts } from '../../src/engine/portmap/publisher';
 import { parsePorts, parseRequest, portKey, type RelayPort } from '../../src/relay/protocol';
 import { Relay } from '../../src/relay/server';
@@ -116,9 +119,80 @@ test('a Relay carries TCP (with half-close) and UDP from IPv6 to an IPv4 address
     await relay.sync([table[1]]);
     await assert.rejects(tcpRoundTrip(tcpPort, 'gone'), { code: 'ECONNREFUSED' });
   } finally {
-    relay.closeAll();
+    await relay.closeAll();
     echo.tcp.close();
     echo.udp.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Sends `data`, half-closes, and resolves with everything that came back before the end. */
+function tcpRoundTripBuf(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ host: '::1', port });
+    const got: Buffer[] = [];
+    c.on('connect', () => c.end(data));
+    c.on('data', (d) => got.push(d));
+    c.on('end', () => resolve(Buffer.concat(got)));
+    c.on('error', reject);
+  });
+}
+
+/** The relay's TCP process, a child of this test process, or '' . */
+const tcpChild = () => spawnSync('pgrep', ['-P', String(process.pid), '-x', 'berth-relay-tcp'], { encoding: 'utf8' }).stdout.trim();
+
+test('the TCP data path (berth-relay-tcp): many connections at once, bulk both ways, closes, and a restart after its death', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-unit-'));
+  const echo = await echoServers();
+  const logs: string[] = [];
+  const relay = new Relay(dir, (m) => logs.push(m));
+  try {
+    const port = await freePort6();
+    const main: RelayPort = { proto: 'tcp', hostIp: '::1', hostPort: port, targetIp: '127.0.0.1', targetPort: echo.tcpPort };
+    await relay.sync([main]);
+    const texts = Array.from({ length: 200 }, (_, i) => `connection ${i};`.repeat(i + 1));
+    assert.deepEqual(await Promise.all(texts.map((t) => tcpRoundTrip(port, t))), texts);
+    // 8 MiB each way through one connection: pipes fill, the sides wait for each other.
+    const big = randomBytes(8 << 20);
+    assert.ok((await tcpRoundTripBuf(port, big)).equals(big), 'the same bytes back');
+
+    // A target nobody listens on: the client's connection ends (closed or reset), it does not hang.
+    const deadTarget = await freePort6();
+    const nowhere: RelayPort = { proto: 'tcp', hostIp: '::1', hostPort: await freePort6(), targetIp: '::1', targetPort: deadTarget };
+    await relay.sync([main, nowhere]);
+    await tcpRoundTrip(nowhere.hostPort, 'anyone?').then((got) => assert.equal(got, ''), (e) => assert.equal(e.code, 'ECONNRESET'));
+
+    // A connection through a port that goes away is closed with it.
+    const open = net.connect({ host: '::1', port });
+    open.on('error', () => undefined);
+    await once(open, 'connect');
+    open.write('held');
+    await once(open, 'data');
+    const closed = once(open, 'close');
+    await relay.sync([main]);
+    assert.equal(await tcpRoundTrip(port, 'stays'), 'stays');
+    await relay.sync([]);
+    await closed;
+    await assert.rejects(tcpRoundTrip(port, 'gone'), { code: 'ECONNREFUSED' });
+
+    // Killed, it is started again with every port it had.
+    await relay.sync([main]);
+    const pid = tcpChild();
+    assert.match(pid, /^\d+$/);
+    process.kill(Number(pid), 'SIGKILL');
+    let answer = '';
+    for (let i = 0; i < 100 && answer !== 'back'; i++) {
+      answer = await tcpRoundTrip(port, 'back').catch(() => '');
+      if (answer !== 'back') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(answer, 'back');
+    assert.notEqual(tcpChild(), pid);
+    assert.match(logs.join('\n'), /the TCP relay process ended \(SIGKILL\); starting it again with 1 ports/);
+  } finally {
+    await relay.closeAll();
+    echo.tcp.close();
+    echo.udp.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(tcpChild(), '', 'closeAll ends the TCP process');
 });

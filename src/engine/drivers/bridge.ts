@@ -198,10 +198,13 @@ export function bridgeLines(net: NetworkSpec, cur: LinkState | null): string[] {
     lines.push(`link set dev ${br} alias ${ALIAS_PREFIX}${net.id.slice(0, 12)}`);
   }
   if (!cur?.addrs.includes(addr)) lines.push(`addr replace ${addr} brd + dev ${br}`);
-  if (net.subnet6 && net.gateway6) {
-    // nodad: no wait before the gateway answers (berth's allocator keeps the address unique).
-    const addr6 = `${net.gateway6}/${net.subnet6.split('/')[1]}`;
-    if (!cur?.addrs6.includes(addr6)) lines.push(`addr replace ${addr6} dev ${br} nodad`);
+  const addr6 = net.subnet6 && net.gateway6 ? `${net.gateway6}/${net.subnet6.split('/')[1]}` : '';
+  // nodad: no wait before the gateway answers (berth's allocator keeps the address unique).
+  if (addr6 && !cur?.addrs6.includes(addr6)) lines.push(`addr replace ${addr6} dev ${br} nodad`);
+  // An IPv6 gateway the network no longer has (berthd started again without --fixed-cidr-v6, or
+  // with another one) goes from berth's own bridge; a bridge berth did not make keeps its addresses.
+  if (cur?.ifalias === `${ALIAS_PREFIX}${net.id.slice(0, 12)}`) {
+    for (const a of cur.addrs6) if (a !== addr6) lines.push(`addr del ${a} dev ${br}`);
   }
   if (!cur?.up) lines.push(`link set dev ${br} up`);
   return lines;
