@@ -106,7 +106,9 @@ describe('the docker CLI against berthd', { skip }, () => {
     assert.match(run.stdout, /31 101\r\n/);
     await dk(['run', '-d', '--name', 'ttyc', 'busybox', 'sleep', '1000']);
     const ex = await inTty('docker exec -it ttyc sh', ['tty; stty size; exit']);
-    assert.match(ex.stdout, /\/dev\/pts\/\d+\r\n31 101\r\n/);
+    // runc clears the exec terminal's newline translation only once it holds the terminal, and
+    // the outer terminal translates too: output written before that gets \r\r\n (as with Docker).
+    assert.match(ex.stdout, /\/dev\/pts\/\d+\r\r?\n31 101\r\n/);
     await dk(['rm', '-f', 'ttyc']);
   });
 
