@@ -274,14 +274,17 @@ packet_figures() {
     record "${sys}_connrate_n1" "$(conns $((PB + 91)))"
     $CLI run -d --name many "${pflags[@]}" busybox sleep 100000 >/dev/null
     record "${sys}_connrate_n" "$(conns $((PB + 91)))"
-    $CLI rm -f many p4b >/dev/null
+    $CLI rm -f many >/dev/null
   fi
+  # (p4b stays until figure 5 is done, so pp does not reuse its address: new connections to an
+  # address that just took thousands would meet their TIME_WAIT sockets and conntrack entries.)
   $CLI run -d --name pp -p $((PB + 90)):80 busybox httpd -f -p 80 -h /www >/dev/null
   $CLI run -d --name ip3 -p $((PB + 201)):5201 "${IPERF_IMAGE[@]}" iperf3 -s -p 5201 >/dev/null
   fig5 "$sys" $((PB + 90)) $((PB + 201))
   ip3=$($CLI inspect --format '{{.NetworkSettings.IPAddress}}' ip3)
   record "${sys}_gbps_direct" "$(median_of gbps "$ip3" 5201)"
   $CLI rm -f pp ip3 >/dev/null
+  if [[ $sys == berth && -z $ONLY ]]; then $CLI rm -f p4b >/dev/null; fi
 }
 
 # ------------------------------------------------------------------ berth
