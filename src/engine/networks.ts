@@ -205,8 +205,8 @@ export class Networks {
     if (n.IPAM.Config.length && traitsOf(n).addresses === 'local') {
       const alloc = new Allocator(v4Config(n)!, { name: n.Name, id: n.Id });
       this.allocators.set(n.Id, alloc);
-      const c6 = v6Config(n);
-      if (n.EnableIPv6 && c6) this.allocators6.set(n.Id, new Allocator6({ ...c6, Gateway: gateway6Of(c6) }, { name: n.Name, id: n.Id }));
+      const a6 = newAllocator6(n);
+      if (a6) this.allocators6.set(n.Id, a6);
     }
   }
 
@@ -389,10 +389,7 @@ export class Networks {
       throw badRequest('user specified IP address is supported on user defined networks only');
     }
     // (overlay addresses are the manager's; here only the address itself is checked)
-    const c6 = v6Config(n);
-    const a = traitsOf(n).addresses === 'cluster'
-      ? (n.EnableIPv6 && c6 ? new Allocator6({ ...c6, Gateway: gateway6Of(c6) }, { name: n.Name, id: n.Id }) : null)
-      : this.allocator6(n);
+    const a = traitsOf(n).addresses === 'cluster' ? newAllocator6(n) : this.allocator6(n);
     if (!a) throw badRequest(`network ${n.Name} has no IPv6 address pool (created without --ipv6): cannot use --ip6 ${ip}`);
     a.check(ip);
   }
@@ -400,6 +397,12 @@ export class Networks {
   isPredefined(n: NetworkRecord): boolean {
     return isPredefinedNetwork(n);
   }
+}
+
+/** An --ipv6 network's IPv6 allocator over its IPAM entry (null for no IPv6 pool). */
+function newAllocator6(n: NetworkRecord): Allocator6 | null {
+  const c6 = v6Config(n);
+  return n.EnableIPv6 && c6 ? new Allocator6({ ...c6, Gateway: gateway6Of(c6) }, { name: n.Name, id: n.Id }) : null;
 }
 
 /**
