@@ -16,7 +16,8 @@ import { TcpPlane } from './tcpplane';
 /** docker-proxy's lifetime of a UDP flow without traffic. */
 const UDP_IDLE_MS = 90_000;
 
-interface Listener { port: RelayPort; close(): void }
+/** close() resolves once nothing listens on the port any more. */
+interface Listener { port: RelayPort; close(): Promise<void> }
 
 /**
  * berthd --ports-from lists the IPv4 sources that may reach published ports: on the IPv6 side
@@ -50,9 +51,11 @@ export class Relay {
     // first, or the new listener could not bind.
     const binding = (p: RelayPort) => `${p.proto} [${p.hostIp}]:${p.hostPort}`;
     const rebound = new Set([...wanted].filter(([k]) => !this.open.has(k)).map(([, p]) => binding(p)));
+    const making: Promise<void>[] = [];
     for (const [k, l] of this.open) {
-      if (!wanted.has(k) && rebound.has(binding(l.port))) { l.close(); this.open.delete(k); }
+      if (!wanted.has(k) && rebound.has(binding(l.port))) { making.push(l.close()); this.open.delete(k); }
     }
+    await Promise.all(making);
     const opened: Listener[] = [];
     try {
       for (const [k, p] of wanted) {
@@ -60,23 +63,26 @@ export class Relay {
         opened.push(p.proto === 'tcp' ? await listenTcp(p, this.tcp) : await listenUdp(p, this.log, (addr) => !this.hostOnly || fromHost(addr)));
       }
     } catch (e) {
-      for (const l of opened) l.close();
+      await Promise.all(opened.map((l) => l.close()));
       throw e;
     }
     for (const l of opened) this.open.set(portKey(l.port), l);
+    const closing: Promise<void>[] = [];
     for (const [k, l] of this.open) {
       if (wanted.has(k)) continue;
-      l.close();
+      closing.push(l.close());
       this.open.delete(k);
     }
+    // A sync that has returned has closed what went away: its ports are free for anyone.
+    await Promise.all(closing);
     this.save();
   }
 
   /** Close every port; resolves when they are free to bind again. */
-  closeAll(): Promise<void> {
-    for (const l of this.open.values()) l.close();
+  async closeAll(): Promise<void> {
+    const closing = [...this.open.values()].map((l) => l.close());
     this.open.clear();
-    return this.tcp.stop();
+    await Promise.all([...closing, this.tcp.stop()]);
   }
 
   private save(): void {
@@ -146,7 +152,7 @@ function listenUdp(p: RelayPort, log: (msg: string) => void, admit: Admit): Prom
     sock.bind({ address: p.hostIp, port: p.hostPort, exclusive: true }, () => {
       sock.removeAllListeners('error');
       sock.on('error', (e) => log(`${portKey(p)}: ${e.message}`));
-      resolve({ port: p, close: () => { for (const k of [...flows.keys()]) endFlow(k); sock.close(); } });
+      resolve({ port: p, close: () => new Promise<void>((done) => { for (const k of [...flows.keys()]) endFlow(k); sock.close(() => done()); }) });
     });
   });
 }

@@ -170,7 +170,14 @@ static bool pump(struct flow *f, int src, int dst) {
     if (f->pipe[0] < 0 && pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0) return false;
     ssize_t n = splice(src, NULL, f->pipe[1], NULL, 1 << 16, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0) return errno == EAGAIN || errno == EINTR;
-    if (n == 0) f->eof = true;
+    if (n == 0) {
+      /* The pipe is empty (reads go only into an empty one): pass the half-close on now. Left
+         for a next turn, an EOF read on the last turn was never passed on, and with both sides
+         then out of the epoll set the connection hung for good. */
+      f->eof = true;
+      if (!f->shut) { f->shut = true; shutdown(dst, SHUT_WR); }
+      return true;
+    }
     f->queued = (size_t)n;
   }
   return true;

@@ -39,10 +39,13 @@ export class TcpPlane {
     return id;
   }
 
-  /** Close a port and every connection through it. */
-  close(id: number): void {
-    if (!this.open.delete(id) || !this.child) return;
-    this.ask(`close ${id}`).catch(() => undefined);
+  /**
+   * Close a port and every connection through it. Resolves once the child has closed it, so a
+   * sync that returns has no listener left behind (a dead child has none either).
+   */
+  close(id: number): Promise<void> {
+    if (!this.open.delete(id) || !this.child) return Promise.resolve();
+    return this.ask(`close ${id}`).catch(() => undefined);
   }
 
   /** berthd --ports-from: only the host's own addresses get through. */
