@@ -3,9 +3,10 @@
 // splice(2). This module starts it on the first TCP port, tells it what to open and close (a
 // line each, answered in order), and starts it again with every open port if it ever dies.
 // The child dies with the relay (PR_SET_PDEATHSIG, and EOF on its stdin).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { spawnLineChild } from '../kernel/subprocess';
 import type { RelayPort } from './protocol';
 
 /** The compiled program, beside this module in dist/ (npm run build compiles it). */
@@ -81,7 +82,7 @@ export class TcpPlane {
 
   private spawnChild(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = spawnLineChild(this.program);
       this.child = child;
       let buf = '';
       let greeted = false;
