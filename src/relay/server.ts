@@ -51,11 +51,7 @@ export class Relay {
     // first, or the new listener could not bind.
     const binding = (p: RelayPort) => `${p.proto} [${p.hostIp}]:${p.hostPort}`;
     const rebound = new Set([...wanted].filter(([k]) => !this.open.has(k)).map(([, p]) => binding(p)));
-    const making: Promise<void>[] = [];
-    for (const [k, l] of this.open) {
-      if (!wanted.has(k) && rebound.has(binding(l.port))) { making.push(l.close()); this.open.delete(k); }
-    }
-    await Promise.all(making);
+    await this.closeWhere((k, l) => !wanted.has(k) && rebound.has(binding(l.port)));
     const opened: Listener[] = [];
     try {
       for (const [k, p] of wanted) {
@@ -67,22 +63,25 @@ export class Relay {
       throw e;
     }
     for (const l of opened) this.open.set(portKey(l.port), l);
-    const closing: Promise<void>[] = [];
-    for (const [k, l] of this.open) {
-      if (wanted.has(k)) continue;
-      closing.push(l.close());
-      this.open.delete(k);
-    }
     // A sync that has returned has closed what went away: its ports are free for anyone.
-    await Promise.all(closing);
+    await this.closeWhere((k) => !wanted.has(k));
     this.save();
   }
 
   /** Close every port; resolves when they are free to bind again. */
   async closeAll(): Promise<void> {
-    const closing = [...this.open.values()].map((l) => l.close());
-    this.open.clear();
-    await Promise.all([...closing, this.tcp.stop()]);
+    await Promise.all([this.closeWhere(() => true), this.tcp.stop()]);
+  }
+
+  /** Close the open ports `drop` picks; resolves once they are closed. */
+  private async closeWhere(drop: (key: string, l: Listener) => boolean): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [k, l] of this.open) {
+      if (!drop(k, l)) continue;
+      closing.push(l.close());
+      this.open.delete(k);
+    }
+    await Promise.all(closing);
   }
 
   private save(): void {

@@ -50,6 +50,22 @@ async function echoServers(): Promise<{ tcp: net.Server; udp: dgram.Socket; tcpP
   return { tcp, udp, tcpPort: (tcp.address() as net.AddressInfo).port, udpPort: udp.address().port };
 }
 
+/** A Relay in a directory of its own beside echo servers; after `body`, all closed and removed. */
+async function withRelay(body: (r: { relay: Relay; echo: Awaited<ReturnType<typeof echoServers>>; logs: string[]; dir: string }) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-unit-'));
+  const echo = await echoServers();
+  const logs: string[] = [];
+  const relay = new Relay(dir, (m) => logs.push(m));
+  try {
+    await body({ relay, echo, logs, dir });
+  } finally {
+    await relay.closeAll();
+    echo.tcp.close();
+    echo.udp.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A free port on ::1 (bound and closed at once). */
 async function freePort6(): Promise<number> {
   const s = net.createServer();
@@ -80,10 +96,7 @@ function udpRoundTrip(port: number, text: string): Promise<string> {
 }
 
 test('a Relay carries TCP (with half-close) and UDP from IPv6 to an IPv4 address, and saves its table', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-unit-'));
-  const echo = await echoServers();
-  const relay = new Relay(dir, () => undefined);
-  try {
+  await withRelay(async ({ relay, echo, dir }) => {
     const tcpPort = await freePort6();
     const udpPort = await freePort6();
     const table: RelayPort[] = [
@@ -118,12 +131,7 @@ test('a Relay carries TCP (with half-close) and UDP from IPv6 to an IPv4 address
     // Removed: nobody listens there any more.
     await relay.sync([table[1]]);
     await assert.rejects(tcpRoundTrip(tcpPort, 'gone'), { code: 'ECONNREFUSED' });
-  } finally {
-    await relay.closeAll();
-    echo.tcp.close();
-    echo.udp.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 /** Sends `data`, half-closes, and resolves with everything that came back before the end. */
@@ -142,11 +150,7 @@ function tcpRoundTripBuf(port: number, data: Buffer): Promise<Buffer> {
 const tcpChild = () => spawnSync('pgrep', ['-P', String(process.pid), '-x', 'berth-relay-tcp'], { encoding: 'utf8' }).stdout.trim();
 
 test('the TCP data path (berth-relay-tcp): many connections at once, bulk both ways, closes, and a restart after its death', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-unit-'));
-  const echo = await echoServers();
-  const logs: string[] = [];
-  const relay = new Relay(dir, (m) => logs.push(m));
-  try {
+  await withRelay(async ({ relay, echo, logs }) => {
     const port = await freePort6();
     const main: RelayPort = { proto: 'tcp', hostIp: '::1', hostPort: port, targetIp: '127.0.0.1', targetPort: echo.tcpPort };
     await relay.sync([main]);
@@ -188,12 +192,7 @@ test('the TCP data path (berth-relay-tcp): many connections at once, bulk both w
     assert.equal(answer, 'back');
     assert.notEqual(tcpChild(), pid);
     assert.match(logs.join('\n'), /the TCP relay process ended \(SIGKILL\); starting it again with 1 ports/);
-  } finally {
-    await relay.closeAll();
-    echo.tcp.close();
-    echo.udp.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
   assert.equal(tcpChild(), '', 'closeAll ends the TCP process');
 });
 
@@ -201,10 +200,7 @@ test('the TCP data path: half-closed bulk transfers of every size near a multipl
   // The child moves at most 16 pipe-loads per turn. An end of stream read on the last of them
   // was once never passed on (both sides then left the epoll set): about 2 % of these
   // transfers hung for good. Each must end, with every byte back.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-unit-'));
-  const echo = await echoServers();
-  const relay = new Relay(dir, () => undefined);
-  try {
+  await withRelay(async ({ relay, echo }) => {
     const port = await freePort6();
     await relay.sync([{ proto: 'tcp', hostIp: '::1', hostPort: port, targetIp: '127.0.0.1', targetPort: echo.tcpPort }]);
     const withDeadline = (size: number) => new Promise<string>((resolve) => {
@@ -219,10 +215,5 @@ test('the TCP data path: half-closed bulk transfers of every size near a multipl
       const failed = (await Promise.all(sizes.map(withDeadline))).filter((r) => r !== 'ok');
       assert.deepEqual(failed, [], `round ${round}`);
     }
-  } finally {
-    await relay.closeAll();
-    echo.tcp.close();
-    echo.udp.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
